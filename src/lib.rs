@@ -2,13 +2,27 @@
 //!
 //! The library holds everything reusable: the protocol codec (`pdu`), text
 //! helpers (`text`, `dlr`, `smpp_time`), and the server's building blocks
-//! (buffers, timer wheel, sessions, workers). The `smsc` binary and the
-//! `loadtest` crate sit on top of it.
+//! (buffers, timer wheel, sessions, loops). The `smsc` binary and the
+//! `loadtest` crate sit on top of it. See docs/architecture.md.
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod account;
+pub mod affinity;
 pub mod buf;
-pub mod pdu;
+pub mod config;
+pub mod conn;
 pub mod dlr;
+pub mod http;
+pub mod listener;
+pub mod log;
+pub mod metrics;
+pub mod msgid;
+pub mod outcome;
+pub mod pdu;
+pub mod receipt;
+pub mod server;
 pub mod smpp_time;
+pub mod submit;
 pub mod text;
 pub mod timer;
+pub mod worker;

@@ -3,7 +3,12 @@
 //!
 //! C-Octet Strings are held without their NUL. Each decode error is the
 //! command_status the field's owner should be answered with.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use super::header::CommandStatus as S;
 use super::tlv::Tlvs;
@@ -76,7 +81,10 @@ impl<'a> BodyCodec<'a> for BindResp<'a> {
         if r.remaining() == 0 {
             return Ok(BindResp::default());
         }
-        Ok(BindResp { system_id: r.cstr(max::SYSTEM_ID, S::ESME_RINVSYSID)?, tlvs: tlvs(r)? })
+        Ok(BindResp {
+            system_id: r.cstr(max::SYSTEM_ID, S::ESME_RINVSYSID)?,
+            tlvs: tlvs(r)?,
+        })
     }
     fn body_len(&self) -> Result<usize, EncodeError> {
         Ok(check_cstr(self.system_id, max::SYSTEM_ID, "system_id")? + self.tlvs.raw().len())
@@ -183,16 +191,24 @@ impl<'a> BodyCodec<'a> for Sm<'a> {
     }
     fn body_len(&self) -> Result<usize, EncodeError> {
         if self.short_message.len() > max::SHORT_MESSAGE {
-            return Err(EncodeError::ShortMessageTooLong { len: self.short_message.len() });
+            return Err(EncodeError::ShortMessageTooLong {
+                len: self.short_message.len(),
+            });
         }
-        Ok(check_cstr(self.service_type, max::SERVICE_TYPE, "service_type")?
-            + check_cstr(self.source_addr, max::ADDR, "source_addr")?
-            + check_cstr(self.destination_addr, max::ADDR, "destination_addr")?
-            + check_cstr(self.schedule_delivery_time, max::TIME, "schedule_delivery_time")?
-            + check_cstr(self.validity_period, max::TIME, "validity_period")?
-            + 12
-            + self.short_message.len()
-            + self.tlvs.raw().len())
+        Ok(
+            check_cstr(self.service_type, max::SERVICE_TYPE, "service_type")?
+                + check_cstr(self.source_addr, max::ADDR, "source_addr")?
+                + check_cstr(self.destination_addr, max::ADDR, "destination_addr")?
+                + check_cstr(
+                    self.schedule_delivery_time,
+                    max::TIME,
+                    "schedule_delivery_time",
+                )?
+                + check_cstr(self.validity_period, max::TIME, "validity_period")?
+                + 12
+                + self.short_message.len()
+                + self.tlvs.raw().len(),
+        )
     }
     fn write(&self, w: &mut Writer<'_>) {
         w.cstr(self.service_type);
@@ -230,7 +246,9 @@ impl<'a> BodyCodec<'a> for MessageIdResp<'a> {
         if r.remaining() == 0 {
             return Ok(MessageIdResp::default());
         }
-        Ok(MessageIdResp { message_id: r.cstr(max::MESSAGE_ID, S::ESME_RINVMSGID)? })
+        Ok(MessageIdResp {
+            message_id: r.cstr(max::MESSAGE_ID, S::ESME_RINVMSGID)?,
+        })
     }
     fn body_len(&self) -> Result<usize, EncodeError> {
         check_cstr(self.message_id, max::MESSAGE_ID, "message_id")
@@ -244,7 +262,11 @@ impl<'a> BodyCodec<'a> for MessageIdResp<'a> {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum DestAddress<'a> {
     /// dest_flag 1.
-    Sme { dest_addr_ton: u8, dest_addr_npi: u8, destination_addr: &'a [u8] },
+    Sme {
+        dest_addr_ton: u8,
+        dest_addr_npi: u8,
+        destination_addr: &'a [u8],
+    },
     /// dest_flag 2.
     DistributionList { dl_name: &'a [u8] },
 }
@@ -257,15 +279,17 @@ impl<'a> DestAddress<'a> {
                 dest_addr_npi: r.u8()?,
                 destination_addr: r.cstr(max::ADDR, S::ESME_RINVDSTADR)?,
             }),
-            2 => Ok(DestAddress::DistributionList { dl_name: r.cstr(max::DL_NAME, S::ESME_RINVDLNAME)? }),
+            2 => Ok(DestAddress::DistributionList {
+                dl_name: r.cstr(max::DL_NAME, S::ESME_RINVDLNAME)?,
+            }),
             _ => Err(S::ESME_RINVDESTFLAG),
         }
     }
     fn len(&self) -> Result<usize, EncodeError> {
         match self {
-            DestAddress::Sme { destination_addr, .. } => {
-                Ok(3 + check_cstr(destination_addr, max::ADDR, "destination_addr")?)
-            }
+            DestAddress::Sme {
+                destination_addr, ..
+            } => Ok(3 + check_cstr(destination_addr, max::ADDR, "destination_addr")?),
             DestAddress::DistributionList { dl_name } => {
                 Ok(1 + check_cstr(dl_name, max::DL_NAME, "dl_name")?)
             }
@@ -273,7 +297,11 @@ impl<'a> DestAddress<'a> {
     }
     fn write(&self, w: &mut Writer<'_>) {
         match self {
-            DestAddress::Sme { dest_addr_ton, dest_addr_npi, destination_addr } => {
+            DestAddress::Sme {
+                dest_addr_ton,
+                dest_addr_npi,
+                destination_addr,
+            } => {
                 w.u8(1);
                 w.u8(*dest_addr_ton);
                 w.u8(*dest_addr_npi);
@@ -298,13 +326,22 @@ pub struct RawList<'a, T> {
 
 impl<T> Default for RawList<'_, T> {
     fn default() -> Self {
-        RawList { count: 0, raw: &[], _t: std::marker::PhantomData }
+        RawList {
+            count: 0,
+            raw: &[],
+            _t: std::marker::PhantomData,
+        }
     }
 }
 
 impl<T> std::fmt::Debug for RawList<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RawList({} entries, {} octets)", self.count, self.raw.len())
+        write!(
+            f,
+            "RawList({} entries, {} octets)",
+            self.count,
+            self.raw.len()
+        )
     }
 }
 
@@ -337,7 +374,11 @@ impl<'a, T: ListItem<'a>> RawList<'a, T> {
         let used = before.len() - sub.remaining();
         let (raw, after) = before.split_at_checked(used).ok_or(S::ESME_RINVCMDLEN)?;
         *r = Reader::new(after);
-        Ok(RawList { count, raw, _t: std::marker::PhantomData })
+        Ok(RawList {
+            count,
+            raw,
+            _t: std::marker::PhantomData,
+        })
     }
 
     /// Encodes `items` into `out` (a scratch the caller owns) and returns a
@@ -354,7 +395,11 @@ impl<'a, T: ListItem<'a>> RawList<'a, T> {
         for it in items {
             it.write_item(&mut w);
         }
-        Ok(RawList { count, raw: out.as_slice(), _t: std::marker::PhantomData })
+        Ok(RawList {
+            count,
+            raw: out.as_slice(),
+            _t: std::marker::PhantomData,
+        })
     }
 
     pub fn count(&self) -> u8 {
@@ -432,17 +477,25 @@ impl<'a> BodyCodec<'a> for SubmitMulti<'a> {
     }
     fn body_len(&self) -> Result<usize, EncodeError> {
         if self.short_message.len() > max::SHORT_MESSAGE {
-            return Err(EncodeError::ShortMessageTooLong { len: self.short_message.len() });
+            return Err(EncodeError::ShortMessageTooLong {
+                len: self.short_message.len(),
+            });
         }
-        Ok(check_cstr(self.service_type, max::SERVICE_TYPE, "service_type")?
-            + check_cstr(self.source_addr, max::ADDR, "source_addr")?
-            + check_cstr(self.schedule_delivery_time, max::TIME, "schedule_delivery_time")?
-            + check_cstr(self.validity_period, max::TIME, "validity_period")?
-            + 3
-            + self.dest_addresses.raw().len()
-            + 8
-            + self.short_message.len()
-            + self.tlvs.raw().len())
+        Ok(
+            check_cstr(self.service_type, max::SERVICE_TYPE, "service_type")?
+                + check_cstr(self.source_addr, max::ADDR, "source_addr")?
+                + check_cstr(
+                    self.schedule_delivery_time,
+                    max::TIME,
+                    "schedule_delivery_time",
+                )?
+                + check_cstr(self.validity_period, max::TIME, "validity_period")?
+                + 3
+                + self.dest_addresses.raw().len()
+                + 8
+                + self.short_message.len()
+                + self.tlvs.raw().len(),
+        )
     }
     fn write(&self, w: &mut Writer<'_>) {
         w.cstr(self.service_type);
@@ -509,7 +562,10 @@ impl<'a> BodyCodec<'a> for SubmitMultiResp<'a> {
         }
         let message_id = r.cstr(max::MESSAGE_ID, S::ESME_RINVMSGID)?;
         let no_unsuccess = r.u8()?;
-        Ok(SubmitMultiResp { message_id, unsuccess_smes: RawList::read(r, no_unsuccess)? })
+        Ok(SubmitMultiResp {
+            message_id,
+            unsuccess_smes: RawList::read(r, no_unsuccess)?,
+        })
     }
     fn body_len(&self) -> Result<usize, EncodeError> {
         Ok(check_cstr(self.message_id, max::MESSAGE_ID, "message_id")?
@@ -556,11 +612,13 @@ impl<'a> BodyCodec<'a> for DataSm<'a> {
         })
     }
     fn body_len(&self) -> Result<usize, EncodeError> {
-        Ok(check_cstr(self.service_type, max::SERVICE_TYPE, "service_type")?
-            + check_cstr(self.source_addr, max::ADDR_LONG, "source_addr")?
-            + check_cstr(self.destination_addr, max::ADDR_LONG, "destination_addr")?
-            + 7
-            + self.tlvs.raw().len())
+        Ok(
+            check_cstr(self.service_type, max::SERVICE_TYPE, "service_type")?
+                + check_cstr(self.source_addr, max::ADDR_LONG, "source_addr")?
+                + check_cstr(self.destination_addr, max::ADDR_LONG, "destination_addr")?
+                + 7
+                + self.tlvs.raw().len(),
+        )
     }
     fn write(&self, w: &mut Writer<'_>) {
         w.cstr(self.service_type);
@@ -589,7 +647,10 @@ impl<'a> BodyCodec<'a> for DataSmResp<'a> {
         if r.remaining() == 0 {
             return Ok(DataSmResp::default());
         }
-        Ok(DataSmResp { message_id: r.cstr(max::MESSAGE_ID, S::ESME_RINVMSGID)?, tlvs: tlvs(r)? })
+        Ok(DataSmResp {
+            message_id: r.cstr(max::MESSAGE_ID, S::ESME_RINVMSGID)?,
+            tlvs: tlvs(r)?,
+        })
     }
     fn body_len(&self) -> Result<usize, EncodeError> {
         Ok(check_cstr(self.message_id, max::MESSAGE_ID, "message_id")? + self.tlvs.raw().len())
@@ -692,11 +753,13 @@ impl<'a> BodyCodec<'a> for CancelSm<'a> {
         })
     }
     fn body_len(&self) -> Result<usize, EncodeError> {
-        Ok(check_cstr(self.service_type, max::SERVICE_TYPE, "service_type")?
-            + check_cstr(self.message_id, max::MESSAGE_ID, "message_id")?
-            + check_cstr(self.source_addr, max::ADDR, "source_addr")?
-            + check_cstr(self.destination_addr, max::ADDR, "destination_addr")?
-            + 4)
+        Ok(
+            check_cstr(self.service_type, max::SERVICE_TYPE, "service_type")?
+                + check_cstr(self.message_id, max::MESSAGE_ID, "message_id")?
+                + check_cstr(self.source_addr, max::ADDR, "source_addr")?
+                + check_cstr(self.destination_addr, max::ADDR, "destination_addr")?
+                + 4,
+        )
     }
     fn write(&self, w: &mut Writer<'_>) {
         w.cstr(self.service_type);
@@ -749,11 +812,17 @@ impl<'a> BodyCodec<'a> for ReplaceSm<'a> {
     }
     fn body_len(&self) -> Result<usize, EncodeError> {
         if self.short_message.len() > max::SHORT_MESSAGE {
-            return Err(EncodeError::ShortMessageTooLong { len: self.short_message.len() });
+            return Err(EncodeError::ShortMessageTooLong {
+                len: self.short_message.len(),
+            });
         }
         Ok(check_cstr(self.message_id, max::MESSAGE_ID, "message_id")?
             + check_cstr(self.source_addr, max::ADDR, "source_addr")?
-            + check_cstr(self.schedule_delivery_time, max::TIME, "schedule_delivery_time")?
+            + check_cstr(
+                self.schedule_delivery_time,
+                max::TIME,
+                "schedule_delivery_time",
+            )?
             + check_cstr(self.validity_period, max::TIME, "validity_period")?
             + 5
             + self.short_message.len())

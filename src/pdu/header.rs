@@ -243,7 +243,10 @@ mod tests {
         assert_eq!(CommandId::BIND_TRANSCEIVER.response().0, 0x8000_0009);
         assert_eq!(CommandId::OUTBIND.response(), CommandId::GENERIC_NACK);
         assert_eq!(CommandId(0x1234).response(), CommandId::GENERIC_NACK);
-        assert_eq!(CommandId::SUBMIT_SM_RESP.response(), CommandId::GENERIC_NACK);
+        assert_eq!(
+            CommandId::SUBMIT_SM_RESP.response(),
+            CommandId::GENERIC_NACK
+        );
         assert!(CommandId::DELIVER_SM_RESP.is_response());
         assert!(!CommandId::DELIVER_SM.is_response());
     }

@@ -11,7 +11,12 @@
 //!
 //! Encoding computes the exact length first, then writes header and body
 //! straight into the caller's slice ([`Pdu::encode`], [`encode_into`]).
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 pub mod body;
 pub mod header;
@@ -64,7 +69,11 @@ pub fn check_frame(buf: &[u8], max_len: u32) -> Result<Frame, FrameError> {
     if len < HEADER_LEN as u32 || len > max_len {
         // The sequence number is only trustworthy when 16 octets are here.
         let sequence_number = be32(buf, 12).unwrap_or(0);
-        return Err(FrameError { command_length: len, max: max_len, sequence_number });
+        return Err(FrameError {
+            command_length: len,
+            max: max_len,
+            sequence_number,
+        });
     }
     let len = len as usize;
     if buf.len() < len {
@@ -264,7 +273,9 @@ pub fn decode(frame: &[u8]) -> Result<Pdu<'_>, PduError> {
         status,
     };
     let len = header.command_length as usize;
-    let body = frame.get(HEADER_LEN..len).ok_or(err(CommandStatus::ESME_RINVCMDLEN))?;
+    let body = frame
+        .get(HEADER_LEN..len)
+        .ok_or(err(CommandStatus::ESME_RINVCMDLEN))?;
     let mut r = Reader::new(body);
     let body = Body::read(header.command_id, &mut r).map_err(err)?;
     if r.remaining() != 0 && Body::rejects_trailing(header.command_id) {
@@ -327,8 +338,11 @@ pub fn encode_into(
     len: usize,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    let dst = out.get_mut(..len).ok_or(EncodeError::OutputTooSmall { need: len })?;
-    let command_length = u32::try_from(len).map_err(|_| EncodeError::OutputTooSmall { need: len })?;
+    let dst = out
+        .get_mut(..len)
+        .ok_or(EncodeError::OutputTooSmall { need: len })?;
+    let command_length =
+        u32::try_from(len).map_err(|_| EncodeError::OutputTooSmall { need: len })?;
     let mut w = Writer::new(dst);
     w.u32(command_length);
     w.u32(body.command_id().0);
@@ -352,8 +366,13 @@ pub fn encode_header_only(
     out: &mut [u8],
 ) -> Option<usize> {
     let dst: &mut [u8; HEADER_LEN] = out.get_mut(..HEADER_LEN)?.try_into().ok()?;
-    Header { command_length: HEADER_LEN as u32, command_id, command_status: status, sequence_number }
-        .write(dst);
+    Header {
+        command_length: HEADER_LEN as u32,
+        command_id,
+        command_status: status,
+        sequence_number,
+    }
+    .write(dst);
     Some(HEADER_LEN)
 }
 

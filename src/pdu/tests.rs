@@ -1,6 +1,11 @@
 //! Codec tests: hand-written spec bytes, round trips of every PDU,
 //! truncation at every byte boundary, pipelined frames, hostile input.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic, clippy::expect_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::expect_used
+)]
 
 use super::*;
 
@@ -29,7 +34,9 @@ fn decodes_hand_written_bind_transmitter() {
     assert_eq!(check_frame(&b, 1024), Ok(Frame::Complete(47)));
     let pdu = decode(&b).unwrap();
     assert_eq!(pdu.header.sequence_number, 1);
-    let Body::BindTransmitter(bind) = pdu.body else { panic!("{pdu:?}") };
+    let Body::BindTransmitter(bind) = pdu.body else {
+        panic!("{pdu:?}")
+    };
     assert_eq!(bind.system_id, b"SMPP3TEST");
     assert_eq!(bind.password, b"secret08");
     assert_eq!(bind.system_type, b"SUBMIT1");
@@ -44,43 +51,60 @@ fn decodes_hand_written_bind_transmitter() {
 /// registered_delivery 1, data_coding 0, "hello", plus a vendor TLV.
 fn submit_sm_bytes() -> Vec<u8> {
     let body = cat(&[
-        b"\0",                // service_type
-        &[0x01, 0x01],        // source ton/npi
-        b"447700900001\0",    // source_addr
-        &[0x01, 0x01],        // dest ton/npi
-        b"447700900002\0",    // destination_addr
-        &[0x00, 0x00, 0x00], // esm_class, protocol_id, priority_flag
-        b"\0",                // schedule_delivery_time
-        b"\0",                // validity_period
+        b"\0",                     // service_type
+        &[0x01, 0x01],             // source ton/npi
+        b"447700900001\0",         // source_addr
+        &[0x01, 0x01],             // dest ton/npi
+        b"447700900002\0",         // destination_addr
+        &[0x00, 0x00, 0x00],       // esm_class, protocol_id, priority_flag
+        b"\0",                     // schedule_delivery_time
+        b"\0",                     // validity_period
         &[0x01, 0x00, 0x00, 0x00], // registered_delivery, replace, data_coding, default_msg_id
         &[0x05],
         b"hello",
         &[0x14, 0x03, 0x00, 0x02, 0xAB, 0xCD], // vendor TLV 0x1403
     ]);
     let len = (16 + body.len()) as u32;
-    cat(&[&len.to_be_bytes(), &[0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 9], &body])
+    cat(&[
+        &len.to_be_bytes(),
+        &[0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 9],
+        &body,
+    ])
 }
 
 #[test]
 fn decodes_hand_written_submit_sm_and_keeps_vendor_tlv() {
     let b = submit_sm_bytes();
     let pdu = decode(&b).unwrap();
-    let Body::SubmitSm(sm) = pdu.body else { panic!() };
+    let Body::SubmitSm(sm) = pdu.body else {
+        panic!()
+    };
     assert_eq!(sm.source_addr, b"447700900001");
     assert_eq!(sm.destination_addr, b"447700900002");
     assert_eq!(sm.registered_delivery, 1);
     assert_eq!(sm.short_message, b"hello");
     let tlvs: Vec<_> = sm.tlvs.iter().collect();
-    assert_eq!(tlvs, vec![Tlv { tag: Tag(0x1403), value: &[0xAB, 0xCD] }]);
+    assert_eq!(
+        tlvs,
+        vec![Tlv {
+            tag: Tag(0x1403),
+            value: &[0xAB, 0xCD]
+        }]
+    );
     assert_eq!(pdu.to_vec().unwrap(), b);
 }
 
 #[test]
 fn submit_sm_resp_and_header_only_pdus() {
     // submit_sm_resp seq 9 message_id "abc".
-    let b = [0, 0, 0, 20, 0x80, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 9, b'a', b'b', b'c', 0];
+    let b = [
+        0, 0, 0, 20, 0x80, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 9, b'a', b'b', b'c', 0,
+    ];
     let pdu = decode(&b).unwrap();
-    assert_eq!(pdu.body, Body::SubmitSmResp(MessageIdResp { message_id: b"abc" }));
+    assert_eq!(
+        pdu.body,
+        Body::SubmitSmResp(MessageIdResp { message_id: b"abc" })
+    );
     let mut out = [0u8; 32];
     let n = Pdu::new(9, Body::SubmitSmResp(MessageIdResp { message_id: b"abc" }))
         .encode(&mut out)
@@ -94,14 +118,23 @@ fn submit_sm_resp_and_header_only_pdus() {
     let el = [0, 0, 0, 16, 0, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 2];
     assert_eq!(decode(&el).unwrap().body, Body::EnquireLink);
     let mut out = [0u8; 16];
-    encode_header_only(CommandId::GENERIC_NACK, CommandStatus::ESME_RINVCMDID, 5, &mut out).unwrap();
+    encode_header_only(
+        CommandId::GENERIC_NACK,
+        CommandStatus::ESME_RINVCMDID,
+        5,
+        &mut out,
+    )
+    .unwrap();
     assert_eq!(out, [0, 0, 0, 16, 0x80, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 5]);
 }
 
 #[test]
 fn deliver_sm_resp_without_body_is_accepted() {
     let b = [0, 0, 0, 16, 0x80, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 1];
-    assert_eq!(decode(&b).unwrap().body, Body::DeliverSmResp(MessageIdResp { message_id: b"" }));
+    assert_eq!(
+        decode(&b).unwrap().body,
+        Body::DeliverSmResp(MessageIdResp { message_id: b"" })
+    );
 }
 
 #[test]
@@ -113,7 +146,10 @@ fn framing_errors() {
     assert_eq!(e.status(), CommandStatus::ESME_RINVCMDLEN);
     // Above the cap.
     let b = [0, 1, 0, 1, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 4];
-    assert_eq!(check_frame(&b, 64 * 1024).unwrap_err().command_length, 65537);
+    assert_eq!(
+        check_frame(&b, 64 * 1024).unwrap_err().command_length,
+        65537
+    );
     assert_eq!(check_frame(&b, 65537), Ok(Frame::NeedMore(65537)));
     // Fewer than 4 bytes.
     assert_eq!(check_frame(&[0, 0], 1024), Ok(Frame::NeedMore(16)));
@@ -134,7 +170,11 @@ fn field_errors_map_to_their_status() {
     let mut body = cat(&[b"\0", &[1, 1], &[b'1'; 25], b"\0", &[1, 1], b"1\0"]);
     body.extend_from_slice(&[0; 12]);
     let len = (16 + body.len()) as u32;
-    let b = cat(&[&len.to_be_bytes(), &[0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 1], &body]);
+    let b = cat(&[
+        &len.to_be_bytes(),
+        &[0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 1],
+        &body,
+    ]);
     let e = decode(&b).unwrap_err();
     assert_eq!(e.status, CommandStatus::ESME_RINVSRCADR);
     assert_eq!(e.response_id(), CommandId::SUBMIT_SM_RESP);
@@ -144,13 +184,19 @@ fn field_errors_map_to_their_status() {
     let pos = b.len() - 6 - 5 - 1; // the sm_length octet
     assert_eq!(b[pos], 5);
     b[pos] = 200;
-    assert_eq!(decode(&b).unwrap_err().status, CommandStatus::ESME_RINVMSGLEN);
+    assert_eq!(
+        decode(&b).unwrap_err().status,
+        CommandStatus::ESME_RINVMSGLEN
+    );
 
     // A malformed TLV area.
     let mut b = submit_sm_bytes();
     let n = b.len();
     b[n - 3] = 0x09; // vendor TLV length 0x0009, value has only 2 octets
-    assert_eq!(decode(&b).unwrap_err().status, CommandStatus::ESME_RINVOPTPARSTREAM);
+    assert_eq!(
+        decode(&b).unwrap_err().status,
+        CommandStatus::ESME_RINVOPTPARSTREAM
+    );
 
     // bind with a too long password.
     let b = cat(&[
@@ -162,18 +208,35 @@ fn field_errors_map_to_their_status() {
         &[0x34, 0, 0],
         b"\0",
     ]);
-    assert_eq!(decode(&b).unwrap_err().status, CommandStatus::ESME_RINVPASWD);
+    assert_eq!(
+        decode(&b).unwrap_err().status,
+        CommandStatus::ESME_RINVPASWD
+    );
 
     // enquire_link with a stray body octet.
     let b = [0, 0, 0, 17, 0, 0, 0, 0x15, 0, 0, 0, 0, 0, 0, 0, 1, 0];
-    assert_eq!(decode(&b).unwrap_err().status, CommandStatus::ESME_RINVCMDLEN);
+    assert_eq!(
+        decode(&b).unwrap_err().status,
+        CommandStatus::ESME_RINVCMDLEN
+    );
     // bind body cut short of its integer fields.
-    let b = cat(&[&[0, 0, 0, 16 + 4], &[0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1], b"a\0b\0"]);
-    assert_eq!(decode(&b).unwrap_err().status, CommandStatus::ESME_RINVSYSTYP);
+    let b = cat(&[
+        &[0, 0, 0, 16 + 4],
+        &[0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1],
+        b"a\0b\0",
+    ]);
+    assert_eq!(
+        decode(&b).unwrap_err().status,
+        CommandStatus::ESME_RINVSYSTYP
+    );
 }
 
 /// One example of every PDU, used by the round-trip and truncation tests.
-pub fn every_pdu<'a>(scratch: &'a mut Vec<u8>, scratch2: &'a mut Vec<u8>, tlvs: &'a TlvBuf) -> Vec<Pdu<'a>> {
+pub fn every_pdu<'a>(
+    scratch: &'a mut Vec<u8>,
+    scratch2: &'a mut Vec<u8>,
+    tlvs: &'a TlvBuf,
+) -> Vec<Pdu<'a>> {
     let t = tlvs.as_tlvs();
     let bind = Bind {
         system_id: b"esme01",
@@ -206,8 +269,14 @@ pub fn every_pdu<'a>(scratch: &'a mut Vec<u8>, scratch2: &'a mut Vec<u8>, tlvs: 
     };
     let dests = RawList::build(
         &[
-            DestAddress::Sme { dest_addr_ton: 1, dest_addr_npi: 1, destination_addr: b"4477" },
-            DestAddress::DistributionList { dl_name: b"friends" },
+            DestAddress::Sme {
+                dest_addr_ton: 1,
+                dest_addr_npi: 1,
+                destination_addr: b"4477",
+            },
+            DestAddress::DistributionList {
+                dl_name: b"friends",
+            },
         ],
         scratch,
     )
@@ -225,17 +294,34 @@ pub fn every_pdu<'a>(scratch: &'a mut Vec<u8>, scratch2: &'a mut Vec<u8>, tlvs: 
     let bodies = vec![
         Body::GenericNack,
         Body::BindReceiver(bind),
-        Body::BindReceiverResp(BindResp { system_id: b"smsc", tlvs: t }),
+        Body::BindReceiverResp(BindResp {
+            system_id: b"smsc",
+            tlvs: t,
+        }),
         Body::BindTransmitter(bind),
-        Body::BindTransmitterResp(BindResp { system_id: b"smsc", tlvs: Tlvs::EMPTY }),
+        Body::BindTransmitterResp(BindResp {
+            system_id: b"smsc",
+            tlvs: Tlvs::EMPTY,
+        }),
         Body::BindTransceiver(bind),
-        Body::BindTransceiverResp(BindResp { system_id: b"smsc", tlvs: t }),
-        Body::Outbind(Outbind { system_id: b"smsc", password: b"pw" }),
+        Body::BindTransceiverResp(BindResp {
+            system_id: b"smsc",
+            tlvs: t,
+        }),
+        Body::Outbind(Outbind {
+            system_id: b"smsc",
+            password: b"pw",
+        }),
         Body::Unbind,
         Body::UnbindResp,
         Body::SubmitSm(sm),
-        Body::SubmitSmResp(MessageIdResp { message_id: b"0123456789abcdef" }),
-        Body::DeliverSm(Sm { esm_class: 0x04, ..sm }),
+        Body::SubmitSmResp(MessageIdResp {
+            message_id: b"0123456789abcdef",
+        }),
+        Body::DeliverSm(Sm {
+            esm_class: 0x04,
+            ..sm
+        }),
         Body::DeliverSmResp(MessageIdResp { message_id: b"" }),
         Body::SubmitMulti(SubmitMulti {
             service_type: b"",
@@ -255,7 +341,10 @@ pub fn every_pdu<'a>(scratch: &'a mut Vec<u8>, scratch2: &'a mut Vec<u8>, tlvs: 
             short_message: b"hi all",
             tlvs: t,
         }),
-        Body::SubmitMultiResp(SubmitMultiResp { message_id: b"m1", unsuccess_smes: uns }),
+        Body::SubmitMultiResp(SubmitMultiResp {
+            message_id: b"m1",
+            unsuccess_smes: uns,
+        }),
         Body::DataSm(DataSm {
             service_type: b"WAP",
             source_addr_ton: 1,
@@ -269,8 +358,16 @@ pub fn every_pdu<'a>(scratch: &'a mut Vec<u8>, scratch2: &'a mut Vec<u8>, tlvs: 
             data_coding: 4,
             tlvs: t,
         }),
-        Body::DataSmResp(DataSmResp { message_id: b"d1", tlvs: t }),
-        Body::QuerySm(QuerySm { message_id: b"q1", source_addr_ton: 1, source_addr_npi: 1, source_addr: b"1" }),
+        Body::DataSmResp(DataSmResp {
+            message_id: b"d1",
+            tlvs: t,
+        }),
+        Body::QuerySm(QuerySm {
+            message_id: b"q1",
+            source_addr_ton: 1,
+            source_addr_npi: 1,
+            source_addr: b"1",
+        }),
         Body::QuerySmResp(QuerySmResp {
             message_id: b"q1",
             final_date: b"240506142233000+",
@@ -397,7 +494,9 @@ fn pipelined_frames_in_one_buffer() {
     let mut off = 0;
     let mut n = 0;
     while off < stream.len() {
-        let Frame::Complete(len) = check_frame(&stream[off..], 65536).unwrap() else { panic!() };
+        let Frame::Complete(len) = check_frame(&stream[off..], 65536).unwrap() else {
+            panic!()
+        };
         let p = decode(&stream[off..off + len]).unwrap();
         assert_eq!(p.body, pdus[n].body);
         off += len;
@@ -408,11 +507,25 @@ fn pipelined_frames_in_one_buffer() {
 
 #[test]
 fn encode_refuses_oversized_fields() {
-    let p = Pdu::new(1, Body::SubmitSmResp(MessageIdResp { message_id: &[b'x'; 65] }));
-    assert_eq!(p.encoded_len(), Err(EncodeError::FieldTooLong { field: "message_id", max: 65 }));
+    let p = Pdu::new(
+        1,
+        Body::SubmitSmResp(MessageIdResp {
+            message_id: &[b'x'; 65],
+        }),
+    );
+    assert_eq!(
+        p.encoded_len(),
+        Err(EncodeError::FieldTooLong {
+            field: "message_id",
+            max: 65
+        })
+    );
     let p = Pdu::new(1, Body::EnquireLink);
     let mut small = [0u8; 8];
-    assert_eq!(p.encode(&mut small), Err(EncodeError::OutputTooSmall { need: 16 }));
+    assert_eq!(
+        p.encode(&mut small),
+        Err(EncodeError::OutputTooSmall { need: 16 })
+    );
 }
 
 /// Deterministic pseudo-random garbage must never panic the decoder.
@@ -426,7 +539,10 @@ fn random_bytes_never_panic() {
         x
     };
     let (mut a, mut b, t) = (Vec::new(), Vec::new(), sample_tlvs());
-    let seeds: Vec<Vec<u8>> = every_pdu(&mut a, &mut b, &t).iter().map(|p| p.to_vec().unwrap()).collect();
+    let seeds: Vec<Vec<u8>> = every_pdu(&mut a, &mut b, &t)
+        .iter()
+        .map(|p| p.to_vec().unwrap())
+        .collect();
     for i in 0..200_000 {
         let mut v = seeds[i % seeds.len()].clone();
         let flips = (next() % 4) + 1;

@@ -4,7 +4,12 @@
 //! once at decode time to check its structure and the lengths of the tags we
 //! know. Unknown and vendor tags are therefore kept and re-encoded unchanged
 //! at zero cost, and nothing is allocated.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use super::header::CommandStatus;
 use smallvec::SmallVec;
@@ -323,7 +328,11 @@ mod tests {
         let t = Tlvs::parse(&raw).unwrap();
         assert_eq!(
             t.sar(),
-            Some(Sar { msg_ref_num: 0x1234, total_segments: 3, segment_seqnum: 2 })
+            Some(Sar {
+                msg_ref_num: 0x1234,
+                total_segments: 3,
+                segment_seqnum: 2
+            })
         );
         assert_eq!(t.get(Tag(0x1403)), Some(&b"ab"[..]));
         assert_eq!(t.iter().count(), 4);
@@ -334,14 +343,20 @@ mod tests {
     #[test]
     fn malformed_areas() {
         // Truncated TLV header.
-        assert_eq!(Tlvs::parse(&[0x02, 0x0C, 0x00]), Err(CommandStatus::ESME_RINVOPTPARSTREAM));
+        assert_eq!(
+            Tlvs::parse(&[0x02, 0x0C, 0x00]),
+            Err(CommandStatus::ESME_RINVOPTPARSTREAM)
+        );
         // Value overruns the area.
         assert_eq!(
             Tlvs::parse(&[0x04, 0x24, 0x00, 0x05, 1, 2]),
             Err(CommandStatus::ESME_RINVOPTPARSTREAM)
         );
         // Known tag with wrong length.
-        assert_eq!(Tlvs::parse(&[0x02, 0x0C, 0x00, 0x01, 1]), Err(CommandStatus::ESME_RINVPARLEN));
+        assert_eq!(
+            Tlvs::parse(&[0x02, 0x0C, 0x00, 0x01, 1]),
+            Err(CommandStatus::ESME_RINVPARLEN)
+        );
         // Unknown tag of any length is fine.
         assert!(Tlvs::parse(&[0x7F, 0x00, 0x00, 0x00]).is_ok());
         assert!(Tlvs::parse(&[]).unwrap().is_empty());
@@ -353,7 +368,10 @@ mod tests {
         b.push_cstr(Tag::RECEIPTED_MESSAGE_ID, b"ab12");
         b.push_u8(Tag::MESSAGE_STATE, 2);
         let raw = b.as_tlvs().raw();
-        assert_eq!(raw, &[0x00, 0x1E, 0x00, 0x05, b'a', b'b', b'1', b'2', 0, 0x04, 0x27, 0, 1, 2]);
+        assert_eq!(
+            raw,
+            &[0x00, 0x1E, 0x00, 0x05, b'a', b'b', b'1', b'2', 0, 0x04, 0x27, 0, 1, 2]
+        );
         let t = Tlvs::parse(raw).unwrap();
         assert_eq!(t.receipted_message_id(), Some(&b"ab12"[..]));
         assert_eq!(t.message_state(), Some(2));

@@ -1,7 +1,12 @@
 //! Cursor types over a PDU body: a checked reader for decoding and a checked
 //! writer for encoding. Neither can panic: every access is bounds-checked and
 //! turns into an error the caller maps to a command_status.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 use super::header::CommandStatus;
 
@@ -42,15 +47,23 @@ impl<'a> Reader<'a> {
     /// mandatory part: the command_length does not fit the PDU.
     #[inline]
     pub fn u8(&mut self) -> Result<u8, CommandStatus> {
-        let (&b, rest) = self.buf.split_first().ok_or(CommandStatus::ESME_RINVCMDLEN)?;
+        let (&b, rest) = self
+            .buf
+            .split_first()
+            .ok_or(CommandStatus::ESME_RINVCMDLEN)?;
         self.buf = rest;
         Ok(b)
     }
 
     #[inline]
     pub fn u32(&mut self) -> Result<u32, CommandStatus> {
-        let (head, rest) = self.buf.split_at_checked(4).ok_or(CommandStatus::ESME_RINVCMDLEN)?;
-        let arr: [u8; 4] = head.try_into().map_err(|_| CommandStatus::ESME_RINVCMDLEN)?;
+        let (head, rest) = self
+            .buf
+            .split_at_checked(4)
+            .ok_or(CommandStatus::ESME_RINVCMDLEN)?;
+        let arr: [u8; 4] = head
+            .try_into()
+            .map_err(|_| CommandStatus::ESME_RINVCMDLEN)?;
         self.buf = rest;
         Ok(u32::from_be_bytes(arr))
     }
@@ -98,7 +111,11 @@ pub struct Writer<'a> {
 
 impl<'a> Writer<'a> {
     pub fn new(buf: &'a mut [u8]) -> Writer<'a> {
-        Writer { buf, pos: 0, overflow: false }
+        Writer {
+            buf,
+            pos: 0,
+            overflow: false,
+        }
     }
 
     pub fn pos(&self) -> usize {

@@ -1,0 +1,320 @@
+//! Command line -> validated [`Config`]. All validation happens here, once,
+//! at startup; the loops receive a `&Config` they can trust.
+
+use crate::account::{self, Account, AccountError, Accounts};
+use crate::outcome::{OutcomeModel, OutcomeParseError};
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What `0` in data_coding means (it is SMSC-defined, §5.2.19).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ZeroCoding {
+    Gsm7,
+    Latin1,
+    Ascii,
+}
+
+#[derive(Parser, Debug, Clone)]
+#[command(
+    name = "smsc",
+    version,
+    about = "SMPP v3.4 SMSC: per-core mio event loops"
+)]
+pub struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0:2775")]
+    pub listen: SocketAddr,
+    /// Event loops (threads); default: the cores available.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Pin loop i to the i-th core listed, e.g. `0` or `0,1`.
+    #[arg(long, value_delimiter = ',')]
+    pub cores: Vec<usize>,
+    /// An account as SYSTEM_ID:PASSWORD (repeatable; all bind types, no IP limit).
+    #[arg(long = "account")]
+    pub accounts: Vec<String>,
+    /// Accounts file (see docs/operations.md).
+    #[arg(long = "accounts")]
+    pub accounts_file: Option<PathBuf>,
+    /// system_id this SMSC returns in bind responses.
+    #[arg(long, default_value = "smsc")]
+    pub system_id: String,
+    /// Close a connection that has not bound within this time.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub session_init_timer: Duration,
+    /// Send enquire_link after this long without a PDU from the ESME.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub enquire_link_timer: Duration,
+    /// Unbind a session with no traffic other than enquire_link for this long.
+    #[arg(long, default_value = "300s", value_parser = parse_duration)]
+    pub inactivity_timer: Duration,
+    /// How long the ESME has to answer a PDU the server sent.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub response_timer: Duration,
+    /// Connections accepted at most (all loops together).
+    #[arg(long, default_value_t = 100_000)]
+    pub max_connections: usize,
+    /// Largest command_length accepted from a bound ESME.
+    #[arg(long, default_value_t = 65_536)]
+    pub max_pdu_bytes: u32,
+    /// Largest write buffer per connection before the server stops reading it.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_write_buffer_bytes: usize,
+    /// Outstanding deliver_sm per receiving session.
+    #[arg(long, default_value_t = 64)]
+    pub window: usize,
+    /// Receipts held per account while no receiver is bound (default for accounts).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub receipt_queue: usize,
+    /// Times a receipt is re-sent after an error or timeout before it is dropped.
+    #[arg(long, default_value_t = 5)]
+    pub receipt_retries: u8,
+    /// Delay before a receipt that failed is offered again (doubles per retry).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub receipt_retry_backoff: Duration,
+    /// How long a receipt waits for a receiver when the message set no validity period.
+    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    pub receipt_ttl: Duration,
+    /// Submits per second per account (token bucket); 0 = unlimited.
+    #[arg(long, default_value_t = 0)]
+    pub throughput: u32,
+    /// Meaning of data_coding 0.
+    #[arg(long, value_enum, default_value = "gsm7")]
+    pub data_coding_zero: ZeroCoding,
+    /// Outcome model: e.g. `delay=0ms..2s,undeliv=0.1,expired=0.01,enroute,prefix:4479=REJECTD,prefix:4470=throttled`.
+    #[arg(long, default_value = "")]
+    pub outcomes: String,
+    /// Directory for the receipt spool written at shutdown and read at start.
+    #[arg(long)]
+    pub spool_dir: Option<PathBuf>,
+    /// Serve Prometheus metrics on this address (off by default).
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Log one stats line this often (0 = never).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub stats_interval: Duration,
+    /// Failed binds from one IP within a minute before further binds are delayed.
+    #[arg(long, default_value_t = 5)]
+    pub bind_fail_limit: u32,
+    /// Time given to ESMEs to answer unbind at shutdown.
+    #[arg(long, default_value = "3s", value_parser = parse_duration)]
+    pub shutdown_grace: Duration,
+    /// Log every connection open/close and bind (debug level).
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+/// Validated configuration shared (read-only) by every loop.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub threads: usize,
+    pub cores: Vec<usize>,
+    pub accounts: Accounts,
+    pub demo_account: bool,
+    pub system_id: String,
+    pub session_init_timer: Duration,
+    pub enquire_link_timer: Duration,
+    pub inactivity_timer: Duration,
+    pub response_timer: Duration,
+    pub max_connections: usize,
+    pub max_pdu_bytes: u32,
+    pub max_write_buffer_bytes: usize,
+    pub window: usize,
+    pub receipt_retries: u8,
+    pub receipt_retry_backoff: Duration,
+    pub receipt_ttl: Duration,
+    pub data_coding_zero: ZeroCoding,
+    pub outcomes: OutcomeModel,
+    pub spool_dir: Option<PathBuf>,
+    pub metrics_listen: Option<SocketAddr>,
+    pub stats_interval: Duration,
+    pub bind_fail_limit: u32,
+    pub shutdown_grace: Duration,
+    pub verbose: bool,
+}
+
+#[derive(Debug)]
+pub enum ConfigError {
+    Account(AccountError),
+    Outcomes(OutcomeParseError),
+    Invalid(String),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::Account(e) => write!(f, "{e}"),
+            ConfigError::Outcomes(e) => write!(f, "--outcomes: {e}"),
+            ConfigError::Invalid(s) => f.write_str(s),
+        }
+    }
+}
+
+impl Config {
+    pub fn from_args(a: Args) -> Result<Config, ConfigError> {
+        let threads = a.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        if threads == 0 || threads > 256 {
+            return Err(ConfigError::Invalid("--threads must be 1..=256".into()));
+        }
+        if !a.cores.is_empty() && a.cores.len() < threads && a.threads.is_some() {
+            return Err(ConfigError::Invalid(format!(
+                "--cores lists {} cores for {} threads",
+                a.cores.len(),
+                threads
+            )));
+        }
+        // With --cores and no --threads, run one loop per listed core.
+        let threads = if a.threads.is_none() && !a.cores.is_empty() {
+            a.cores.len()
+        } else {
+            threads
+        };
+        if a.max_pdu_bytes < 64 {
+            return Err(ConfigError::Invalid(
+                "--max-pdu-bytes must be at least 64".into(),
+            ));
+        }
+        if a.window == 0 || a.window > 65_535 {
+            return Err(ConfigError::Invalid("--window must be 1..=65535".into()));
+        }
+        if a.system_id.is_empty() || a.system_id.len() > 15 {
+            return Err(ConfigError::Invalid(
+                "--system-id must be 1..=15 characters".into(),
+            ));
+        }
+        let outcomes = OutcomeModel::parse(&a.outcomes).map_err(ConfigError::Outcomes)?;
+        let defaults = account::Defaults {
+            receipt_queue: a.receipt_queue,
+            throughput: a.throughput,
+            outcomes: outcomes.clone(),
+        };
+        let mut list: Vec<Account> = Vec::new();
+        if let Some(path) = &a.accounts_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ConfigError::Invalid(format!("--accounts {}: {e}", path.display())))?;
+            list.extend(
+                account::parse_file(&text, &defaults)
+                    .map_err(|e| ConfigError::Account(e.in_file(path.display().to_string())))?,
+            );
+        }
+        for (i, spec) in a.accounts.iter().enumerate() {
+            list.push(
+                account::parse_flag(spec, &defaults)
+                    .map_err(|e| ConfigError::Invalid(format!("--account #{}: {e}", i + 1)))?,
+            );
+        }
+        let demo_account = list.is_empty();
+        if demo_account {
+            list.push(Account::new("movider", "1111", &defaults));
+        }
+        let accounts = Accounts::new(list).map_err(ConfigError::Account)?;
+        Ok(Config {
+            listen: a.listen,
+            threads,
+            cores: a.cores,
+            accounts,
+            demo_account,
+            system_id: a.system_id,
+            session_init_timer: a.session_init_timer,
+            enquire_link_timer: a.enquire_link_timer,
+            inactivity_timer: a.inactivity_timer,
+            response_timer: a.response_timer,
+            max_connections: a.max_connections.max(1),
+            max_pdu_bytes: a.max_pdu_bytes,
+            max_write_buffer_bytes: a.max_write_buffer_bytes.max(64 * 1024),
+            window: a.window,
+            receipt_retries: a.receipt_retries,
+            receipt_retry_backoff: a.receipt_retry_backoff,
+            receipt_ttl: a.receipt_ttl,
+            data_coding_zero: a.data_coding_zero,
+            outcomes,
+            spool_dir: a.spool_dir,
+            metrics_listen: a.metrics_listen,
+            stats_interval: a.stats_interval,
+            bind_fail_limit: a.bind_fail_limit,
+            shutdown_grace: a.shutdown_grace,
+            verbose: a.verbose,
+        })
+    }
+
+    /// A configuration for tests: ephemeral port on 127.0.0.1, one loop.
+    pub fn for_tests() -> Config {
+        let args = Args::parse_from(["smsc", "--listen", "127.0.0.1:0", "--threads", "1"]);
+        match Config::from_args(args) {
+            Ok(c) => c,
+            Err(e) => panic!("test config: {e}"),
+        }
+    }
+}
+
+/// Parses `30s`, `500ms`, `5m`, `1h`, `2d`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("bad duration {s:?} (try 30s, 500ms, 5m)"))?;
+    let secs = match unit.trim() {
+        "" | "s" => v,
+        "ms" => v / 1e3,
+        "us" => v / 1e6,
+        "m" | "min" => v * 60.0,
+        "h" => v * 3600.0,
+        "d" => v * 86_400.0,
+        u => {
+            return Err(format!(
+                "bad duration unit {u:?} in {s:?} (use ms, s, m, h, d)"
+            ))
+        }
+    };
+    if !secs.is_finite() || secs < 0.0 || secs > 10.0 * 365.0 * 86_400.0 {
+        return Err(format!("duration {s:?} out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert!(parse_duration("5x").is_err());
+        assert!(parse_duration("").is_err());
+    }
+
+    #[test]
+    fn defaults_match_the_interface_document() {
+        let c = Config::from_args(Args::parse_from(["smsc"])).unwrap();
+        assert_eq!(c.listen, "0.0.0.0:2775".parse().unwrap());
+        assert_eq!(c.session_init_timer, Duration::from_secs(30));
+        assert_eq!(c.enquire_link_timer, Duration::from_secs(30));
+        assert_eq!(c.inactivity_timer, Duration::from_secs(300));
+        assert!(c.demo_account);
+        assert!(c.accounts.by_system_id(b"movider").is_some());
+    }
+
+    #[test]
+    fn cores_imply_threads() {
+        let c = Config::from_args(Args::parse_from(["smsc", "--cores", "0,1"])).unwrap();
+        assert_eq!(c.threads, 2);
+        assert!(
+            Config::from_args(Args::parse_from(["smsc", "--threads", "3", "--cores", "0"]))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,124 @@
+//! One ESME connection: the socket, its two ring buffers and its session.
+
+use crate::account::{AccountId, BindType};
+use crate::buf::RingBuf;
+use crate::receipt::Receipt;
+use mio::net::TcpStream;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+/// Slab slot + generation: a stale timer or event for a reused slot is
+/// recognised and ignored.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Hash)]
+pub struct ConnKey {
+    pub slot: u32,
+    pub gen: u32,
+}
+
+/// The session states of §2.2, plus the server-initiated unbind.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum State {
+    /// Connected, not bound.
+    Open,
+    /// Bound as transmitter, receiver or transceiver.
+    Bound(BindType),
+    /// The server sent unbind and waits for unbind_resp.
+    Unbinding,
+    /// Closing: no more input is processed; pending output is flushed.
+    Closing,
+}
+
+/// A deliver_sm waiting for its deliver_sm_resp.
+#[derive(Clone, Copy, Debug)]
+pub struct Inflight {
+    pub seq: u32,
+    pub sent_tick: u64,
+    pub receipt: Receipt,
+}
+
+/// Everything about a connection except its socket and read buffer, so
+/// the PDU handlers can borrow it while a frame borrows the read buffer.
+pub struct Session {
+    pub key: ConnKey,
+    pub peer: SocketAddr,
+    pub tx: RingBuf,
+    pub state: State,
+    pub account: Option<AccountId>,
+    /// interface_version >= 0x34: TLVs may be sent.
+    pub v34: bool,
+    /// Tick of the last PDU received (enquire_link timer).
+    pub last_rx: u64,
+    /// Tick of the last PDU other than enquire_link(_resp) (inactivity timer).
+    pub last_traffic: u64,
+    next_seq: u32,
+    /// Our enquire_link waiting for its response: (seq, sent tick).
+    pub enquire_pending: Option<(u32, u64)>,
+    /// Our unbind waiting for its response.
+    pub unbind_pending: Option<(u32, u64)>,
+    /// Receipts sent and not yet acknowledged (the window).
+    pub inflight: VecDeque<Inflight>,
+    /// A response-check timer is armed.
+    pub resp_timer_armed: bool,
+    /// Reading stopped because `tx` is over the high watermark.
+    pub read_paused: bool,
+    /// Close once `tx` is flushed.
+    pub close_after_flush: bool,
+    /// Already on the loop's flush list this iteration.
+    pub in_flush_list: bool,
+    /// Already on the loop's close list.
+    pub closed: bool,
+    /// Registered as a receiver in the loop's account table.
+    pub receiving: bool,
+}
+
+impl Session {
+    pub fn new(key: ConnKey, peer: SocketAddr, tick: u64, tx: RingBuf) -> Session {
+        Session {
+            key,
+            peer,
+            tx,
+            state: State::Open,
+            account: None,
+            v34: true,
+            last_rx: tick,
+            last_traffic: tick,
+            next_seq: 0,
+            enquire_pending: None,
+            unbind_pending: None,
+            inflight: VecDeque::new(),
+            resp_timer_armed: false,
+            read_paused: false,
+            close_after_flush: false,
+            in_flush_list: false,
+            closed: false,
+            receiving: false,
+        }
+    }
+
+    /// Sequence numbers for PDUs the server originates: 1..=0x7FFFFFFF.
+    pub fn next_seq(&mut self) -> u32 {
+        self.next_seq = if self.next_seq >= 0x7FFF_FFFF {
+            1
+        } else {
+            self.next_seq + 1
+        };
+        self.next_seq
+    }
+
+    pub fn bind_type(&self) -> Option<BindType> {
+        match self.state {
+            State::Bound(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn is_bound(&self) -> bool {
+        matches!(self.state, State::Bound(_))
+    }
+}
+
+pub struct Conn {
+    pub stream: TcpStream,
+    pub rx: RingBuf,
+    pub s: Session,
+}

@@ -1,0 +1,222 @@
+//! Per-loop counters: plain integers owned by the loop (no shared atomics on
+//! the per-PDU path), copied to a shared snapshot on the housekeeping tick and
+//! merged on demand for the stats line and the Prometheus endpoint.
+
+use crate::pdu::{CommandId, CommandStatus};
+
+/// Index of a command id in the per-command arrays (`CommandId::ALL` order,
+/// plus one slot for unknown ids).
+pub fn cmd_index(id: CommandId) -> usize {
+    CommandId::ALL
+        .iter()
+        .position(|&c| c == id)
+        .unwrap_or(CommandId::ALL.len())
+}
+
+pub const N_CMD: usize = 28;
+/// Statuses below this are counted individually; the rest in the last slot.
+pub const N_STATUS: usize = 0x113;
+
+macro_rules! counters {
+    ($($name:ident: $help:expr,)*) => {
+        /// Loop-wide counters (all monotonic except the `_current` gauges).
+        #[derive(Clone, Debug, Default)]
+        pub struct Counters {
+            $(pub $name: u64,)*
+            /// PDUs received, by command (index from [`cmd_index`]).
+            pub pdu_rx: [u64; N_CMD],
+            /// PDUs sent, by command.
+            pub pdu_tx: [u64; N_CMD],
+            /// Responses sent, by command_status.
+            pub resp_status: Vec<u64>,
+        }
+
+        impl Counters {
+            /// (name, help) of every scalar counter, for the metrics endpoint.
+            pub const NAMES: &'static [(&'static str, &'static str)] = &[$((stringify!($name), $help),)*];
+
+            pub fn scalars(&self) -> Vec<(&'static str, &'static str, u64)> {
+                vec![$((stringify!($name), $help, self.$name),)*]
+            }
+
+            pub fn merge(&mut self, o: &Counters) {
+                $(self.$name += o.$name;)*
+                for (a, b) in self.pdu_rx.iter_mut().zip(o.pdu_rx.iter()) { *a += b; }
+                for (a, b) in self.pdu_tx.iter_mut().zip(o.pdu_tx.iter()) { *a += b; }
+                if self.resp_status.len() < o.resp_status.len() {
+                    self.resp_status.resize(o.resp_status.len(), 0);
+                }
+                for (a, b) in self.resp_status.iter_mut().zip(o.resp_status.iter()) { *a += b; }
+            }
+        }
+    };
+}
+
+counters! {
+    conn_accepted: "TCP connections accepted",
+    conn_closed: "TCP connections closed",
+    conn_current: "open connections (gauge)",
+    conn_rejected_limit: "connections refused at --max-connections",
+    accept_ex: "accept() failures (EMFILE and others)",
+    bind_tx: "successful bind_transmitter",
+    bind_rx: "successful bind_receiver",
+    bind_trx: "successful bind_transceiver",
+    bind_ex: "refused binds",
+    bind_throttled: "binds refused because the peer IP failed too often",
+    unbind_rx: "unbind from ESMEs",
+    unbind_tx: "unbind sent by the server",
+    frame_ex: "framing errors (bad command_length): nack and close",
+    decode_ex: "PDU bodies that failed to decode",
+    unexpected_resp: "responses to PDUs the server did not send",
+    submit_ok: "submit_sm accepted",
+    submit_ex: "submit_sm refused",
+    submit_segments: "air segments of accepted submits",
+    submit_throttled: "submit_sm refused with ESME_RTHROTTLED",
+    submit_queue_full: "submit_sm refused with ESME_RMSGQFUL",
+    receipt_created: "delivery receipts created",
+    receipt_sent: "deliver_sm receipts written (including retries)",
+    receipt_acked: "receipts acknowledged with deliver_sm_resp OK",
+    receipt_retried: "receipts re-queued after an error status or timeout",
+    receipt_rejected: "receipts the ESME refused permanently (RX_P_APPN/RX_R_APPN)",
+    receipt_dropped_retries: "receipts dropped after --receipt-retries",
+    receipt_expired: "receipts dropped because they waited beyond their expiry",
+    receipt_forwarded: "receipts handed to another loop",
+    receipt_spooled: "receipts written to the spool at shutdown",
+    receipt_unspooled: "receipts loaded from the spool at start",
+    enquire_link_tx: "enquire_link sent by the server",
+    timeout_session_init: "connections closed by the session init timer",
+    timeout_enquire_link: "connections closed for an unanswered enquire_link",
+    timeout_inactivity: "sessions unbound by the inactivity timer",
+    timeout_response: "responses not received within --response-timer",
+    bytes_rx: "bytes read",
+    bytes_tx: "bytes written",
+    loop_iterations: "event loop iterations",
+    loop_events: "readiness events handled",
+    timers_fired: "timer wheel entries fired",
+    backpressure_pauses: "times reading stopped because the write buffer was full",
+}
+
+impl Counters {
+    pub fn new() -> Counters {
+        Counters {
+            resp_status: vec![0; N_STATUS + 1],
+            ..Default::default()
+        }
+    }
+
+    #[inline]
+    pub fn rx(&mut self, id: CommandId) {
+        if let Some(c) = self.pdu_rx.get_mut(cmd_index(id)) {
+            *c += 1;
+        }
+    }
+
+    #[inline]
+    pub fn tx(&mut self, id: CommandId) {
+        if let Some(c) = self.pdu_tx.get_mut(cmd_index(id)) {
+            *c += 1;
+        }
+    }
+
+    #[inline]
+    pub fn status(&mut self, s: CommandStatus) {
+        let i = (s.0 as usize).min(N_STATUS);
+        if let Some(c) = self.resp_status.get_mut(i) {
+            *c += 1;
+        }
+    }
+
+    pub fn rx_of(&self, id: CommandId) -> u64 {
+        self.pdu_rx.get(cmd_index(id)).copied().unwrap_or(0)
+    }
+
+    pub fn tx_of(&self, id: CommandId) -> u64 {
+        self.pdu_tx.get(cmd_index(id)).copied().unwrap_or(0)
+    }
+
+    pub fn status_of(&self, s: CommandStatus) -> u64 {
+        self.resp_status
+            .get((s.0 as usize).min(N_STATUS))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// Per-account counters.
+#[derive(Clone, Debug, Default)]
+pub struct AccountCounters {
+    pub submit_ok: u64,
+    pub submit_ex: u64,
+    pub segments: u64,
+    pub receipt_created: u64,
+    pub receipt_acked: u64,
+}
+
+impl AccountCounters {
+    pub fn merge(&mut self, o: &AccountCounters) {
+        self.submit_ok += o.submit_ok;
+        self.submit_ex += o.submit_ex;
+        self.segments += o.segments;
+        self.receipt_created += o.receipt_created;
+        self.receipt_acked += o.receipt_acked;
+    }
+}
+
+/// One loop's published state.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub counters: Counters,
+    pub accounts: Vec<AccountCounters>,
+    /// Receipts waiting in this loop's queues / delayed store / in flight.
+    pub receipts_queued: u64,
+    pub receipts_delayed: u64,
+    pub receipts_inflight: u64,
+}
+
+impl Snapshot {
+    pub fn merge(&mut self, o: &Snapshot) {
+        self.counters.merge(&o.counters);
+        if self.accounts.len() < o.accounts.len() {
+            self.accounts
+                .resize(o.accounts.len(), AccountCounters::default());
+        }
+        for (a, b) in self.accounts.iter_mut().zip(o.accounts.iter()) {
+            a.merge(b);
+        }
+        self.receipts_queued += o.receipts_queued;
+        self.receipts_delayed += o.receipts_delayed;
+        self.receipts_inflight += o.receipts_inflight;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_well_formed() {
+        let mut names: Vec<&str> = Counters::NAMES.iter().map(|(n, _)| *n).collect();
+        assert!(names
+            .iter()
+            .all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+        names.sort_unstable();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(names.len(), before);
+        assert_eq!(CommandId::ALL.len() + 1, N_CMD);
+    }
+
+    #[test]
+    fn merge_adds() {
+        let mut a = Counters::new();
+        a.rx(CommandId::SUBMIT_SM);
+        a.status(CommandStatus::ESME_RTHROTTLED);
+        a.submit_ok = 2;
+        let mut b = Counters::new();
+        b.merge(&a);
+        b.merge(&a);
+        assert_eq!(b.rx_of(CommandId::SUBMIT_SM), 2);
+        assert_eq!(b.status_of(CommandStatus::ESME_RTHROTTLED), 2);
+        assert_eq!(b.submit_ok, 4);
+    }
+}

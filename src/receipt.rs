@@ -1,0 +1,325 @@
+//! Delivery receipts: the fixed-size record kept in queues (no heap per
+//! receipt), its encoding as a deliver_sm, and the spool file format.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use crate::account::AccountId;
+use crate::dlr::{self, Stat};
+use crate::msgid::{self, MessageId};
+use crate::pdu::{self, Body, CommandStatus, EncodeError, Sm, Tag, TlvBuf};
+use crate::smpp_time;
+
+/// An SMPP address (TON, NPI, up to 20 characters) stored inline.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub struct Addr {
+    pub ton: u8,
+    pub npi: u8,
+    len: u8,
+    bytes: [u8; 20],
+}
+
+impl Addr {
+    /// Longer input is truncated (the codec never yields more than 20).
+    pub fn new(ton: u8, npi: u8, s: &[u8]) -> Addr {
+        let mut bytes = [0u8; 20];
+        let n = s.len().min(20);
+        if let (Some(dst), Some(src)) = (bytes.get_mut(..n), s.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        Addr {
+            ton,
+            npi,
+            len: n as u8,
+            bytes,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+}
+
+/// One receipt waiting to be delivered, in flight, or delayed.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Receipt {
+    pub account: AccountId,
+    pub message_id: MessageId,
+    /// Receipt source = the message's destination.
+    pub source: Addr,
+    /// Receipt destination = the message's source.
+    pub dest: Addr,
+    pub submit_unix: i64,
+    pub done_unix: i64,
+    pub stat: Stat,
+    pub err: u16,
+    text: [u8; dlr::TEXT_LEN],
+    text_len: u8,
+    /// Delivery attempts made so far.
+    pub attempts: u8,
+    /// Unix time after which the receipt is dropped as expired.
+    pub expires_unix: i64,
+}
+
+impl Receipt {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        account: AccountId,
+        message_id: MessageId,
+        source: Addr,
+        dest: Addr,
+        submit_unix: i64,
+        stat: Stat,
+        text: &[u8],
+        expires_unix: i64,
+    ) -> Receipt {
+        let mut t = [0u8; dlr::TEXT_LEN];
+        let n = text.len().min(dlr::TEXT_LEN);
+        if let (Some(d), Some(s)) = (t.get_mut(..n), text.get(..n)) {
+            d.copy_from_slice(s);
+        }
+        Receipt {
+            account,
+            message_id,
+            source,
+            dest,
+            submit_unix,
+            done_unix: submit_unix,
+            stat,
+            err: if matches!(stat, Stat::Delivrd | Stat::Enroute | Stat::Acceptd) {
+                0
+            } else {
+                1
+            },
+            text: t,
+            text_len: n as u8,
+            attempts: 0,
+            expires_unix,
+        }
+    }
+
+    pub fn text(&self) -> &[u8] {
+        self.text.get(..usize::from(self.text_len)).unwrap_or(&[])
+    }
+
+    /// Encodes this receipt as a deliver_sm into `out` (at least
+    /// [`MAX_PDU_LEN`] octets). TLVs are sent only to SMPP 3.4+ binds.
+    pub fn encode(
+        &self,
+        sequence_number: u32,
+        with_tlvs: bool,
+        out: &mut [u8],
+    ) -> Result<usize, EncodeError> {
+        let submit = smpp_time::civil_from_unix(self.submit_unix).ymdhm();
+        let done = smpp_time::civil_from_unix(self.done_unix).ymdhm();
+        let mut text = [0u8; dlr::MAX_LEN];
+        let text_len = dlr::Receipt {
+            id: &self.message_id,
+            sub: 1,
+            dlvrd: u16::from(self.stat == Stat::Delivrd),
+            submit_date: submit,
+            done_date: done,
+            stat: self.stat,
+            err: self.err,
+            text: self.text(),
+        }
+        .write(&mut text)
+        .map_err(|_| EncodeError::OutputTooSmall { need: dlr::MAX_LEN })?;
+        let mut tlvs = TlvBuf::new();
+        if with_tlvs {
+            tlvs.push_cstr(Tag::RECEIPTED_MESSAGE_ID, &self.message_id);
+            tlvs.push_u8(Tag::MESSAGE_STATE, self.stat.message_state());
+            if self.err != 0 {
+                // network type 3 = GSM, then the error code.
+                let [a, b] = self.err.to_be_bytes();
+                tlvs.push(Tag::NETWORK_ERROR_CODE, &[3, a, b]);
+            }
+        }
+        let sm = Sm {
+            source_addr_ton: self.source.ton,
+            source_addr_npi: self.source.npi,
+            source_addr: self.source.as_bytes(),
+            dest_addr_ton: self.dest.ton,
+            dest_addr_npi: self.dest.npi,
+            destination_addr: self.dest.as_bytes(),
+            esm_class: if self.stat == Stat::Enroute {
+                0x20
+            } else {
+                0x04
+            },
+            short_message: text.get(..text_len).unwrap_or(&[]),
+            tlvs: tlvs.as_tlvs(),
+            ..Sm::default()
+        };
+        pdu::Pdu::new(sequence_number, Body::DeliverSm(sm)).encode(out)
+    }
+
+    /// One spool line: space-separated fields, byte strings in hex.
+    pub fn to_spool_line(&self, system_id: &str) -> String {
+        fn hex(b: &[u8]) -> String {
+            if b.is_empty() {
+                return "-".into();
+            }
+            b.iter().map(|x| format!("{x:02x}")).collect()
+        }
+        format!(
+            "{} {} {} {} {} {} {} {} {} {} {} {} {} {}\n",
+            hex(system_id.as_bytes()),
+            hex(&self.message_id),
+            self.source.ton,
+            self.source.npi,
+            hex(self.source.as_bytes()),
+            self.dest.ton,
+            self.dest.npi,
+            hex(self.dest.as_bytes()),
+            self.submit_unix,
+            self.done_unix,
+            self.stat.message_state(),
+            self.err,
+            hex(self.text()),
+            self.expires_unix,
+        )
+    }
+
+    /// Parses a spool line; returns the system_id and the receipt with
+    /// `account` left for the caller to resolve.
+    pub fn from_spool_line(line: &str) -> Option<(Vec<u8>, Receipt)> {
+        fn unhex(s: &str) -> Option<Vec<u8>> {
+            if s == "-" {
+                return Some(Vec::new());
+            }
+            if s.len() % 2 != 0 {
+                return None;
+            }
+            (0..s.len())
+                .step_by(2)
+                .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                .collect()
+        }
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [sid, id, st, sn, sa, dt, dn, da, sub, done, state, err, text, exp] = f.as_slice()
+        else {
+            return None;
+        };
+        let id = unhex(id)?;
+        let message_id: MessageId = id.as_slice().try_into().ok()?;
+        let stat = Stat::from_message_state(state.parse().ok()?)?;
+        let mut r = Receipt::new(
+            AccountId(0),
+            message_id,
+            Addr::new(st.parse().ok()?, sn.parse().ok()?, &unhex(sa)?),
+            Addr::new(dt.parse().ok()?, dn.parse().ok()?, &unhex(da)?),
+            sub.parse().ok()?,
+            stat,
+            &unhex(text)?,
+            exp.parse().ok()?,
+        );
+        r.done_unix = done.parse().ok()?;
+        r.err = err.parse().ok()?;
+        Some((unhex(sid)?, r))
+    }
+}
+
+/// Upper bound of an encoded receipt deliver_sm.
+pub const MAX_PDU_LEN: usize = 16 + 6 + 2 * (2 + 21) + 12 + 254 + 4 + msgid::LEN + 1 + 5 + 7;
+
+/// deliver_sm_resp statuses after which a receipt is tried again later.
+pub fn is_retryable(s: CommandStatus) -> bool {
+    !matches!(
+        s,
+        CommandStatus::ESME_RX_P_APPN | CommandStatus::ESME_RX_R_APPN
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Receipt {
+        Receipt::new(
+            AccountId(0),
+            *b"0123456789a0100000000001",
+            Addr::new(1, 1, b"447700900002"),
+            Addr::new(5, 0, b"Shop"),
+            1_715_005_320, // 2024-05-06 14:22:00 UTC
+            Stat::Delivrd,
+            b"hello world",
+            i64::MAX,
+        )
+    }
+
+    #[test]
+    fn encodes_standard_receipt() {
+        let mut r = sample();
+        r.done_unix += 60;
+        let mut out = [0u8; MAX_PDU_LEN];
+        let n = r.encode(7, true, &mut out).unwrap();
+        let pdu = pdu::decode(&out[..n]).unwrap();
+        assert_eq!(pdu.header.sequence_number, 7);
+        let Body::DeliverSm(sm) = pdu.body else {
+            panic!()
+        };
+        assert_eq!(sm.esm_class, 0x04);
+        assert_eq!(sm.source_addr, b"447700900002");
+        assert_eq!((sm.dest_addr_ton, sm.destination_addr), (5, &b"Shop"[..]));
+        assert_eq!(
+            sm.short_message,
+            &b"id:0123456789a0100000000001 sub:001 dlvrd:001 submit date:2405061422 done date:2405061423 stat:DELIVRD err:000 text:hello world"[..]
+        );
+        assert_eq!(
+            sm.tlvs.receipted_message_id(),
+            Some(&b"0123456789a0100000000001"[..])
+        );
+        assert_eq!(sm.tlvs.message_state(), Some(2));
+        assert_eq!(sm.tlvs.get(Tag::NETWORK_ERROR_CODE), None);
+        // 3.3 bind: no TLVs.
+        let n = r.encode(8, false, &mut out).unwrap();
+        let Body::DeliverSm(sm) = pdu::decode(&out[..n]).unwrap().body else {
+            panic!()
+        };
+        assert!(sm.tlvs.is_empty());
+    }
+
+    #[test]
+    fn failure_receipt_carries_network_error_code() {
+        let mut r = sample();
+        r.stat = Stat::Undeliv;
+        r.err = 1;
+        let mut out = [0u8; MAX_PDU_LEN];
+        let n = r.encode(1, true, &mut out).unwrap();
+        let Body::DeliverSm(sm) = pdu::decode(&out[..n]).unwrap().body else {
+            panic!()
+        };
+        assert_eq!(sm.tlvs.get(Tag::NETWORK_ERROR_CODE), Some(&[3u8, 0, 1][..]));
+        assert_eq!(sm.tlvs.message_state(), Some(5));
+        let p = dlr::parse(sm.short_message).unwrap();
+        assert_eq!(p.stat, Some(Stat::Undeliv));
+        assert_eq!(p.dlvrd, Some(0));
+    }
+
+    #[test]
+    fn spool_line_round_trip() {
+        let r = sample();
+        let line = r.to_spool_line("movider");
+        let (sid, back) = Receipt::from_spool_line(&line).unwrap();
+        assert_eq!(sid, b"movider");
+        assert_eq!(back, r);
+        assert!(Receipt::from_spool_line("garbage").is_none());
+        assert!(Receipt::from_spool_line("6d 00 1 1 - 1 1 - 0 0 2 0 - 0").is_none());
+    }
+
+    #[test]
+    fn max_len_bound_holds() {
+        let mut r = sample();
+        r.source = Addr::new(1, 1, &[b'9'; 20]);
+        r.dest = Addr::new(1, 1, &[b'9'; 20]);
+        r.stat = Stat::Undeliv;
+        r.err = 999;
+        let mut out = [0u8; MAX_PDU_LEN];
+        assert!(r.encode(u32::MAX, true, &mut out).is_ok());
+    }
+}

@@ -1,0 +1,278 @@
+//! Starting and stopping the loops, and the little state they share.
+//!
+//! Shared state is touched on binds, unbinds and housekeeping ticks, never
+//! per PDU, with two bounded exceptions: an account with a `throughput`
+//! limit pays one CAS per submit (its rate limiter), and a submit that asks
+//! for a receipt reads one relaxed counter (the account's held receipts).
+
+use crate::account::AccountId;
+use crate::config::Config;
+use crate::metrics::Snapshot;
+use crate::receipt::Receipt;
+use crate::worker::Worker;
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Per account, shared by all loops.
+pub struct AccountState {
+    /// Binds currently open (for `max_binds`).
+    pub binds: AtomicU32,
+    /// RX/TRX binds per loop: where receipts can go.
+    pub receivers: Vec<AtomicU32>,
+    /// Receipts waiting in loop queues (published by the loops after each pump).
+    pub queued: AtomicUsize,
+    /// GCRA rate limiter: theoretical arrival time in ns since `Shared::epoch`.
+    pub tat_ns: AtomicU64,
+}
+
+/// What every loop can see.
+pub struct Shared {
+    pub config: Config,
+    pub accounts: Vec<AccountState>,
+    pub shutdown: AtomicBool,
+    pub wakers: OnceLock<Vec<Arc<mio::Waker>>>,
+    pub snapshots: Vec<Mutex<Snapshot>>,
+    /// Failed binds per peer IP: (count, window start).
+    pub bind_failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    /// Connections open across all loops (for --max-connections).
+    pub connections: AtomicUsize,
+    pub epoch: Instant,
+    pub start_unix_ms: u64,
+    /// Loops that have finished their shutdown.
+    pub stopped: AtomicUsize,
+}
+
+/// Failed binds from one IP are counted in windows of this length.
+pub const BIND_FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+impl Shared {
+    pub fn new(config: Config) -> Shared {
+        let threads = config.threads;
+        let accounts = config
+            .accounts
+            .iter()
+            .map(|_| AccountState {
+                binds: AtomicU32::new(0),
+                receivers: (0..threads).map(|_| AtomicU32::new(0)).collect(),
+                queued: AtomicUsize::new(0),
+                tat_ns: AtomicU64::new(0),
+            })
+            .collect();
+        let start_unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        Shared {
+            snapshots: (0..threads)
+                .map(|_| Mutex::new(Snapshot::default()))
+                .collect(),
+            config,
+            accounts,
+            shutdown: AtomicBool::new(false),
+            wakers: OnceLock::new(),
+            bind_failures: Mutex::new(HashMap::new()),
+            connections: AtomicUsize::new(0),
+            epoch: Instant::now(),
+            start_unix_ms,
+            stopped: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn account(&self, id: AccountId) -> Option<&AccountState> {
+        self.accounts.get(id.index())
+    }
+
+    pub fn wake(&self, worker: usize) {
+        if let Some(w) = self.wakers.get().and_then(|v| v.get(worker)) {
+            let _ = w.wake();
+        }
+    }
+
+    pub fn wake_all_but(&self, me: usize) {
+        for i in 0..self.config.threads {
+            if i != me {
+                self.wake(i);
+            }
+        }
+    }
+
+    /// True when this IP has failed too many binds recently.
+    pub fn bind_blocked(&self, ip: IpAddr, now: Instant) -> bool {
+        let limit = self.config.bind_fail_limit;
+        if limit == 0 {
+            return false;
+        }
+        let Ok(map) = self.bind_failures.lock() else {
+            return false;
+        };
+        matches!(map.get(&ip), Some((n, since)) if *n >= limit && now.duration_since(*since) < BIND_FAILURE_WINDOW)
+    }
+
+    pub fn record_bind_failure(&self, ip: IpAddr, now: Instant) {
+        let Ok(mut map) = self.bind_failures.lock() else {
+            return;
+        };
+        if map.len() > 100_000 {
+            // Bounded memory under a distributed attack: forget old windows.
+            map.retain(|_, (_, since)| now.duration_since(*since) < BIND_FAILURE_WINDOW);
+        }
+        let e = map.entry(ip).or_insert((0, now));
+        if now.duration_since(e.1) >= BIND_FAILURE_WINDOW {
+            *e = (0, now);
+        }
+        e.0 += 1;
+    }
+
+    /// GCRA: admits one submit for an account limited to `rate` per second
+    /// with a burst of one second's worth. Lock-free.
+    pub fn admit(&self, id: AccountId, rate: u32, now: Instant) -> bool {
+        let Some(a) = self.account(id) else {
+            return true;
+        };
+        if rate == 0 {
+            return true;
+        }
+        let now_ns = now.duration_since(self.epoch).as_nanos() as u64;
+        let interval = 1_000_000_000 / u64::from(rate);
+        let burst = 1_000_000_000u64;
+        let mut tat = a.tat_ns.load(Ordering::Relaxed);
+        loop {
+            let base = tat.max(now_ns);
+            let new_tat = base + interval;
+            if new_tat.saturating_sub(now_ns) > burst {
+                return false;
+            }
+            match a
+                .tat_ns
+                .compare_exchange_weak(tat, new_tat, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return true,
+                Err(t) => tat = t,
+            }
+        }
+    }
+
+    /// All loops' snapshots merged.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut total = Snapshot::default();
+        for s in &self.snapshots {
+            if let Ok(s) = s.lock() {
+                total.merge(&s);
+            }
+        }
+        total
+    }
+}
+
+/// Cross-loop mailboxes: `senders[dst]` on each loop, `receivers[src]`.
+pub type Batch = Vec<Receipt>;
+
+/// A running server.
+pub struct Server {
+    shared: Arc<Shared>,
+    threads: Vec<JoinHandle<()>>,
+    local_addr: SocketAddr,
+}
+
+impl Server {
+    /// Binds the listeners and starts one loop per thread.
+    pub fn start(config: Config) -> io::Result<Server> {
+        let n = config.threads;
+        let (listeners, local_addr) = crate::listener::bind_all(config.listen, n)?;
+        let shared = Arc::new(Shared::new(config));
+
+        // One channel per ordered pair of loops: each has a single producer.
+        let mut senders: Vec<Vec<Option<mpsc::Sender<Batch>>>> =
+            (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
+        let mut receivers: Vec<Vec<mpsc::Receiver<Batch>>> = (0..n).map(|_| Vec::new()).collect();
+        for (src, row) in senders.iter_mut().enumerate() {
+            for (dst, slot) in row.iter_mut().enumerate() {
+                if src != dst {
+                    let (tx, rx) = mpsc::channel();
+                    *slot = Some(tx);
+                    if let Some(r) = receivers.get_mut(dst) {
+                        r.push(rx);
+                    }
+                }
+            }
+        }
+
+        let mut workers = Vec::with_capacity(n);
+        let mut wakers = Vec::with_capacity(n);
+        for (i, ((listener, tx), rx)) in listeners
+            .into_iter()
+            .zip(senders)
+            .zip(receivers)
+            .enumerate()
+        {
+            let w = Worker::new(i, shared.clone(), listener, tx, rx)?;
+            wakers.push(w.waker());
+            workers.push(w);
+        }
+        let _ = shared.wakers.set(wakers);
+        if let Some(dir) = &shared.config.spool_dir {
+            if let Some(w0) = workers.first_mut() {
+                w0.load_spool(dir);
+            }
+        }
+
+        let mut threads = Vec::with_capacity(n);
+        for (i, mut w) in workers.into_iter().enumerate() {
+            let core = shared.config.cores.get(i).copied();
+            let t = std::thread::Builder::new()
+                .name(format!("smsc-loop-{i}"))
+                .spawn(move || {
+                    if let Some(c) = core {
+                        crate::affinity::pin_to_core(c);
+                    }
+                    w.run();
+                })?;
+            threads.push(t);
+        }
+        Ok(Server {
+            shared,
+            threads,
+            local_addr,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// Merged counters of all loops (as of their last housekeeping tick).
+    pub fn snapshot(&self) -> Snapshot {
+        self.shared.snapshot()
+    }
+
+    /// Asks every loop to unbind its sessions, spool receipts and stop.
+    pub fn shutdown(&self) {
+        self.shared.shutdown.store(true, Ordering::SeqCst);
+        for i in 0..self.shared.config.threads {
+            self.shared.wake(i);
+        }
+    }
+
+    /// Waits for the loops to finish.
+    pub fn join(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+
+    /// Shutdown and join (tests).
+    pub fn stop(self) {
+        self.shutdown();
+        self.join();
+    }
+}

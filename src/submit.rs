@@ -1,0 +1,468 @@
+//! submit_sm validation: every field checked, each failure mapped to the
+//! status the user's interface document names. Pure: no I/O, no allocation.
+//!
+//! Strict where the spec is clear (reserved bits, lengths, time syntax),
+//! lenient where real ESMEs differ (TON/NPI 0 with any address, any
+//! service_type, vendor TLVs, packed-looking data under binary codings).
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use crate::pdu::{CommandStatus as S, Sm};
+use crate::smpp_time::{self, SmppTime};
+use crate::text::{self, Encoding};
+
+/// What validation learned about an accepted message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MessageInfo<'a> {
+    pub encoding: Encoding,
+    /// The user data after any UDH (from short_message or message_payload).
+    pub body: &'a [u8],
+    /// Air-interface segments this part stands for (1 for a UDH/SAR part).
+    pub segments: u32,
+    /// registered_delivery bits 1-0: 0 none, 1 final, 2 failure only, 3 success only (v5.0).
+    pub receipt: u8,
+    /// registered_delivery bit 4: intermediate notification requested.
+    pub intermediate: bool,
+    /// Expiry from validity_period (unix seconds), if given.
+    pub expires_at: Option<i64>,
+}
+
+/// TON values of §5.2.5: 0-6.
+pub fn ton_valid(ton: u8) -> bool {
+    ton <= 6
+}
+
+/// NPI values of §5.2.6.
+pub fn npi_valid(npi: u8) -> bool {
+    matches!(npi, 0 | 1 | 3 | 4 | 6 | 8 | 9 | 10 | 14 | 18)
+}
+
+fn numeric(addr: &[u8]) -> bool {
+    let digits = addr.strip_prefix(b"+").unwrap_or(addr);
+    !digits.is_empty() && digits.iter().all(u8::is_ascii_digit)
+}
+
+fn printable(addr: &[u8]) -> bool {
+    addr.iter().all(|b| (0x20..0x7F).contains(b))
+}
+
+/// An address is checked against its TON: international and national
+/// numbers are digits (an optional leading `+` tolerated), alphanumeric
+/// (TON 5) is printable ASCII of at most 11 characters, other TONs
+/// (unknown, network specific, subscriber, abbreviated) any printable ASCII.
+pub fn address_valid(ton: u8, addr: &[u8]) -> bool {
+    match ton {
+        1 | 2 => numeric(addr),
+        5 => addr.len() <= 11 && printable(addr),
+        _ => printable(addr),
+    }
+}
+
+/// Validates a submit_sm. `zero_means` is what data_coding 0 is for this
+/// account; `now_unix` resolves relative validity periods.
+pub fn validate<'a>(
+    sm: &Sm<'a>,
+    zero_means: Encoding,
+    now_unix: i64,
+) -> Result<MessageInfo<'a>, S> {
+    if !ton_valid(sm.source_addr_ton) {
+        return Err(S::ESME_RINVSRCTON);
+    }
+    if !npi_valid(sm.source_addr_npi) {
+        return Err(S::ESME_RINVSRCNPI);
+    }
+    if !ton_valid(sm.dest_addr_ton) {
+        return Err(S::ESME_RINVDSTTON);
+    }
+    if !npi_valid(sm.dest_addr_npi) {
+        return Err(S::ESME_RINVDSTNPI);
+    }
+    // An empty source is allowed: the SMSC may substitute a default (§5.2.8).
+    if !sm.source_addr.is_empty() && !address_valid(sm.source_addr_ton, sm.source_addr) {
+        return Err(S::ESME_RINVSRCADR);
+    }
+    if sm.destination_addr.is_empty() || !address_valid(sm.dest_addr_ton, sm.destination_addr) {
+        return Err(S::ESME_RINVDSTADR);
+    }
+    // Message type bits (5-2) of an ESME submit: normal, delivery ack, manual ack.
+    if !matches!(sm.esm_class & 0x3C, 0x00 | 0x08 | 0x10) {
+        return Err(S::ESME_RINVESMCLASS);
+    }
+    if sm.priority_flag > 3 {
+        return Err(S::ESME_RINVPRTFLG);
+    }
+    if sm.registered_delivery & 0xE0 != 0 {
+        return Err(S::ESME_RINVREGDLVFLG);
+    }
+    if sm.replace_if_present_flag > 1 {
+        return Err(S::ESME_RINVREPFLAG);
+    }
+    smpp_time::parse(sm.schedule_delivery_time).map_err(|_| S::ESME_RINVSCHED)?;
+    let expires_at = match smpp_time::parse(sm.validity_period).map_err(|_| S::ESME_RINVEXPIRY)? {
+        SmppTime::None => None,
+        t => t.to_unix(now_unix),
+    };
+    let encoding = Encoding::from_data_coding(sm.data_coding, zero_means);
+    if let Encoding::Other(dc) = encoding {
+        // Reserved codings (0x0B, 0x0C, 0x0F-0xBF) are refused; the named
+        // national ones (JIS, Cyrillic, Hebrew, ...) pass as 8-bit data.
+        if matches!(dc, 0x0B | 0x0C | 0x0F..=0xBF) {
+            return Err(S::ESME_RINVDCS);
+        }
+    }
+
+    // sm_length: at most 254 (255 is not allowed), and never both fields.
+    if sm.short_message.len() > 254 {
+        return Err(S::ESME_RINVMSGLEN);
+    }
+    let payload = sm.tlvs.message_payload();
+    let user_data = match payload {
+        Some(_) if !sm.short_message.is_empty() => return Err(S::ESME_RINVMSGLEN),
+        Some(p) => p,
+        None => sm.short_message,
+    };
+
+    let mut part = false;
+    let body = if sm.esm_class & 0x40 != 0 {
+        let udh = text::udh::parse(user_data).map_err(|_| S::ESME_RINVMSGLEN)?;
+        part = udh.concat().is_some();
+        udh.body(user_data)
+    } else {
+        user_data
+    };
+    if let Some(sar) = sm.tlvs.sar() {
+        if sar.total_segments == 0
+            || sar.segment_seqnum == 0
+            || sar.segment_seqnum > sar.total_segments
+        {
+            return Err(S::ESME_RINVOPTPARAMVAL);
+        }
+        part = true;
+    }
+    let content = text::validate_content(encoding, body).map_err(|e| match e {
+        text::ContentError::Ucs2(_) => S::ESME_RINVMSGLEN,
+        _ => S::ESME_RINVDCS,
+    })?;
+    let segments = if part {
+        1
+    } else {
+        u32::try_from(content.segments.max(1)).unwrap_or(u32::MAX)
+    };
+    Ok(MessageInfo {
+        encoding,
+        body,
+        segments,
+        receipt: sm.registered_delivery & 0x03,
+        intermediate: sm.registered_delivery & 0x10 != 0,
+        expires_at,
+    })
+}
+
+/// The first characters of the message for the receipt's `text:` field,
+/// as printable ASCII (the receipt itself is sent with data_coding 0).
+pub fn receipt_text(info: &MessageInfo<'_>, out: &mut [u8; crate::dlr::TEXT_LEN]) -> usize {
+    let mut n = 0;
+    let mut put = |c: u8, n: &mut usize| {
+        if let Some(slot) = out.get_mut(*n) {
+            *slot = if (0x20..0x7F).contains(&c) { c } else { b'?' };
+            *n += 1;
+        }
+    };
+    match info.encoding {
+        Encoding::Ucs2 => {
+            for pair in info.body.chunks_exact(2).take(crate::dlr::TEXT_LEN) {
+                let unit = match pair {
+                    [a, b] => u16::from_be_bytes([*a, *b]),
+                    _ => 0,
+                };
+                put(u8::try_from(unit).unwrap_or(b'?'), &mut n);
+            }
+        }
+        Encoding::Binary => {}
+        _ => {
+            for &c in info.body.iter().take(crate::dlr::TEXT_LEN) {
+                put(c, &mut n);
+            }
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::pdu::{Tag, TlvBuf, Tlvs};
+
+    fn base() -> Sm<'static> {
+        Sm {
+            source_addr_ton: 1,
+            source_addr_npi: 1,
+            source_addr: b"447700900001",
+            dest_addr_ton: 1,
+            dest_addr_npi: 1,
+            destination_addr: b"447700900002",
+            short_message: b"hello",
+            ..Sm::default()
+        }
+    }
+
+    fn check(sm: Sm<'_>) -> Result<MessageInfo<'_>, S> {
+        validate(&sm, Encoding::Gsm7, 1_700_000_000)
+    }
+
+    #[test]
+    fn accepts_a_plain_message() {
+        let i = check(base()).unwrap();
+        assert_eq!(i.body, b"hello");
+        assert_eq!(i.segments, 1);
+        assert_eq!(i.receipt, 0);
+    }
+
+    #[test]
+    fn each_field_has_its_status() {
+        assert_eq!(
+            check(Sm {
+                source_addr_ton: 7,
+                ..base()
+            }),
+            Err(S::ESME_RINVSRCTON)
+        );
+        assert_eq!(
+            check(Sm {
+                source_addr_npi: 2,
+                ..base()
+            }),
+            Err(S::ESME_RINVSRCNPI)
+        );
+        assert_eq!(
+            check(Sm {
+                dest_addr_ton: 9,
+                ..base()
+            }),
+            Err(S::ESME_RINVDSTTON)
+        );
+        assert_eq!(
+            check(Sm {
+                dest_addr_npi: 5,
+                ..base()
+            }),
+            Err(S::ESME_RINVDSTNPI)
+        );
+        assert_eq!(
+            check(Sm {
+                destination_addr: b"",
+                ..base()
+            }),
+            Err(S::ESME_RINVDSTADR)
+        );
+        assert_eq!(
+            check(Sm {
+                destination_addr: b"44abc",
+                ..base()
+            }),
+            Err(S::ESME_RINVDSTADR)
+        );
+        assert_eq!(
+            check(Sm {
+                source_addr: b"12a4",
+                ..base()
+            }),
+            Err(S::ESME_RINVSRCADR)
+        );
+        assert_eq!(
+            check(Sm {
+                priority_flag: 4,
+                ..base()
+            }),
+            Err(S::ESME_RINVPRTFLG)
+        );
+        assert_eq!(
+            check(Sm {
+                registered_delivery: 0x20,
+                ..base()
+            }),
+            Err(S::ESME_RINVREGDLVFLG)
+        );
+        assert_eq!(
+            check(Sm {
+                esm_class: 0x04,
+                ..base()
+            }),
+            Err(S::ESME_RINVESMCLASS)
+        );
+        assert_eq!(
+            check(Sm {
+                replace_if_present_flag: 2,
+                ..base()
+            }),
+            Err(S::ESME_RINVREPFLAG)
+        );
+        assert_eq!(
+            check(Sm {
+                schedule_delivery_time: b"2405",
+                ..base()
+            }),
+            Err(S::ESME_RINVSCHED)
+        );
+        assert_eq!(
+            check(Sm {
+                validity_period: b"241306142233004+",
+                ..base()
+            }),
+            Err(S::ESME_RINVEXPIRY)
+        );
+        assert_eq!(
+            check(Sm {
+                data_coding: 0x20,
+                ..base()
+            }),
+            Err(S::ESME_RINVDCS)
+        );
+        assert_eq!(
+            check(Sm {
+                data_coding: 8,
+                short_message: b"abc",
+                ..base()
+            }),
+            Err(S::ESME_RINVMSGLEN)
+        );
+        assert_eq!(
+            check(Sm {
+                short_message: &[0x80],
+                ..base()
+            }),
+            Err(S::ESME_RINVDCS)
+        );
+        assert_eq!(
+            check(Sm {
+                short_message: &[b'a'; 255],
+                ..base()
+            }),
+            Err(S::ESME_RINVMSGLEN)
+        );
+    }
+
+    #[test]
+    fn lenient_where_esmes_differ() {
+        // TON/NPI 0 with anything printable; alphanumeric sender; '+' prefix.
+        assert!(check(Sm {
+            dest_addr_ton: 0,
+            dest_addr_npi: 0,
+            destination_addr: b"abc-12",
+            ..base()
+        })
+        .is_ok());
+        assert!(check(Sm {
+            source_addr_ton: 5,
+            source_addr_npi: 0,
+            source_addr: b"MyShop",
+            ..base()
+        })
+        .is_ok());
+        assert!(check(Sm {
+            destination_addr: b"+447700900002",
+            ..base()
+        })
+        .is_ok());
+        assert!(check(Sm {
+            source_addr: b"",
+            ..base()
+        })
+        .is_ok());
+        assert_eq!(
+            check(Sm {
+                source_addr_ton: 5,
+                source_addr: b"ABCDEFGHIJKL",
+                ..base()
+            }),
+            Err(S::ESME_RINVSRCADR)
+        );
+        // Binary data with any octets.
+        assert!(check(Sm {
+            data_coding: 4,
+            short_message: &[0xFF, 0x00],
+            ..base()
+        })
+        .is_ok());
+    }
+
+    #[test]
+    fn payload_and_long_messages() {
+        let mut t = TlvBuf::new();
+        t.push(Tag::MESSAGE_PAYLOAD, &[b'x'; 400]);
+        let sm = Sm {
+            short_message: b"",
+            tlvs: t.as_tlvs(),
+            ..base()
+        };
+        let i = check(sm).unwrap();
+        assert_eq!(i.body.len(), 400);
+        assert_eq!(i.segments, 3); // 400 septets = 3 x 153
+                                   // Both fields present.
+        assert_eq!(
+            check(Sm {
+                tlvs: t.as_tlvs(),
+                ..base()
+            }),
+            Err(S::ESME_RINVMSGLEN)
+        );
+        // UDH concatenation part.
+        let ud = [0x05, 0x00, 0x03, 0x7A, 0x02, 0x01, b'h', b'i'];
+        let i = check(Sm {
+            esm_class: 0x40,
+            short_message: &ud,
+            ..base()
+        })
+        .unwrap();
+        assert_eq!(i.body, b"hi");
+        assert_eq!(i.segments, 1);
+        // UDH longer than the data.
+        assert_eq!(
+            check(Sm {
+                esm_class: 0x40,
+                short_message: &[0x09, 0x00],
+                ..base()
+            }),
+            Err(S::ESME_RINVMSGLEN)
+        );
+        // SAR with seqnum beyond total.
+        let mut s = TlvBuf::new();
+        s.push_u16(Tag::SAR_MSG_REF_NUM, 1);
+        s.push_u8(Tag::SAR_TOTAL_SEGMENTS, 2);
+        s.push_u8(Tag::SAR_SEGMENT_SEQNUM, 3);
+        assert_eq!(
+            check(Sm {
+                tlvs: s.as_tlvs(),
+                ..base()
+            }),
+            Err(S::ESME_RINVOPTPARAMVAL)
+        );
+        let _ = Tlvs::EMPTY;
+    }
+
+    #[test]
+    fn receipt_text_is_printable() {
+        let i = check(Sm {
+            short_message: b"hello world, this is longer than twenty",
+            ..base()
+        })
+        .unwrap();
+        let mut out = [0u8; 20];
+        let n = receipt_text(&i, &mut out);
+        assert_eq!(&out[..n], b"hello world, this is");
+        let ucs = [0x00, b'h', 0x04, 0x10, 0x00, b'i'];
+        let i = check(Sm {
+            data_coding: 8,
+            short_message: &ucs,
+            ..base()
+        })
+        .unwrap();
+        let n = receipt_text(&i, &mut out);
+        assert_eq!(&out[..n], b"h?i");
+    }
+}
