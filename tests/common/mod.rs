@@ -26,7 +26,7 @@ pub fn server(extra: &[&str]) -> Server {
     if !extra.contains(&"--threads") {
         argv.extend(["--threads", "1"]);
     }
-    if !extra.contains(&"--account") && !extra.contains(&"--accounts") {
+    if !extra.contains(&"--accounts") {
         argv.extend(["--account", "esme:secret"]);
     }
     argv.extend_from_slice(extra);
