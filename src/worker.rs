@@ -389,6 +389,10 @@ impl Worker {
         if conn.s.closed || conn.s.state == State::Closing {
             return;
         }
+        // Frames left over from a backpressure pause come first.
+        if !conn.rx.is_empty() {
+            process_frames(&mut self.ctx, conn, &mut self.scratch);
+        }
         let mut budget = READ_BUDGET;
         loop {
             if conn.s.tx.len() >= self.ctx.high_watermark {
@@ -1051,7 +1055,10 @@ fn process_frames(ctx: &mut Ctx, conn: &mut Conn, scratch: &mut [u8]) {
             break;
         }
         if conn.s.tx.len() >= ctx.high_watermark {
-            conn.s.read_paused = true;
+            if !conn.s.read_paused {
+                conn.s.read_paused = true;
+                ctx.m.backpressure_pauses += 1;
+            }
             break;
         }
         let Some(len) = conn.rx.peek_u32_be(0) else {

@@ -14,15 +14,10 @@ use std::time::{Duration, Instant};
 /// unless --threads is given, quiet logs).
 pub fn server(extra: &[&str]) -> Server {
     smsc::log::set_quiet(true);
-    let mut argv = vec![
-        "smsc",
-        "--listen",
-        "127.0.0.1:0",
-        "--stats-interval",
-        "0",
-        "--shutdown-grace",
-        "300ms",
-    ];
+    let mut argv = vec!["smsc", "--listen", "127.0.0.1:0", "--stats-interval", "0"];
+    if !extra.contains(&"--shutdown-grace") {
+        argv.extend(["--shutdown-grace", "300ms"]);
+    }
     if !extra.contains(&"--threads") {
         argv.extend(["--threads", "1"]);
     }

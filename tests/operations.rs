@@ -1,0 +1,257 @@
+//! Accounts file rules, brute-force slow-down, rate limit, outcome model,
+//! spool across restart, graceful shutdown, backpressure, many connections.
+mod common;
+use common::*;
+use smsc::dlr::{self, Stat};
+use smsc::pdu::{Body, CommandId, CommandStatus as S, Pdu};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("smsc-test-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn accounts_file_bind_types_max_binds_and_ip_allow_list() {
+    let dir = temp_dir("accounts");
+    let path = dir.join("accounts.conf");
+    std::fs::write(
+        &path,
+        "[txonly]\npassword = a\nbinds = tx\n\n[two]\npassword = b\nmax_binds = 2\n\n[faraway]\npassword = c\nallow_ips = 10.0.0.0/8\n",
+    )
+    .unwrap();
+    let srv = server(&["--accounts", path.to_str().unwrap()]);
+    let a = srv.local_addr();
+    assert_eq!(Esme::connect(a).bind(CommandId::BIND_TRANSMITTER, "txonly", "a").status(), S::ESME_ROK);
+    assert_eq!(Esme::connect(a).bind(CommandId::BIND_RECEIVER, "txonly", "a").status(), S::ESME_RBINDFAIL);
+    let mut b1 = Esme::connect(a);
+    assert_eq!(b1.bind(CommandId::BIND_TRANSCEIVER, "two", "b").status(), S::ESME_ROK);
+    let mut b2 = Esme::connect(a);
+    assert_eq!(b2.bind(CommandId::BIND_TRANSCEIVER, "two", "b").status(), S::ESME_ROK);
+    assert_eq!(Esme::connect(a).bind(CommandId::BIND_TRANSCEIVER, "two", "b").status(), S::ESME_RBINDFAIL);
+    // Closing one frees a slot.
+    b1.request(Body::Unbind);
+    assert!(b1.closed_within(Duration::from_secs(2)));
+    assert!(eventually(Duration::from_secs(2), || {
+        Esme::connect(a).bind(CommandId::BIND_TRANSCEIVER, "two", "b").status() == S::ESME_ROK
+    }));
+    assert_eq!(Esme::connect(a).bind(CommandId::BIND_TRANSCEIVER, "faraway", "c").status(), S::ESME_RBINDFAIL);
+    drop(b2);
+    srv.stop();
+}
+
+#[test]
+fn repeated_failed_binds_from_one_ip_are_refused() {
+    let srv = server(&["--bind-fail-limit", "3"]);
+    let mut e = Esme::connect(srv.local_addr());
+    for _ in 0..3 {
+        assert_eq!(e.bind(CommandId::BIND_TRANSCEIVER, "esme", "guess").status(), S::ESME_RINVPASWD);
+    }
+    // Even the right password is refused while the IP is over the limit.
+    assert_eq!(e.bind(CommandId::BIND_TRANSCEIVER, "esme", "secret").status(), S::ESME_RBINDFAIL);
+    assert!(srv.shared().snapshot().counters.bind_throttled >= 1 || {
+        std::thread::sleep(Duration::from_millis(200));
+        srv.shared().snapshot().counters.bind_throttled >= 1
+    });
+    srv.stop();
+}
+
+#[test]
+fn throughput_limit_answers_rthrottled() {
+    let srv = server(&["--throughput", "20"]);
+    let mut e = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
+    let (mut ok, mut throttled) = (0, 0);
+    for _ in 0..60 {
+        match e.submit(sm(b"fast", 0)).status() {
+            S::ESME_ROK => ok += 1,
+            S::ESME_RTHROTTLED => throttled += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    // Burst of one second's worth (20) plus whatever refilled meanwhile.
+    assert!(ok >= 20 && ok < 45, "ok {ok}");
+    assert!(throttled > 0);
+    srv.stop();
+}
+
+#[test]
+fn receipt_queue_full_answers_rmsgqful() {
+    let srv = server(&["--receipt-queue", "3"]);
+    let mut tx = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSMITTER);
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(tx.submit(sm(b"q", 1)).status());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(&statuses[..3], &[S::ESME_ROK; 3]);
+    assert!(statuses[3..].contains(&S::ESME_RMSGQFUL), "{statuses:?}");
+    // Messages without receipts are still accepted.
+    assert_eq!(tx.submit(sm(b"no dlr", 0)).status(), S::ESME_ROK);
+    srv.stop();
+}
+
+#[test]
+fn outcome_model_prefix_rules_delay_and_enroute() {
+    let srv = server(&["--outcomes", "prefix:4479=UNDELIV,prefix:4470=ESME_RTHROTTLED,prefix:4471=late:300ms,delay=200ms,enroute"]);
+    let mut e = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
+    // Refused by rule.
+    let r = e.submit(smsc::pdu::Sm { destination_addr: b"447000000001", ..sm(b"x", 1) });
+    assert_eq!(r.status(), S::ESME_RTHROTTLED);
+    // UNDELIV after ENROUTE, the final one only after the delay.
+    let t0 = Instant::now();
+    assert_eq!(e.submit(smsc::pdu::Sm { destination_addr: b"447900000001", ..sm(b"x", 1) }).status(), S::ESME_ROK);
+    let first = e.recv_id(CommandId::DELIVER_SM);
+    let Body::DeliverSm(d) = first.pdu().body else { panic!() };
+    assert_eq!(dlr::parse(d.short_message).unwrap().stat, Some(Stat::Enroute));
+    e.auto_answer(&first);
+    let second = e.recv_id(CommandId::DELIVER_SM);
+    assert!(t0.elapsed() >= Duration::from_millis(150));
+    let Body::DeliverSm(d) = second.pdu().body else { panic!() };
+    assert_eq!(d.esm_class & 0x3C, 0x04);
+    assert_eq!(dlr::parse(d.short_message).unwrap().stat, Some(Stat::Undeliv));
+    assert!(d.tlvs.get(smsc::pdu::Tag::NETWORK_ERROR_CODE).is_some());
+    e.auto_answer(&second);
+    // Late submit_sm_resp.
+    let t1 = Instant::now();
+    let seq = e.request(Body::SubmitSm(smsc::pdu::Sm { destination_addr: b"447100000001", ..sm(b"x", 0) }));
+    let r = e.recv_id(CommandId::SUBMIT_SM_RESP);
+    assert_eq!(r.seq(), seq);
+    assert!(t1.elapsed() >= Duration::from_millis(250), "{:?}", t1.elapsed());
+    srv.stop();
+}
+
+#[test]
+fn failure_only_receipts() {
+    let srv = server(&["--outcomes", "prefix:4479=EXPIRED"]);
+    let mut e = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
+    e.submit(sm(b"delivered, no receipt", 2));
+    assert!(e.recv_timeout(Duration::from_millis(300)).is_none());
+    e.submit(smsc::pdu::Sm { destination_addr: b"4479", ..sm(b"expired", 2) });
+    let d = e.recv_id(CommandId::DELIVER_SM);
+    let Body::DeliverSm(sm) = d.pdu().body else { panic!() };
+    assert_eq!(dlr::parse(sm.short_message).unwrap().stat, Some(Stat::Expired));
+    srv.stop();
+}
+
+#[test]
+fn receipts_survive_a_clean_restart_through_the_spool() {
+    let dir = temp_dir("spool");
+    let spool = dir.to_str().unwrap().to_string();
+    let srv = server(&["--spool-dir", &spool]);
+    let mut tx = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSMITTER);
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let r = tx.submit(sm(b"spooled", 1));
+        let Body::SubmitSmResp(m) = r.pdu().body else { panic!() };
+        ids.push(m.message_id.to_vec());
+    }
+    drop(tx);
+    srv.stop();
+    assert!(std::fs::read_dir(&dir).unwrap().count() >= 1, "spool file written");
+    let srv = server(&["--spool-dir", &spool]);
+    let mut rx = Esme::bound(srv.local_addr(), CommandId::BIND_RECEIVER);
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        let d = rx.recv_id(CommandId::DELIVER_SM);
+        let Body::DeliverSm(s) = d.pdu().body else { panic!() };
+        got.push(s.tlvs.receipted_message_id().unwrap().to_vec());
+        rx.auto_answer(&d);
+    }
+    got.sort();
+    ids.sort();
+    assert_eq!(got, ids);
+    srv.stop();
+}
+
+#[test]
+fn shutdown_sends_unbind_to_bound_sessions() {
+    let srv = server(&["--shutdown-grace", "2s"]);
+    let mut e = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
+    let t = std::thread::spawn(move || srv.stop());
+    let g = e.recv_id(CommandId::UNBIND);
+    e.send(&Pdu::new(g.seq(), Body::UnbindResp));
+    assert!(e.closed_within(Duration::from_secs(3)));
+    t.join().unwrap();
+}
+
+#[test]
+fn a_client_that_never_reads_does_not_slow_others() {
+    let srv = server(&["--max-write-buffer-bytes", "65536"]);
+    let a = srv.local_addr();
+    // The stalled client pipelines enquire_links and never reads.
+    let mut stalled = Esme::bound(a, CommandId::BIND_TRANSCEIVER);
+    let el = Pdu::new(1, Body::EnquireLink).to_vec().unwrap();
+    let burst: Vec<u8> = el.iter().copied().cycle().take(el.len() * 4_000_000).collect();
+    stalled.stream.set_nonblocking(true).unwrap();
+    let t0 = Instant::now();
+    let mut written = 0;
+    while t0.elapsed() < Duration::from_secs(3) && written < burst.len() {
+        match stalled.stream.write(&burst[written..]) {
+            Ok(n) => written += n,
+            Err(_) => std::thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    // Meanwhile another client works normally.
+    let mut good = Esme::bound(a, CommandId::BIND_TRANSCEIVER);
+    let t1 = Instant::now();
+    for _ in 0..500 {
+        assert_eq!(good.submit(sm(b"unaffected", 0)).status(), S::ESME_ROK);
+    }
+    assert!(t1.elapsed() < Duration::from_secs(10));
+    let s = srv.shared().clone();
+    assert!(eventually(Duration::from_secs(2), || s.snapshot().counters.backpressure_pauses >= 1));
+    drop(stalled);
+    srv.stop();
+}
+
+#[test]
+fn five_hundred_idle_connections_while_another_client_works() {
+    let srv = server(&[]);
+    let a = srv.local_addr();
+    let idle: Vec<Esme> = (0..500).map(|_| Esme::bound(a, CommandId::BIND_TRANSCEIVER)).collect();
+    let mut busy = Esme::bound(a, CommandId::BIND_TRANSCEIVER);
+    for _ in 0..1000 {
+        assert_eq!(busy.submit(sm(b"busy", 0)).status(), S::ESME_ROK);
+    }
+    let s = srv.shared().clone();
+    assert!(eventually(Duration::from_secs(2), || s.snapshot().counters.conn_current >= 501));
+    drop(idle);
+    srv.stop();
+}
+
+#[test]
+fn two_loops_both_get_connections() {
+    let srv = server(&["--threads", "2"]);
+    let conns: Vec<Esme> = (0..64).map(|_| Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER)).collect();
+    let s = srv.shared().clone();
+    let per_loop = |s: &smsc::server::Shared| -> Vec<u64> {
+        s.snapshots.iter().map(|m| m.lock().unwrap().counters.conn_current).collect()
+    };
+    assert!(eventually(Duration::from_secs(2), || per_loop(&s).iter().sum::<u64>() == 64));
+    let v = per_loop(&s);
+    assert!(v.iter().all(|&c| c > 0), "connections per loop: {v:?}");
+    drop(conns);
+    srv.stop();
+}
+
+#[test]
+fn metrics_endpoint_serves_prometheus_text() {
+    let srv = server(&[]);
+    let addr = smsc::http::serve_metrics("127.0.0.1:0".parse().unwrap(), srv.shared().clone()).unwrap();
+    let mut e = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
+    e.submit(sm(b"counted", 0));
+    let s = srv.shared().clone();
+    assert!(eventually(Duration::from_secs(2), || s.snapshot().counters.submit_ok == 1));
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
+    let mut body = String::new();
+    std::io::Read::read_to_string(&mut c, &mut body).unwrap();
+    assert!(body.starts_with("HTTP/1.1 200 OK"));
+    assert!(body.contains("smsc_submit_ok 1"), "{body}");
+    assert!(body.contains("smsc_pdu_rx{command=\"submit_sm\"} 1"));
+    assert!(body.contains("smsc_account_submit_ok{system_id=\"esme\"} 1"));
+    srv.stop();
+}
