@@ -56,17 +56,17 @@ mod tests {
 
     #[test]
     fn layout_and_uniqueness() {
-        let mut g = MsgIdGen::new(0x0123_4567_89a, 3);
+        let mut g = MsgIdGen::new(0x0012_3456_789a, 3);
         let a = g.next_id();
         assert_eq!(&a, b"0123456789a0300000000001");
-        let mut g2 = MsgIdGen::new(0x0123_4567_89a, 4);
+        let mut g2 = MsgIdGen::new(0x0012_3456_789a, 4);
         let mut seen = HashSet::new();
         for _ in 0..10_000 {
             assert!(seen.insert(g.next_id()));
             assert!(seen.insert(g2.next_id()));
         }
         // A restart one millisecond later never collides with the first run.
-        let mut g3 = MsgIdGen::new(0x0123_4567_89b, 3);
+        let mut g3 = MsgIdGen::new(0x0012_3456_789b, 3);
         for _ in 0..10_000 {
             assert!(seen.insert(g3.next_id()));
         }

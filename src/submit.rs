@@ -193,7 +193,7 @@ pub fn receipt_text(info: &MessageInfo<'_>, out: &mut [u8; crate::dlr::TEXT_LEN]
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use crate::pdu::{Tag, TlvBuf, Tlvs};

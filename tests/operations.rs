@@ -25,20 +25,49 @@ fn accounts_file_bind_types_max_binds_and_ip_allow_list() {
     .unwrap();
     let srv = server(&["--accounts", path.to_str().unwrap()]);
     let a = srv.local_addr();
-    assert_eq!(Esme::connect(a).bind(CommandId::BIND_TRANSMITTER, "txonly", "a").status(), S::ESME_ROK);
-    assert_eq!(Esme::connect(a).bind(CommandId::BIND_RECEIVER, "txonly", "a").status(), S::ESME_RBINDFAIL);
+    assert_eq!(
+        Esme::connect(a)
+            .bind(CommandId::BIND_TRANSMITTER, "txonly", "a")
+            .status(),
+        S::ESME_ROK
+    );
+    assert_eq!(
+        Esme::connect(a)
+            .bind(CommandId::BIND_RECEIVER, "txonly", "a")
+            .status(),
+        S::ESME_RBINDFAIL
+    );
     let mut b1 = Esme::connect(a);
-    assert_eq!(b1.bind(CommandId::BIND_TRANSCEIVER, "two", "b").status(), S::ESME_ROK);
+    assert_eq!(
+        b1.bind(CommandId::BIND_TRANSCEIVER, "two", "b").status(),
+        S::ESME_ROK
+    );
     let mut b2 = Esme::connect(a);
-    assert_eq!(b2.bind(CommandId::BIND_TRANSCEIVER, "two", "b").status(), S::ESME_ROK);
-    assert_eq!(Esme::connect(a).bind(CommandId::BIND_TRANSCEIVER, "two", "b").status(), S::ESME_RBINDFAIL);
+    assert_eq!(
+        b2.bind(CommandId::BIND_TRANSCEIVER, "two", "b").status(),
+        S::ESME_ROK
+    );
+    assert_eq!(
+        Esme::connect(a)
+            .bind(CommandId::BIND_TRANSCEIVER, "two", "b")
+            .status(),
+        S::ESME_RBINDFAIL
+    );
     // Closing one frees a slot.
     b1.request(Body::Unbind);
     assert!(b1.closed_within(Duration::from_secs(2)));
     assert!(eventually(Duration::from_secs(2), || {
-        Esme::connect(a).bind(CommandId::BIND_TRANSCEIVER, "two", "b").status() == S::ESME_ROK
+        Esme::connect(a)
+            .bind(CommandId::BIND_TRANSCEIVER, "two", "b")
+            .status()
+            == S::ESME_ROK
     }));
-    assert_eq!(Esme::connect(a).bind(CommandId::BIND_TRANSCEIVER, "faraway", "c").status(), S::ESME_RBINDFAIL);
+    assert_eq!(
+        Esme::connect(a)
+            .bind(CommandId::BIND_TRANSCEIVER, "faraway", "c")
+            .status(),
+        S::ESME_RBINDFAIL
+    );
     drop(b2);
     srv.stop();
 }
@@ -48,14 +77,24 @@ fn repeated_failed_binds_from_one_ip_are_refused() {
     let srv = server(&["--bind-fail-limit", "3"]);
     let mut e = Esme::connect(srv.local_addr());
     for _ in 0..3 {
-        assert_eq!(e.bind(CommandId::BIND_TRANSCEIVER, "esme", "guess").status(), S::ESME_RINVPASWD);
+        assert_eq!(
+            e.bind(CommandId::BIND_TRANSCEIVER, "esme", "guess")
+                .status(),
+            S::ESME_RINVPASWD
+        );
     }
     // Even the right password is refused while the IP is over the limit.
-    assert_eq!(e.bind(CommandId::BIND_TRANSCEIVER, "esme", "secret").status(), S::ESME_RBINDFAIL);
-    assert!(srv.shared().snapshot().counters.bind_throttled >= 1 || {
-        std::thread::sleep(Duration::from_millis(200));
-        srv.shared().snapshot().counters.bind_throttled >= 1
-    });
+    assert_eq!(
+        e.bind(CommandId::BIND_TRANSCEIVER, "esme", "secret")
+            .status(),
+        S::ESME_RBINDFAIL
+    );
+    assert!(
+        srv.shared().snapshot().counters.bind_throttled >= 1 || {
+            std::thread::sleep(Duration::from_millis(200));
+            srv.shared().snapshot().counters.bind_throttled >= 1
+        }
+    );
     srv.stop();
 }
 
@@ -72,7 +111,7 @@ fn throughput_limit_answers_rthrottled() {
         }
     }
     // Burst of one second's worth (20) plus whatever refilled meanwhile.
-    assert!(ok >= 20 && ok < 45, "ok {ok}");
+    assert!((20..45).contains(&ok), "ok {ok}");
     assert!(throttled > 0);
     srv.stop();
 }
@@ -98,28 +137,55 @@ fn outcome_model_prefix_rules_delay_and_enroute() {
     let srv = server(&["--outcomes", "prefix:4479=UNDELIV,prefix:4470=ESME_RTHROTTLED,prefix:4471=late:300ms,delay=200ms,enroute"]);
     let mut e = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
     // Refused by rule.
-    let r = e.submit(smsc::pdu::Sm { destination_addr: b"447000000001", ..sm(b"x", 1) });
+    let r = e.submit(smsc::pdu::Sm {
+        destination_addr: b"447000000001",
+        ..sm(b"x", 1)
+    });
     assert_eq!(r.status(), S::ESME_RTHROTTLED);
     // UNDELIV after ENROUTE, the final one only after the delay.
     let t0 = Instant::now();
-    assert_eq!(e.submit(smsc::pdu::Sm { destination_addr: b"447900000001", ..sm(b"x", 1) }).status(), S::ESME_ROK);
+    assert_eq!(
+        e.submit(smsc::pdu::Sm {
+            destination_addr: b"447900000001",
+            ..sm(b"x", 1)
+        })
+        .status(),
+        S::ESME_ROK
+    );
     let first = e.recv_id(CommandId::DELIVER_SM);
-    let Body::DeliverSm(d) = first.pdu().body else { panic!() };
-    assert_eq!(dlr::parse(d.short_message).unwrap().stat, Some(Stat::Enroute));
+    let Body::DeliverSm(d) = first.pdu().body else {
+        panic!()
+    };
+    assert_eq!(
+        dlr::parse(d.short_message).unwrap().stat,
+        Some(Stat::Enroute)
+    );
     e.auto_answer(&first);
     let second = e.recv_id(CommandId::DELIVER_SM);
     assert!(t0.elapsed() >= Duration::from_millis(150));
-    let Body::DeliverSm(d) = second.pdu().body else { panic!() };
+    let Body::DeliverSm(d) = second.pdu().body else {
+        panic!()
+    };
     assert_eq!(d.esm_class & 0x3C, 0x04);
-    assert_eq!(dlr::parse(d.short_message).unwrap().stat, Some(Stat::Undeliv));
+    assert_eq!(
+        dlr::parse(d.short_message).unwrap().stat,
+        Some(Stat::Undeliv)
+    );
     assert!(d.tlvs.get(smsc::pdu::Tag::NETWORK_ERROR_CODE).is_some());
     e.auto_answer(&second);
     // Late submit_sm_resp.
     let t1 = Instant::now();
-    let seq = e.request(Body::SubmitSm(smsc::pdu::Sm { destination_addr: b"447100000001", ..sm(b"x", 0) }));
+    let seq = e.request(Body::SubmitSm(smsc::pdu::Sm {
+        destination_addr: b"447100000001",
+        ..sm(b"x", 0)
+    }));
     let r = e.recv_id(CommandId::SUBMIT_SM_RESP);
     assert_eq!(r.seq(), seq);
-    assert!(t1.elapsed() >= Duration::from_millis(250), "{:?}", t1.elapsed());
+    assert!(
+        t1.elapsed() >= Duration::from_millis(250),
+        "{:?}",
+        t1.elapsed()
+    );
     srv.stop();
 }
 
@@ -129,10 +195,18 @@ fn failure_only_receipts() {
     let mut e = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
     e.submit(sm(b"delivered, no receipt", 2));
     assert!(e.recv_timeout(Duration::from_millis(300)).is_none());
-    e.submit(smsc::pdu::Sm { destination_addr: b"4479", ..sm(b"expired", 2) });
+    e.submit(smsc::pdu::Sm {
+        destination_addr: b"4479",
+        ..sm(b"expired", 2)
+    });
     let d = e.recv_id(CommandId::DELIVER_SM);
-    let Body::DeliverSm(sm) = d.pdu().body else { panic!() };
-    assert_eq!(dlr::parse(sm.short_message).unwrap().stat, Some(Stat::Expired));
+    let Body::DeliverSm(sm) = d.pdu().body else {
+        panic!()
+    };
+    assert_eq!(
+        dlr::parse(sm.short_message).unwrap().stat,
+        Some(Stat::Expired)
+    );
     srv.stop();
 }
 
@@ -145,18 +219,25 @@ fn receipts_survive_a_clean_restart_through_the_spool() {
     let mut ids = Vec::new();
     for _ in 0..3 {
         let r = tx.submit(sm(b"spooled", 1));
-        let Body::SubmitSmResp(m) = r.pdu().body else { panic!() };
+        let Body::SubmitSmResp(m) = r.pdu().body else {
+            panic!()
+        };
         ids.push(m.message_id.to_vec());
     }
     drop(tx);
     srv.stop();
-    assert!(std::fs::read_dir(&dir).unwrap().count() >= 1, "spool file written");
+    assert!(
+        std::fs::read_dir(&dir).unwrap().count() >= 1,
+        "spool file written"
+    );
     let srv = server(&["--spool-dir", &spool]);
     let mut rx = Esme::bound(srv.local_addr(), CommandId::BIND_RECEIVER);
     let mut got = Vec::new();
     for _ in 0..3 {
         let d = rx.recv_id(CommandId::DELIVER_SM);
-        let Body::DeliverSm(s) = d.pdu().body else { panic!() };
+        let Body::DeliverSm(s) = d.pdu().body else {
+            panic!()
+        };
         got.push(s.tlvs.receipted_message_id().unwrap().to_vec());
         rx.auto_answer(&d);
     }
@@ -184,7 +265,12 @@ fn a_client_that_never_reads_does_not_slow_others() {
     // The stalled client pipelines enquire_links and never reads.
     let mut stalled = Esme::bound(a, CommandId::BIND_TRANSCEIVER);
     let el = Pdu::new(1, Body::EnquireLink).to_vec().unwrap();
-    let burst: Vec<u8> = el.iter().copied().cycle().take(el.len() * 4_000_000).collect();
+    let burst: Vec<u8> = el
+        .iter()
+        .copied()
+        .cycle()
+        .take(el.len() * 4_000_000)
+        .collect();
     stalled.stream.set_nonblocking(true).unwrap();
     let t0 = Instant::now();
     let mut written = 0;
@@ -202,7 +288,11 @@ fn a_client_that_never_reads_does_not_slow_others() {
     }
     assert!(t1.elapsed() < Duration::from_secs(10));
     let s = srv.shared().clone();
-    assert!(eventually(Duration::from_secs(2), || s.snapshot().counters.backpressure_pauses >= 1));
+    assert!(eventually(Duration::from_secs(2), || s
+        .snapshot()
+        .counters
+        .backpressure_pauses
+        >= 1));
     drop(stalled);
     srv.stop();
 }
@@ -211,13 +301,19 @@ fn a_client_that_never_reads_does_not_slow_others() {
 fn five_hundred_idle_connections_while_another_client_works() {
     let srv = server(&[]);
     let a = srv.local_addr();
-    let idle: Vec<Esme> = (0..500).map(|_| Esme::bound(a, CommandId::BIND_TRANSCEIVER)).collect();
+    let idle: Vec<Esme> = (0..500)
+        .map(|_| Esme::bound(a, CommandId::BIND_TRANSCEIVER))
+        .collect();
     let mut busy = Esme::bound(a, CommandId::BIND_TRANSCEIVER);
     for _ in 0..1000 {
         assert_eq!(busy.submit(sm(b"busy", 0)).status(), S::ESME_ROK);
     }
     let s = srv.shared().clone();
-    assert!(eventually(Duration::from_secs(2), || s.snapshot().counters.conn_current >= 501));
+    assert!(eventually(Duration::from_secs(2), || s
+        .snapshot()
+        .counters
+        .conn_current
+        >= 501));
     drop(idle);
     srv.stop();
 }
@@ -225,12 +321,20 @@ fn five_hundred_idle_connections_while_another_client_works() {
 #[test]
 fn two_loops_both_get_connections() {
     let srv = server(&["--threads", "2"]);
-    let conns: Vec<Esme> = (0..64).map(|_| Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER)).collect();
+    let conns: Vec<Esme> = (0..64)
+        .map(|_| Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER))
+        .collect();
     let s = srv.shared().clone();
     let per_loop = |s: &smsc::server::Shared| -> Vec<u64> {
-        s.snapshots.iter().map(|m| m.lock().unwrap().counters.conn_current).collect()
+        s.snapshots
+            .iter()
+            .map(|m| m.lock().unwrap().counters.conn_current)
+            .collect()
     };
-    assert!(eventually(Duration::from_secs(2), || per_loop(&s).iter().sum::<u64>() == 64));
+    assert!(eventually(Duration::from_secs(2), || per_loop(&s)
+        .iter()
+        .sum::<u64>()
+        == 64));
     let v = per_loop(&s);
     assert!(v.iter().all(|&c| c > 0), "connections per loop: {v:?}");
     drop(conns);
@@ -240,11 +344,16 @@ fn two_loops_both_get_connections() {
 #[test]
 fn metrics_endpoint_serves_prometheus_text() {
     let srv = server(&[]);
-    let addr = smsc::http::serve_metrics("127.0.0.1:0".parse().unwrap(), srv.shared().clone()).unwrap();
+    let addr =
+        smsc::http::serve_metrics("127.0.0.1:0".parse().unwrap(), srv.shared().clone()).unwrap();
     let mut e = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
     e.submit(sm(b"counted", 0));
     let s = srv.shared().clone();
-    assert!(eventually(Duration::from_secs(2), || s.snapshot().counters.submit_ok == 1));
+    assert!(eventually(Duration::from_secs(2), || s
+        .snapshot()
+        .counters
+        .submit_ok
+        == 1));
     let mut c = std::net::TcpStream::connect(addr).unwrap();
     c.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").unwrap();
     let mut body = String::new();

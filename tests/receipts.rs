@@ -14,12 +14,21 @@ fn message_id(g: &Got) -> Vec<u8> {
 
 fn receipt_of(g: &Got) -> (Vec<u8>, Stat, Vec<u8>) {
     let p = g.pdu();
-    let Body::DeliverSm(d) = p.body else { panic!("{:?}", p.body) };
+    let Body::DeliverSm(d) = p.body else {
+        panic!("{:?}", p.body)
+    };
     assert_eq!(d.esm_class & 0x3C, 0x04, "esm_class marks a receipt");
     let text = dlr::parse(d.short_message).expect("standard receipt text");
-    let id = d.tlvs.receipted_message_id().expect("receipted_message_id TLV").to_vec();
+    let id = d
+        .tlvs
+        .receipted_message_id()
+        .expect("receipted_message_id TLV")
+        .to_vec();
     assert_eq!(text.id, &id[..], "text id equals TLV id");
-    assert_eq!(Stat::from_message_state(d.tlvs.message_state().unwrap()), text.stat);
+    assert_eq!(
+        Stat::from_message_state(d.tlvs.message_state().unwrap()),
+        text.stat
+    );
     (id, text.stat.unwrap(), d.destination_addr.to_vec())
 }
 
@@ -35,8 +44,13 @@ fn receipt_on_trx_matches_message_id_and_swaps_addresses() {
     let (rid, stat, dest) = receipt_of(&d);
     assert_eq!(rid, id);
     assert_eq!(stat, Stat::Delivrd);
-    assert_eq!(dest, b"447700900001", "receipt goes back to the original source");
-    let Body::DeliverSm(dsm) = d.pdu().body else { panic!() };
+    assert_eq!(
+        dest, b"447700900001",
+        "receipt goes back to the original source"
+    );
+    let Body::DeliverSm(dsm) = d.pdu().body else {
+        panic!()
+    };
     assert_eq!(dsm.source_addr, b"447700900002");
     let txt = dlr::parse(dsm.short_message).unwrap();
     assert_eq!(txt.text, Some(&b"hello receipt"[..]));
@@ -54,7 +68,12 @@ fn receipt_goes_to_rx_of_same_system_id_not_to_tx() {
     let mut tx = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSMITTER);
     let mut rx = Esme::bound(srv.local_addr(), CommandId::BIND_RECEIVER);
     let mut stranger = Esme::connect(srv.local_addr());
-    assert_eq!(stranger.bind(CommandId::BIND_RECEIVER, "other", "pw").status(), S::ESME_ROK);
+    assert_eq!(
+        stranger
+            .bind(CommandId::BIND_RECEIVER, "other", "pw")
+            .status(),
+        S::ESME_ROK
+    );
     let id = message_id(&tx.submit(sm(b"via rx", 1)));
     let d = rx.recv_id(CommandId::DELIVER_SM);
     assert_eq!(receipt_of(&d).0, id);
@@ -73,7 +92,10 @@ fn receipts_are_held_until_a_receiver_binds() {
         ids.push(message_id(&tx.submit(sm(b"held", 1))));
     }
     let s = srv.shared().clone();
-    assert!(eventually(Duration::from_secs(3), || s.snapshot().receipts_queued == 5));
+    assert!(eventually(Duration::from_secs(3), || s
+        .snapshot()
+        .receipts_queued
+        == 5));
     let mut rx = Esme::bound(srv.local_addr(), CommandId::BIND_RECEIVER);
     let mut got = Vec::new();
     for _ in 0..5 {
@@ -82,7 +104,11 @@ fn receipts_are_held_until_a_receiver_binds() {
         rx.auto_answer(&d);
     }
     assert_eq!(got, ids, "oldest first");
-    assert!(eventually(Duration::from_secs(3), || s.snapshot().counters.receipt_acked == 5));
+    assert!(eventually(Duration::from_secs(3), || s
+        .snapshot()
+        .counters
+        .receipt_acked
+        == 5));
     srv.stop();
 }
 
@@ -94,7 +120,11 @@ fn receipt_reaches_rx_on_another_loop() {
     for attempt in 0..50 {
         let mut rx = Esme::bound(srv.local_addr(), CommandId::BIND_RECEIVER);
         let mut tx = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSMITTER);
-        let per_loop: Vec<u32> = s.accounts[0].receivers.iter().map(|c| c.load(std::sync::atomic::Ordering::Relaxed)).collect();
+        let per_loop: Vec<u32> = s.accounts[0]
+            .receivers
+            .iter()
+            .map(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+            .collect();
         let before = s.snapshot().counters.receipt_forwarded;
         let id = message_id(&tx.submit(sm(b"cross loop", 1)));
         let d = rx.recv_id(CommandId::DELIVER_SM);
@@ -102,8 +132,14 @@ fn receipt_reaches_rx_on_another_loop() {
         rx.auto_answer(&d);
         drop(tx);
         drop(rx);
-        assert!(eventually(Duration::from_secs(2), || s.snapshot().counters.receipt_acked >= attempt + 1));
-        if per_loop.iter().filter(|&&c| c > 0).count() == 1 && s.snapshot().counters.receipt_forwarded > before {
+        assert!(eventually(Duration::from_secs(2), || s
+            .snapshot()
+            .counters
+            .receipt_acked
+            > attempt));
+        if per_loop.iter().filter(|&&c| c > 0).count() == 1
+            && s.snapshot().counters.receipt_forwarded > before
+        {
             srv.stop();
             return;
         }
@@ -141,7 +177,14 @@ fn two_receivers_share_the_load() {
 
 #[test]
 fn silent_receiver_window_fills_then_receipts_move_to_another_bind() {
-    let srv = server(&["--window", "4", "--response-timer", "300ms", "--receipt-retry-backoff", "50ms"]);
+    let srv = server(&[
+        "--window",
+        "4",
+        "--response-timer",
+        "300ms",
+        "--receipt-retry-backoff",
+        "50ms",
+    ]);
     let mut tx = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSMITTER);
     let mut silent = Esme::bound(srv.local_addr(), CommandId::BIND_RECEIVER);
     for _ in 0..10 {
@@ -181,16 +224,32 @@ fn error_status_in_deliver_sm_resp_retries_then_drops() {
     e.submit(sm(b"retry me", 1));
     for _ in 0..3 {
         let d = e.recv_id(CommandId::DELIVER_SM);
-        e.send(&smsc::pdu::Pdu::with_status(d.seq(), S::ESME_RX_T_APPN, Body::DeliverSmResp(Default::default())));
+        e.send(&smsc::pdu::Pdu::with_status(
+            d.seq(),
+            S::ESME_RX_T_APPN,
+            Body::DeliverSmResp(Default::default()),
+        ));
     }
     assert!(e.recv_timeout(Duration::from_millis(400)).is_none());
     let s = srv.shared().clone();
-    assert!(eventually(Duration::from_secs(2), || s.snapshot().counters.receipt_dropped_retries == 1));
+    assert!(eventually(Duration::from_secs(2), || s
+        .snapshot()
+        .counters
+        .receipt_dropped_retries
+        == 1));
     // A permanent refusal is final at once.
     e.submit(sm(b"reject", 1));
     let d = e.recv_id(CommandId::DELIVER_SM);
-    e.send(&smsc::pdu::Pdu::with_status(d.seq(), S::ESME_RX_P_APPN, Body::DeliverSmResp(Default::default())));
-    assert!(eventually(Duration::from_secs(2), || s.snapshot().counters.receipt_rejected == 1));
+    e.send(&smsc::pdu::Pdu::with_status(
+        d.seq(),
+        S::ESME_RX_P_APPN,
+        Body::DeliverSmResp(Default::default()),
+    ));
+    assert!(eventually(Duration::from_secs(2), || s
+        .snapshot()
+        .counters
+        .receipt_rejected
+        == 1));
     srv.stop();
 }
 
@@ -203,7 +262,15 @@ fn long_messages_of_every_kind_are_accepted() {
     let p2 = [0x06, 0x08, 0x04, 0x12, 0x34, 0x02, 0x02, b'c'];
     for p in [&p1[..], &p2[..]] {
         let v = p.to_vec().leak();
-        assert_eq!(e.submit(smsc::pdu::Sm { esm_class: 0x40, short_message: v, ..sm(b"", 0) }).status(), S::ESME_ROK);
+        assert_eq!(
+            e.submit(smsc::pdu::Sm {
+                esm_class: 0x40,
+                short_message: v,
+                ..sm(b"", 0)
+            })
+            .status(),
+            S::ESME_ROK
+        );
     }
     // SAR TLVs.
     let mut t = TlvBuf::new();
@@ -211,21 +278,74 @@ fn long_messages_of_every_kind_are_accepted() {
     t.push_u8(Tag::SAR_TOTAL_SEGMENTS, 2);
     t.push_u8(Tag::SAR_SEGMENT_SEQNUM, 1);
     let t: &'static TlvBuf = Box::leak(Box::new(t));
-    assert_eq!(e.submit(smsc::pdu::Sm { tlvs: t.as_tlvs(), ..sm(b"part one", 0) }).status(), S::ESME_ROK);
+    assert_eq!(
+        e.submit(smsc::pdu::Sm {
+            tlvs: t.as_tlvs(),
+            ..sm(b"part one", 0)
+        })
+        .status(),
+        S::ESME_ROK
+    );
     // message_payload of 2000 octets.
     let mut p = TlvBuf::new();
     p.push(Tag::MESSAGE_PAYLOAD, &[b'x'; 2000]);
     let p: &'static TlvBuf = Box::leak(Box::new(p));
-    assert_eq!(e.submit(smsc::pdu::Sm { tlvs: p.as_tlvs(), ..sm(b"", 0) }).status(), S::ESME_ROK);
+    assert_eq!(
+        e.submit(smsc::pdu::Sm {
+            tlvs: p.as_tlvs(),
+            ..sm(b"", 0)
+        })
+        .status(),
+        S::ESME_ROK
+    );
     // UCS2, Latin-1, binary.
-    assert_eq!(e.submit(smsc::pdu::Sm { data_coding: 8, ..sm(&[0x04, 0x10, 0x00, 0x41], 0) }).status(), S::ESME_ROK);
-    assert_eq!(e.submit(smsc::pdu::Sm { data_coding: 3, ..sm(&[0xE9, 0x41], 0) }).status(), S::ESME_ROK);
-    assert_eq!(e.submit(smsc::pdu::Sm { data_coding: 4, ..sm(&[0xFF, 0x00, 0x80], 0) }).status(), S::ESME_ROK);
+    assert_eq!(
+        e.submit(smsc::pdu::Sm {
+            data_coding: 8,
+            ..sm(&[0x04, 0x10, 0x00, 0x41], 0)
+        })
+        .status(),
+        S::ESME_ROK
+    );
+    assert_eq!(
+        e.submit(smsc::pdu::Sm {
+            data_coding: 3,
+            ..sm(&[0xE9, 0x41], 0)
+        })
+        .status(),
+        S::ESME_ROK
+    );
+    assert_eq!(
+        e.submit(smsc::pdu::Sm {
+            data_coding: 4,
+            ..sm(&[0xFF, 0x00, 0x80], 0)
+        })
+        .status(),
+        S::ESME_ROK
+    );
     // Odd-length UCS2 and both payload fields are refused.
-    assert_eq!(e.submit(smsc::pdu::Sm { data_coding: 8, ..sm(&[0x00, 0x41, 0x00], 0) }).status(), S::ESME_RINVMSGLEN);
-    assert_eq!(e.submit(smsc::pdu::Sm { tlvs: p.as_tlvs(), ..sm(b"also", 0) }).status(), S::ESME_RINVMSGLEN);
+    assert_eq!(
+        e.submit(smsc::pdu::Sm {
+            data_coding: 8,
+            ..sm(&[0x00, 0x41, 0x00], 0)
+        })
+        .status(),
+        S::ESME_RINVMSGLEN
+    );
+    assert_eq!(
+        e.submit(smsc::pdu::Sm {
+            tlvs: p.as_tlvs(),
+            ..sm(b"also", 0)
+        })
+        .status(),
+        S::ESME_RINVMSGLEN
+    );
     let s = srv.shared().clone();
-    assert!(eventually(Duration::from_secs(2), || s.snapshot().counters.submit_segments >= 6 + 14));
+    assert!(eventually(Duration::from_secs(2), || s
+        .snapshot()
+        .counters
+        .submit_segments
+        >= 6 + 14));
     srv.stop();
 }
 
@@ -234,24 +354,98 @@ fn validation_statuses_over_the_wire() {
     let srv = server(&[]);
     let mut e = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
     let cases: Vec<(smsc::pdu::Sm<'static>, S)> = vec![
-        (smsc::pdu::Sm { destination_addr: b"", ..sm(b"x", 0) }, S::ESME_RINVDSTADR),
-        (smsc::pdu::Sm { source_addr: b"12ab", ..sm(b"x", 0) }, S::ESME_RINVSRCADR),
-        (smsc::pdu::Sm { source_addr_ton: 9, ..sm(b"x", 0) }, S::ESME_RINVSRCTON),
-        (smsc::pdu::Sm { source_addr_npi: 7, ..sm(b"x", 0) }, S::ESME_RINVSRCNPI),
-        (smsc::pdu::Sm { dest_addr_ton: 8, ..sm(b"x", 0) }, S::ESME_RINVDSTTON),
-        (smsc::pdu::Sm { dest_addr_npi: 2, ..sm(b"x", 0) }, S::ESME_RINVDSTNPI),
-        (smsc::pdu::Sm { priority_flag: 4, ..sm(b"x", 0) }, S::ESME_RINVPRTFLG),
-        (smsc::pdu::Sm { registered_delivery: 0x80, ..sm(b"x", 0) }, S::ESME_RINVREGDLVFLG),
-        (smsc::pdu::Sm { esm_class: 0x04, ..sm(b"x", 0) }, S::ESME_RINVESMCLASS),
-        (smsc::pdu::Sm { schedule_delivery_time: b"99999", ..sm(b"x", 0) }, S::ESME_RINVSCHED),
-        (smsc::pdu::Sm { validity_period: b"000001000000000X", ..sm(b"x", 0) }, S::ESME_RINVEXPIRY),
-        (smsc::pdu::Sm { data_coding: 0x30, ..sm(b"x", 0) }, S::ESME_RINVDCS),
+        (
+            smsc::pdu::Sm {
+                destination_addr: b"",
+                ..sm(b"x", 0)
+            },
+            S::ESME_RINVDSTADR,
+        ),
+        (
+            smsc::pdu::Sm {
+                source_addr: b"12ab",
+                ..sm(b"x", 0)
+            },
+            S::ESME_RINVSRCADR,
+        ),
+        (
+            smsc::pdu::Sm {
+                source_addr_ton: 9,
+                ..sm(b"x", 0)
+            },
+            S::ESME_RINVSRCTON,
+        ),
+        (
+            smsc::pdu::Sm {
+                source_addr_npi: 7,
+                ..sm(b"x", 0)
+            },
+            S::ESME_RINVSRCNPI,
+        ),
+        (
+            smsc::pdu::Sm {
+                dest_addr_ton: 8,
+                ..sm(b"x", 0)
+            },
+            S::ESME_RINVDSTTON,
+        ),
+        (
+            smsc::pdu::Sm {
+                dest_addr_npi: 2,
+                ..sm(b"x", 0)
+            },
+            S::ESME_RINVDSTNPI,
+        ),
+        (
+            smsc::pdu::Sm {
+                priority_flag: 4,
+                ..sm(b"x", 0)
+            },
+            S::ESME_RINVPRTFLG,
+        ),
+        (
+            smsc::pdu::Sm {
+                registered_delivery: 0x80,
+                ..sm(b"x", 0)
+            },
+            S::ESME_RINVREGDLVFLG,
+        ),
+        (
+            smsc::pdu::Sm {
+                esm_class: 0x04,
+                ..sm(b"x", 0)
+            },
+            S::ESME_RINVESMCLASS,
+        ),
+        (
+            smsc::pdu::Sm {
+                schedule_delivery_time: b"99999",
+                ..sm(b"x", 0)
+            },
+            S::ESME_RINVSCHED,
+        ),
+        (
+            smsc::pdu::Sm {
+                validity_period: b"000001000000000X",
+                ..sm(b"x", 0)
+            },
+            S::ESME_RINVEXPIRY,
+        ),
+        (
+            smsc::pdu::Sm {
+                data_coding: 0x30,
+                ..sm(b"x", 0)
+            },
+            S::ESME_RINVDCS,
+        ),
     ];
     for (m, want) in cases {
         assert_eq!(e.submit(m).status(), want, "{m:?}");
     }
     // sm_length claiming more than is present.
-    let mut bytes = smsc::pdu::Pdu::new(99, Body::SubmitSm(sm(b"abc", 0))).to_vec().unwrap();
+    let mut bytes = smsc::pdu::Pdu::new(99, Body::SubmitSm(sm(b"abc", 0)))
+        .to_vec()
+        .unwrap();
     let n = bytes.len();
     bytes[n - 4] = 10;
     e.send_raw(&bytes);

@@ -23,7 +23,9 @@ fn enquire_link_sent_when_idle_and_answered_keeps_session() {
     let srv = server(&["--enquire-link-timer", "200ms", "--response-timer", "300ms"]);
     let mut e = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
     for _ in 0..3 {
-        let g = e.recv_timeout(Duration::from_secs(2)).expect("server enquire_link");
+        let g = e
+            .recv_timeout(Duration::from_secs(2))
+            .expect("server enquire_link");
         assert_eq!(g.id(), CommandId::ENQUIRE_LINK);
         e.send(&Pdu::new(g.seq(), Body::EnquireLinkResp));
     }
@@ -35,24 +37,35 @@ fn enquire_link_sent_when_idle_and_answered_keeps_session() {
 fn unanswered_enquire_link_closes_after_response_timer() {
     let srv = server(&["--enquire-link-timer", "200ms", "--response-timer", "300ms"]);
     let mut e = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
-    let g = e.recv_timeout(Duration::from_secs(2)).expect("enquire_link");
+    let g = e
+        .recv_timeout(Duration::from_secs(2))
+        .expect("enquire_link");
     assert_eq!(g.id(), CommandId::ENQUIRE_LINK);
     assert!(e.closed_within(Duration::from_secs(3)));
-    assert!(srv.shared().snapshot().counters.timeout_enquire_link >= 1 || {
-        std::thread::sleep(Duration::from_millis(200));
-        srv.shared().snapshot().counters.timeout_enquire_link >= 1
-    });
+    assert!(
+        srv.shared().snapshot().counters.timeout_enquire_link >= 1 || {
+            std::thread::sleep(Duration::from_millis(200));
+            srv.shared().snapshot().counters.timeout_enquire_link >= 1
+        }
+    );
     srv.stop();
 }
 
 #[test]
 fn inactivity_timer_unbinds_then_closes_on_unbind_resp() {
     // enquire_link traffic keeps the link up but does not count as activity.
-    let srv = server(&["--inactivity-timer", "500ms", "--enquire-link-timer", "150ms"]);
+    let srv = server(&[
+        "--inactivity-timer",
+        "500ms",
+        "--enquire-link-timer",
+        "150ms",
+    ]);
     let mut e = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
     let t0 = Instant::now();
     let unbind = loop {
-        let g = e.recv_timeout(Duration::from_secs(3)).expect("unbind from server");
+        let g = e
+            .recv_timeout(Duration::from_secs(3))
+            .expect("unbind from server");
         match g.id() {
             CommandId::ENQUIRE_LINK => e.send(&Pdu::new(g.seq(), Body::EnquireLinkResp)),
             CommandId::UNBIND => break g,
@@ -73,7 +86,10 @@ fn inactivity_unbind_without_resp_closes_after_response_timer() {
     assert_eq!(g.status(), S::ESME_ROK);
     // During unbinding new submits are refused.
     e.request(Body::SubmitSm(sm(b"late", 0)));
-    assert_eq!(e.recv_id(CommandId::SUBMIT_SM_RESP).status(), S::ESME_RINVBNDSTS);
+    assert_eq!(
+        e.recv_id(CommandId::SUBMIT_SM_RESP).status(),
+        S::ESME_RINVBNDSTS
+    );
     assert!(e.closed_within(Duration::from_secs(3)));
     srv.stop();
 }

@@ -234,6 +234,7 @@ pub fn be32(buf: &[u8], off: usize) -> Option<u32> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
