@@ -1010,34 +1010,45 @@ fn unregister_session(ctx: &mut Ctx, s: &mut Session) {
     let Some(a) = s.account.take() else { return };
     if let Some(st) = ctx.shared.accounts.get(a.index()) {
         st.binds.fetch_sub(1, Ordering::Relaxed);
-        if s.receiving {
-            if let Some(c) = st.receivers.get(ctx.id) {
-                c.fetch_sub(1, Ordering::Relaxed);
-            }
-        }
     }
     stop_receiving(ctx, s, a);
 }
 
-/// Takes a session out of receipt routing and re-queues its in-flight receipts.
+/// Takes a session out of receipt routing (no new receipts are sent to
+/// it); receipts already in flight may still be acknowledged.
+fn stop_routing(ctx: &mut Ctx, s: &mut Session, a: AccountId) {
+    if !s.receiving {
+        return;
+    }
+    s.receiving = false;
+    if let Some(al) = ctx.acct.get_mut(a.index()) {
+        al.receivers.retain(|k| *k != s.key);
+    }
+    if let Some(c) = ctx
+        .shared
+        .account(a)
+        .and_then(|st| st.receivers.get(ctx.id))
+    {
+        c.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Stops routing to a session and re-queues its unacknowledged receipts.
 fn stop_receiving(ctx: &mut Ctx, s: &mut Session, a: AccountId) {
-    if !s.receiving && s.inflight.is_empty() {
+    stop_routing(ctx, s, a);
+    if s.inflight.is_empty() {
         return;
     }
     if let Some(al) = ctx.acct.get_mut(a.index()) {
-        if s.receiving {
-            al.receivers.retain(|k| *k != s.key);
-        }
         for inf in s.inflight.drain(..).rev() {
             al.queue.push_front(inf.receipt);
             ctx.m.receipt_retried += 1;
         }
-        if !al.dirty && !al.queue.is_empty() {
+        if !al.dirty {
             al.dirty = true;
             ctx.dirty.push(a.index());
         }
     }
-    s.receiving = false;
 }
 
 // ------------------------------------------------------------ frame handling
@@ -1646,7 +1657,7 @@ fn start_unbind(ctx: &mut Ctx, s: &mut Session) {
     ctx.m.unbind_tx += 1;
     s.unbind_pending = Some((seq, ctx.tick));
     if let Some(a) = s.account {
-        stop_receiving(ctx, s, a);
+        stop_routing(ctx, s, a);
     }
     s.state = State::Unbinding;
     arm_response(ctx, s);
