@@ -204,6 +204,9 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), before);
         assert_eq!(CommandId::ALL.len() + 1, N_CMD);
+        for (i, id) in CommandId::ALL.iter().enumerate() {
+            assert_eq!(cmd_index(*id), i, "{id:?}");
+        }
     }
 
     #[test]

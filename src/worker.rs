@@ -115,6 +115,9 @@ struct Ctx {
 
 pub struct Worker {
     ctx: Ctx,
+    /// Same as `ctx.shared`; a separate handle so the frame path can borrow
+    /// it while `ctx` is borrowed mutably (no Arc clone per PDU).
+    shared: Arc<Shared>,
     poll: Poll,
     events: Events,
     waker: Arc<Waker>,
@@ -196,6 +199,7 @@ impl Worker {
         };
         let n = shared.config.threads;
         Ok(Worker {
+            shared: ctx.shared.clone(),
             ctx,
             poll,
             events: Events::with_capacity(1024),
@@ -391,7 +395,7 @@ impl Worker {
         }
         // Frames left over from a backpressure pause come first.
         if !conn.rx.is_empty() {
-            process_frames(&mut self.ctx, conn, &mut self.scratch);
+            process_frames(&mut self.ctx, &self.shared, conn, &mut self.scratch);
         }
         let mut budget = READ_BUDGET;
         loop {
@@ -416,7 +420,7 @@ impl Worker {
                 }
                 Ok(n) => {
                     self.ctx.m.bytes_rx += n as u64;
-                    process_frames(&mut self.ctx, conn, &mut self.scratch);
+                    process_frames(&mut self.ctx, &self.shared, conn, &mut self.scratch);
                     if conn.s.state == State::Closing || conn.s.close_after_flush {
                         break;
                     }
@@ -1054,7 +1058,7 @@ fn stop_receiving(ctx: &mut Ctx, s: &mut Session, a: AccountId) {
 // ------------------------------------------------------------ frame handling
 
 /// Decodes and answers every complete PDU in the read buffer.
-fn process_frames(ctx: &mut Ctx, conn: &mut Conn, scratch: &mut [u8]) {
+fn process_frames(ctx: &mut Ctx, shared: &Shared, conn: &mut Conn, scratch: &mut [u8]) {
     let max_pdu = if conn.s.is_bound() {
         ctx.shared.config.max_pdu_bytes
     } else {
@@ -1108,12 +1112,12 @@ fn process_frames(ctx: &mut Ctx, conn: &mut Conn, scratch: &mut [u8]) {
                 dst
             }
         };
-        handle_frame(ctx, &mut conn.s, frame);
+        handle_frame(ctx, shared, &mut conn.s, frame);
         conn.rx.consume(len);
         consumed_any = true;
         // A bind changes the size limit for what follows.
         if conn.s.is_bound() && max_pdu == pdu::MAX_UNBOUND_PDU_BYTES {
-            return process_frames(ctx, conn, scratch);
+            return process_frames(ctx, shared, conn, scratch);
         }
     }
     if consumed_any {
@@ -1150,7 +1154,7 @@ fn respond_header(m: &mut Counters, s: &mut Session, id: CommandId, status: S, s
     }
 }
 
-fn handle_frame(ctx: &mut Ctx, s: &mut Session, frame: &[u8]) {
+fn handle_frame(ctx: &mut Ctx, shared: &Shared, s: &mut Session, frame: &[u8]) {
     let pdu = match pdu::decode(frame) {
         Ok(p) => p,
         Err(e) => {
@@ -1220,7 +1224,7 @@ fn handle_frame(ctx: &mut Ctx, s: &mut Session, frame: &[u8]) {
             _ => ctx.m.unexpected_resp += 1,
         },
         Body::SubmitSm(sm) => match s.bind_type() {
-            Some(t) if t.can_submit() => on_submit(ctx, s, seq, &sm, false),
+            Some(t) if t.can_submit() => on_submit(ctx, shared, s, seq, &sm, false),
             _ => refuse(ctx, s, CommandId::SUBMIT_SM_RESP, S::ESME_RINVBNDSTS, seq),
         },
         Body::DataSm(d) => match s.bind_type() {
@@ -1248,7 +1252,7 @@ fn handle_frame(ctx: &mut Ctx, s: &mut Session, frame: &[u8]) {
                     };
                     refuse(ctx, s, CommandId::DATA_SM_RESP, st, seq);
                 } else {
-                    on_submit(ctx, s, seq, &sm, true);
+                    on_submit(ctx, shared, s, seq, &sm, true);
                 }
             }
             None => refuse(ctx, s, CommandId::DATA_SM_RESP, S::ESME_RINVBNDSTS, seq),
@@ -1459,7 +1463,7 @@ fn next_f64(rng: &mut u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-fn on_submit(ctx: &mut Ctx, s: &mut Session, seq: u32, sm: &Sm<'_>, data_sm: bool) {
+fn on_submit(ctx: &mut Ctx, shared: &Shared, s: &mut Session, seq: u32, sm: &Sm<'_>, data_sm: bool) {
     let resp_id = if data_sm {
         CommandId::DATA_SM_RESP
     } else {
@@ -1468,7 +1472,7 @@ fn on_submit(ctx: &mut Ctx, s: &mut Session, seq: u32, sm: &Sm<'_>, data_sm: boo
     let Some(a) = s.account else {
         return refuse(ctx, s, resp_id, S::ESME_RINVBNDSTS, seq);
     };
-    let shared = ctx.shared.clone();
+    
     let Some(acct) = shared.config.accounts.get(a) else {
         return refuse(ctx, s, resp_id, S::ESME_RSYSERR, seq);
     };
