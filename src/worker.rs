@@ -48,6 +48,8 @@ const HOUSEKEEPING_TICKS: u64 = 10;
 /// Bytes read from one connection before yielding to the others.
 const READ_BUDGET: usize = 1 << 20;
 const RX_INITIAL: usize = 4096;
+/// A connection idle this long (in ticks) releases its buffers.
+const IDLE_RELEASE_TICKS: u64 = 100;
 const TX_INITIAL: usize = 4096;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -488,14 +490,8 @@ impl Worker {
                 }
             }
         }
-        if conn.s.tx.is_empty() {
-            if conn.s.close_after_flush {
-                failed = true;
-            } else if conn.rx.is_empty() {
-                // Idle: give the buffers' memory back (10k idle sessions).
-                conn.s.tx.release();
-                conn.rx.release();
-            }
+        if conn.s.tx.is_empty() && conn.s.close_after_flush {
+            failed = true;
         }
         if conn.s.read_paused && conn.s.tx.len() < self.ctx.high_watermark / 2 {
             conn.s.read_paused = false;
@@ -783,6 +779,15 @@ impl Worker {
         {
             self.accept_paused = false;
             self.accept_all();
+        }
+        // Idle connections give their buffers' memory back (10k idle
+        // sessions); busy ones keep them, so the hot path never allocates.
+        let idle_since = self.ctx.tick.saturating_sub(IDLE_RELEASE_TICKS);
+        for (_, conn) in self.conns.iter_mut() {
+            if conn.s.last_rx <= idle_since && conn.rx.is_empty() && conn.s.tx.is_empty() {
+                conn.rx.release();
+                conn.s.tx.release();
+            }
         }
         // Safety net for held receipts (a receiver elsewhere, an expiry).
         for (i, al) in self.ctx.acct.iter_mut().enumerate() {
@@ -1463,7 +1468,14 @@ fn next_f64(rng: &mut u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
-fn on_submit(ctx: &mut Ctx, shared: &Shared, s: &mut Session, seq: u32, sm: &Sm<'_>, data_sm: bool) {
+fn on_submit(
+    ctx: &mut Ctx,
+    shared: &Shared,
+    s: &mut Session,
+    seq: u32,
+    sm: &Sm<'_>,
+    data_sm: bool,
+) {
     let resp_id = if data_sm {
         CommandId::DATA_SM_RESP
     } else {
@@ -1472,7 +1484,7 @@ fn on_submit(ctx: &mut Ctx, shared: &Shared, s: &mut Session, seq: u32, sm: &Sm<
     let Some(a) = s.account else {
         return refuse(ctx, s, resp_id, S::ESME_RINVBNDSTS, seq);
     };
-    
+
     let Some(acct) = shared.config.accounts.get(a) else {
         return refuse(ctx, s, resp_id, S::ESME_RSYSERR, seq);
     };
