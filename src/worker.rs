@@ -787,6 +787,9 @@ impl Worker {
             if conn.s.last_rx <= idle_since && conn.rx.is_empty() && conn.s.tx.is_empty() {
                 conn.rx.release();
                 conn.s.tx.release();
+                if conn.s.inflight.is_empty() && conn.s.inflight.capacity() > 0 {
+                    conn.s.inflight = VecDeque::new();
+                }
             }
         }
         // Safety net for held receipts (a receiver elsewhere, an expiry).
@@ -1421,9 +1424,6 @@ fn on_bind(ctx: &mut Ctx, s: &mut Session, seq: u32, t: BindType, b: &pdu::Bind<
     );
     if t.can_receive() {
         s.receiving = true;
-        if s.inflight.capacity() < ctx.window {
-            s.inflight.reserve_exact(ctx.window);
-        }
         if let Some(al) = ctx.acct.get_mut(a.index()) {
             al.receivers.push(key);
             if !al.dirty {
