@@ -16,26 +16,36 @@ pub type MessageId = [u8; LEN];
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 pub struct MsgIdGen {
-    prefix: [u8; 13],
-    counter: u64,
+    /// The last id issued; the counter digits are incremented in place
+    /// (an odometer), so making an id costs a copy and usually one add.
+    current: MessageId,
 }
 
 impl MsgIdGen {
     pub fn new(start_epoch_ms: u64, worker: u8) -> MsgIdGen {
-        let mut prefix = [0u8; 13];
-        write_hex(&mut prefix[..11], start_epoch_ms);
-        write_hex(&mut prefix[11..], u64::from(worker));
-        MsgIdGen { prefix, counter: 0 }
+        let mut current = [b'0'; LEN];
+        write_hex(&mut current[..11], start_epoch_ms);
+        write_hex(&mut current[11..13], u64::from(worker));
+        MsgIdGen { current }
     }
 
     /// The next id.
     #[inline]
     pub fn next_id(&mut self) -> MessageId {
-        self.counter = self.counter.wrapping_add(1);
-        let mut id = [0u8; LEN];
-        id[..13].copy_from_slice(&self.prefix);
-        write_hex(&mut id[13..], self.counter);
-        id
+        for d in self.current[13..].iter_mut().rev() {
+            match *d {
+                b'9' => {
+                    *d = b'a';
+                    break;
+                }
+                b'f' => *d = b'0', // carry into the next digit
+                _ => {
+                    *d += 1;
+                    break;
+                }
+            }
+        }
+        self.current
     }
 }
 
@@ -65,6 +75,12 @@ mod tests {
             assert!(seen.insert(g.next_id()));
             assert!(seen.insert(g2.next_id()));
         }
+        // The odometer carries like a counter.
+        let mut c = MsgIdGen::new(0, 0);
+        for _ in 0..0x1234 {
+            c.next_id();
+        }
+        assert_eq!(&c.next_id()[13..], b"00000001235");
         // A restart one millisecond later never collides with the first run.
         let mut g3 = MsgIdGen::new(0x0012_3456_789b, 3);
         for _ in 0..10_000 {

@@ -101,10 +101,16 @@ pub fn validate<'a>(
     if sm.replace_if_present_flag > 1 {
         return Err(S::ESME_RINVREPFLAG);
     }
-    smpp_time::parse(sm.schedule_delivery_time).map_err(|_| S::ESME_RINVSCHED)?;
-    let expires_at = match smpp_time::parse(sm.validity_period).map_err(|_| S::ESME_RINVEXPIRY)? {
-        SmppTime::None => None,
-        t => t.to_unix(now_unix),
+    if !sm.schedule_delivery_time.is_empty() {
+        smpp_time::parse(sm.schedule_delivery_time).map_err(|_| S::ESME_RINVSCHED)?;
+    }
+    let expires_at = if sm.validity_period.is_empty() {
+        None
+    } else {
+        match smpp_time::parse(sm.validity_period).map_err(|_| S::ESME_RINVEXPIRY)? {
+            SmppTime::None => None,
+            t => t.to_unix(now_unix),
+        }
     };
     let encoding = Encoding::from_data_coding(sm.data_coding, zero_means);
     if let Encoding::Other(dc) = encoding {
@@ -143,15 +149,8 @@ pub fn validate<'a>(
         }
         part = true;
     }
-    let content = text::validate_content(encoding, body).map_err(|e| match e {
-        text::ContentError::Ucs2(_) => S::ESME_RINVMSGLEN,
-        _ => S::ESME_RINVDCS,
-    })?;
-    let segments = if part {
-        1
-    } else {
-        u32::try_from(content.segments.max(1)).unwrap_or(u32::MAX)
-    };
+    let segments = check_content(encoding, body)?;
+    let segments = if part { 1 } else { segments };
     Ok(MessageInfo {
         encoding,
         body,
@@ -160,6 +159,32 @@ pub fn validate<'a>(
         intermediate: sm.registered_delivery & 0x10 != 0,
         expires_at,
     })
+}
+
+/// Checks the body against its encoding and returns the air segments it
+/// needs on its own. One pass, no character decoding: unpacked GSM 7-bit
+/// and IA5 need every octet < 0x80 (an escape pair is two septets, so
+/// septets = octets), UCS2 an even length (units = octets / 2).
+#[inline]
+fn check_content(encoding: Encoding, body: &[u8]) -> Result<u32, S> {
+    let n = body.len();
+    let segs = |single: usize, per_part: usize| if n <= single { 1 } else { n.div_ceil(per_part) };
+    let segments = match encoding {
+        Encoding::Gsm7 | Encoding::Ascii => {
+            if body.iter().fold(0u8, |acc, &b| acc | b) >= 0x80 {
+                return Err(S::ESME_RINVDCS);
+            }
+            segs(160, 153)
+        }
+        Encoding::Ucs2 => {
+            if n % 2 != 0 {
+                return Err(S::ESME_RINVMSGLEN);
+            }
+            segs(140, 134)
+        }
+        Encoding::Latin1 | Encoding::Binary | Encoding::Other(_) => segs(140, 134),
+    };
+    Ok(u32::try_from(segments).unwrap_or(u32::MAX))
 }
 
 /// The first characters of the message for the receipt's `text:` field,
@@ -443,6 +468,30 @@ mod tests {
             Err(S::ESME_RINVOPTPARAMVAL)
         );
         let _ = Tlvs::EMPTY;
+    }
+
+    #[test]
+    fn content_check_agrees_with_the_text_module() {
+        let cases: [(Encoding, &[u8]); 6] = [
+            (Encoding::Gsm7, &[b'a'; 160]),
+            (Encoding::Gsm7, &[b'a'; 161]),
+            (Encoding::Gsm7, &[0x1B, 0x65, b'x']),
+            (Encoding::Ucs2, &[0; 140]),
+            (Encoding::Ucs2, &[0; 142]),
+            (Encoding::Latin1, &[0xE9; 300]),
+        ];
+        for (enc, body) in cases {
+            let want = crate::text::validate_content(enc, body).unwrap().segments as u32;
+            assert_eq!(check_content(enc, body), Ok(want), "{enc:?} {}", body.len());
+        }
+        assert_eq!(
+            check_content(Encoding::Gsm7, &[b'a', 0x80]),
+            Err(S::ESME_RINVDCS)
+        );
+        assert_eq!(
+            check_content(Encoding::Ucs2, &[0, 1, 2]),
+            Err(S::ESME_RINVMSGLEN)
+        );
     }
 
     #[test]

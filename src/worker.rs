@@ -20,7 +20,7 @@ use crate::dlr::Stat;
 use crate::metrics::{AccountCounters, Counters, Snapshot};
 use crate::msgid::{MessageId, MsgIdGen};
 use crate::outcome::PrefixAction;
-use crate::pdu::{self, Body, CommandId, CommandStatus as S, MessageIdResp, Pdu, Sm, Tag, TlvBuf};
+use crate::pdu::{self, Body, CommandId, CommandStatus as S, MessageIdResp, Sm, Tag, TlvBuf};
 use crate::receipt::{self, Addr, Receipt};
 use crate::server::{Batch, Shared};
 use crate::submit;
@@ -1134,13 +1134,15 @@ fn process_frames(ctx: &mut Ctx, shared: &Shared, conn: &mut Conn, scratch: &mut
 }
 
 fn respond(m: &mut Counters, s: &mut Session, seq: u32, status: S, body: Body<'_>) {
-    let p = Pdu::with_status(seq, status, body);
-    let Ok(len) = p.encoded_len() else {
-        respond_header(m, s, p.body.command_id(), S::ESME_RSYSERR, seq);
+    let id = body.command_id();
+    let Ok(len) = body.body_len().map(|n| n + pdu::HEADER_LEN) else {
+        respond_header(m, s, id, S::ESME_RSYSERR, seq);
         return;
     };
-    if s.tx.write_with(len, |buf| p.encode(buf).unwrap_or(0)) {
-        m.tx(p.body.command_id());
+    if s.tx.write_with(len, |buf| {
+        pdu::encode_into(&body, status, seq, len, buf).unwrap_or(0)
+    }) {
+        m.tx(id);
         m.status(status);
     } else {
         // Write buffer at its bound despite the watermark: give up on the peer.
