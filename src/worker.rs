@@ -415,6 +415,7 @@ impl Worker {
                 conn.s.close_after_flush = true;
                 break;
             }
+            let room = conn.rx.capacity() - conn.rx.len();
             match conn.rx.read_from(&mut conn.stream) {
                 Ok(0) => {
                     conn.s.closed_by_peer();
@@ -424,6 +425,12 @@ impl Worker {
                     self.ctx.m.bytes_rx += n as u64;
                     process_frames(&mut self.ctx, &self.shared, conn, &mut self.scratch);
                     if conn.s.state == State::Closing || conn.s.close_after_flush {
+                        break;
+                    }
+                    // A short read drained the socket: edge-triggered epoll
+                    // reports the next arrival, so skip the read that would
+                    // only return WouldBlock (one syscall per event saved).
+                    if n < room {
                         break;
                     }
                     budget = budget.saturating_sub(n);

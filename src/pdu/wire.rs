@@ -74,7 +74,7 @@ impl<'a> Reader<'a> {
     #[inline]
     pub fn cstr(&mut self, max: usize, err: CommandStatus) -> Result<&'a [u8], CommandStatus> {
         let window = self.buf.get(..max).unwrap_or(self.buf);
-        let nul = window.iter().position(|&b| b == 0).ok_or(err)?;
+        let nul = find_nul(window).ok_or(err)?;
         let (s, rest) = self.buf.split_at_checked(nul).ok_or(err)?;
         self.buf = rest.get(1..).ok_or(err)?;
         Ok(s)
@@ -87,6 +87,26 @@ impl<'a> Reader<'a> {
         self.buf = rest;
         Ok(s)
     }
+}
+
+/// Index of the first NUL, eight octets at a time (addresses and ids are
+/// 10-25 octets: two or three words instead of a byte loop).
+#[inline]
+pub fn find_nul(s: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = s.chunks_exact(8);
+    let mut base = 0;
+    for c in &mut chunks {
+        let v = u64::from_le_bytes(c.try_into().ok()?);
+        // Classic "has zero byte": exact for the lowest zero byte.
+        let z = v.wrapping_sub(LO) & !v & HI;
+        if z != 0 {
+            return Some(base + (z.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    chunks.remainder().iter().position(|&b| b == 0).map(|i| base + i)
 }
 
 /// Why encoding failed. Encoding never panics and never allocates.
@@ -173,7 +193,7 @@ pub fn check_cstr(s: &[u8], max: usize, field: &'static str) -> Result<usize, En
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -194,6 +214,25 @@ mod tests {
         let mut r = Reader::new(b"\0x");
         assert_eq!(r.cstr(6, e), Ok(&b""[..]));
         assert_eq!(r.remaining(), 1);
+    }
+
+    #[test]
+    fn find_nul_matches_a_byte_search() {
+        let mut x: u32 = 12345;
+        for len in 0..40 {
+            for _ in 0..200 {
+                let v: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 17;
+                        x ^= x << 5;
+                        // Plenty of zeros and 0x80/0x01 bytes, the tricky ones.
+                        [0u8, 1, 0x80, 0xFF, b'7'][(x % 5) as usize]
+                    })
+                    .collect();
+                assert_eq!(find_nul(&v), v.iter().position(|&b| b == 0), "{v:?}");
+            }
+        }
     }
 
     #[test]
