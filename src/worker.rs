@@ -104,8 +104,9 @@ struct Ctx {
     delayed: Slab<Delayed>,
     acct: Vec<AcctLocal>,
     dirty: Vec<usize>,
-    /// Receipts made by this iteration's submits, to be routed.
+    /// Receipts back from delays, mailboxes and the spool, to be routed.
     fresh: Vec<Receipt>,
+    dates: receipt::DateCache,
     zero_means: Encoding,
     window: usize,
     high_watermark: usize,
@@ -187,6 +188,7 @@ impl Worker {
             acct: (0..n_accounts).map(|_| AcctLocal::default()).collect(),
             dirty: Vec::new(),
             fresh: Vec::new(),
+            dates: receipt::DateCache::default(),
             zero_means,
             window: cfg.window,
             high_watermark: cfg
@@ -657,9 +659,9 @@ impl Worker {
                 }
                 let seq = s.next_seq();
                 let v34 = s.v34;
-                let r = *r;
+                let dates = &mut ctx.dates;
                 let ok = s.tx.write_with(receipt::MAX_PDU_LEN, |buf| {
-                    r.encode(seq, v34, buf).unwrap_or(0)
+                    r.encode_cached(seq, v34, dates, buf).unwrap_or(0)
                 });
                 if !ok {
                     continue;
@@ -667,7 +669,7 @@ impl Worker {
                 s.inflight.push_back(Inflight {
                     seq,
                     sent_tick: ctx.tick,
-                    receipt: r,
+                    receipt: *r,
                 });
                 ctx.m.receipt_sent += 1;
                 ctx.m.tx(CommandId::DELIVER_SM);
@@ -1592,7 +1594,7 @@ fn on_submit(
         let mut r = base;
         r.stat = Stat::Enroute;
         r.err = 0;
-        ctx.fresh.push(r);
+        enqueue(ctx, r);
         made += 1;
     }
     let wants_final = match info.receipt {
@@ -1605,7 +1607,7 @@ fn on_submit(
         let mut r = base;
         r.done_unix = ctx.now_unix + delay.as_secs() as i64;
         if delay.is_zero() {
-            ctx.fresh.push(r);
+            enqueue(ctx, r);
         } else {
             let slot = ctx.delayed.insert(Delayed::Receipt(r));
             ctx.timers.insert(
@@ -1622,6 +1624,20 @@ fn on_submit(
     ctx.m.receipt_created += made;
     if let Some(am) = ctx.am.get_mut(a.index()) {
         am.receipt_created += made;
+    }
+}
+
+/// Puts a new receipt straight on its account's queue (pumped after the
+/// read completes).
+#[inline]
+fn enqueue(ctx: &mut Ctx, r: Receipt) {
+    let a = r.account.index();
+    if let Some(al) = ctx.acct.get_mut(a) {
+        al.queue.push_back(r);
+        if !al.dirty {
+            al.dirty = true;
+            ctx.dirty.push(a);
+        }
     }
 }
 
