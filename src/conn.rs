@@ -69,6 +69,8 @@ pub struct Session {
     pub closed: bool,
     /// Registered as a receiver in the loop's account table.
     pub receiving: bool,
+    /// WRITABLE interest is registered (output blocked on a full socket).
+    pub write_interest: bool,
 }
 
 impl Session {
@@ -92,6 +94,7 @@ impl Session {
             in_flush_list: false,
             closed: false,
             receiving: false,
+            write_interest: false,
         }
     }
 

@@ -353,7 +353,9 @@ impl Worker {
         if let Err(e) = self.poll.registry().register(
             &mut stream,
             Token(slot + CONN_BASE),
-            Interest::READABLE | Interest::WRITABLE,
+            // Write interest is added only while output is blocked: every
+            // ACK would otherwise wake the loop with a useless EPOLLOUT.
+            Interest::READABLE,
         ) {
             crate::log::warn(format_args!("register: {e}"));
             return;
@@ -501,6 +503,16 @@ impl Worker {
         }
         if conn.s.tx.is_empty() && conn.s.close_after_flush {
             failed = true;
+        }
+        let want_write = !conn.s.tx.is_empty() && !failed;
+        if want_write != conn.s.write_interest {
+            let interest = if want_write { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+            let token = Token(idx + CONN_BASE);
+            if self.poll.registry().reregister(&mut conn.stream, token, interest).is_ok() {
+                conn.s.write_interest = want_write;
+            } else {
+                failed = true;
+            }
         }
         if conn.s.read_paused && conn.s.tx.len() < self.ctx.high_watermark / 2 {
             conn.s.read_paused = false;
