@@ -318,6 +318,19 @@ impl RingBuf {
         self.len += data.len();
     }
 
+    /// Doubles the capacity (up to `max`) when the buffer is smaller than
+    /// `target`: a connection whose reads fill the whole buffer gets a
+    /// bigger one, so it needs fewer read syscalls per PDU.
+    pub fn grow_towards(&mut self, target: usize) {
+        let cap = self.buf.len();
+        if cap < target.min(self.max) {
+            let new_cap = cap.saturating_mul(2).max(self.initial).min(self.max);
+            if new_cap > cap {
+                self.realloc(new_cap);
+            }
+        }
+    }
+
     /// Ensures `free() >= extra`, doubling (at least) up to `max`. False if
     /// that would exceed `max`.
     fn reserve(&mut self, extra: usize) -> bool {

@@ -48,6 +48,8 @@ const HOUSEKEEPING_TICKS: u64 = 10;
 /// Bytes read from one connection before yielding to the others.
 const READ_BUDGET: usize = 1 << 20;
 const RX_INITIAL: usize = 4096;
+/// Read buffer size a busy connection grows to (fewer reads per PDU).
+const RX_BUSY: usize = 256 * 1024;
 /// A connection idle this long (in ticks) releases its buffers.
 const IDLE_RELEASE_TICKS: u64 = 100;
 const TX_INITIAL: usize = 4096;
@@ -437,6 +439,8 @@ impl Worker {
                     if n < room {
                         break;
                     }
+                    // The read filled the buffer: a busy connection.
+                    conn.rx.grow_towards(RX_BUSY);
                     budget = budget.saturating_sub(n);
                     if budget == 0 {
                         self.ready.push(idx);
@@ -506,9 +510,18 @@ impl Worker {
         }
         let want_write = !conn.s.tx.is_empty() && !failed;
         if want_write != conn.s.write_interest {
-            let interest = if want_write { Interest::READABLE | Interest::WRITABLE } else { Interest::READABLE };
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
             let token = Token(idx + CONN_BASE);
-            if self.poll.registry().reregister(&mut conn.stream, token, interest).is_ok() {
+            if self
+                .poll
+                .registry()
+                .reregister(&mut conn.stream, token, interest)
+                .is_ok()
+            {
                 conn.s.write_interest = want_write;
             } else {
                 failed = true;
