@@ -364,3 +364,28 @@ fn metrics_endpoint_serves_prometheus_text() {
     assert!(body.contains("smsc_account_submit_ok{system_id=\"esme\"} 1"));
     srv.stop();
 }
+
+#[test]
+fn accepting_stops_at_max_connections_and_resumes_below_it() {
+    let srv = server(&["--max-connections", "3"]);
+    let a = srv.local_addr();
+    let mut first: Vec<Esme> = (0..3).map(|_| Esme::bound(a, CommandId::BIND_TRANSCEIVER)).collect();
+    // The 4th connects (kernel backlog) but is not served.
+    let mut fourth = Esme::connect(a);
+    fourth.request(Body::BindTransceiver(smsc::pdu::Bind {
+        system_id: b"esme",
+        password: b"secret",
+        interface_version: 0x34,
+        ..Default::default()
+    }));
+    assert!(fourth.recv_timeout(Duration::from_millis(400)).is_none(), "served beyond --max-connections");
+    // Closing one brings the count under the limit: the 4th is accepted.
+    let mut gone = first.pop().unwrap();
+    gone.request(Body::Unbind);
+    assert!(gone.closed_within(Duration::from_secs(2)));
+    let r = fourth.recv_id(CommandId::BIND_TRANSCEIVER_RESP);
+    assert_eq!(r.status(), S::ESME_ROK);
+    assert!(srv.shared().snapshot().counters.conn_rejected_limit >= 1);
+    drop(first);
+    srv.stop();
+}

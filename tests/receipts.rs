@@ -453,3 +453,15 @@ fn validation_statuses_over_the_wire() {
     assert_eq!((r.status(), r.seq()), (S::ESME_RINVMSGLEN, 99));
     srv.stop();
 }
+
+#[test]
+fn held_receipts_expire_after_the_ttl_and_are_counted() {
+    let srv = server(&["--receipt-ttl", "1s"]);
+    let mut tx = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSMITTER);
+    assert_eq!(tx.submit(sm(b"expires", 1)).status(), S::ESME_ROK);
+    let s = srv.shared().clone();
+    assert!(eventually(Duration::from_secs(4), || s.snapshot().counters.receipt_expired == 1));
+    let mut rx = Esme::bound(srv.local_addr(), CommandId::BIND_RECEIVER);
+    assert!(rx.recv_timeout(Duration::from_millis(300)).is_none());
+    srv.stop();
+}
