@@ -369,7 +369,9 @@ fn metrics_endpoint_serves_prometheus_text() {
 fn accepting_stops_at_max_connections_and_resumes_below_it() {
     let srv = server(&["--max-connections", "3"]);
     let a = srv.local_addr();
-    let mut first: Vec<Esme> = (0..3).map(|_| Esme::bound(a, CommandId::BIND_TRANSCEIVER)).collect();
+    let mut first: Vec<Esme> = (0..3)
+        .map(|_| Esme::bound(a, CommandId::BIND_TRANSCEIVER))
+        .collect();
     // The 4th connects (kernel backlog) but is not served.
     let mut fourth = Esme::connect(a);
     fourth.request(Body::BindTransceiver(smsc::pdu::Bind {
@@ -378,7 +380,10 @@ fn accepting_stops_at_max_connections_and_resumes_below_it() {
         interface_version: 0x34,
         ..Default::default()
     }));
-    assert!(fourth.recv_timeout(Duration::from_millis(400)).is_none(), "served beyond --max-connections");
+    assert!(
+        fourth.recv_timeout(Duration::from_millis(400)).is_none(),
+        "served beyond --max-connections"
+    );
     // Closing one brings the count under the limit: the 4th is accepted.
     let mut gone = first.pop().unwrap();
     gone.request(Body::Unbind);

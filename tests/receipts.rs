@@ -460,7 +460,11 @@ fn held_receipts_expire_after_the_ttl_and_are_counted() {
     let mut tx = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSMITTER);
     assert_eq!(tx.submit(sm(b"expires", 1)).status(), S::ESME_ROK);
     let s = srv.shared().clone();
-    assert!(eventually(Duration::from_secs(4), || s.snapshot().counters.receipt_expired == 1));
+    assert!(eventually(Duration::from_secs(4), || s
+        .snapshot()
+        .counters
+        .receipt_expired
+        == 1));
     let mut rx = Esme::bound(srv.local_addr(), CommandId::BIND_RECEIVER);
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_none());
     srv.stop();

@@ -106,7 +106,11 @@ pub fn find_nul(s: &[u8]) -> Option<usize> {
         }
         base += 8;
     }
-    chunks.remainder().iter().position(|&b| b == 0).map(|i| base + i)
+    chunks
+        .remainder()
+        .iter()
+        .position(|&b| b == 0)
+        .map(|i| base + i)
 }
 
 /// Why encoding failed. Encoding never panics and never allocates.
