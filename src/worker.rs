@@ -1336,13 +1336,16 @@ fn handle_frame(ctx: &mut Ctx, shared: &Shared, s: &mut Session, frame: &[u8]) {
             S::ESME_RREPLACEFAIL,
             seq,
         ),
-        Body::SubmitMulti(_) => transmit_only(
-            ctx,
-            s,
-            CommandId::SUBMIT_MULTI_RESP,
-            S::ESME_RSUBMITFAIL,
-            seq,
-        ),
+        Body::SubmitMulti(m) => match s.bind_type() {
+            Some(t) if t.can_submit() => on_submit_multi(ctx, shared, s, seq, &m),
+            _ => refuse(
+                ctx,
+                s,
+                CommandId::SUBMIT_MULTI_RESP,
+                S::ESME_RINVBNDSTS,
+                seq,
+            ),
+        },
         Body::DeliverSm(_) => refuse(ctx, s, CommandId::DELIVER_SM_RESP, S::ESME_RINVBNDSTS, seq),
         // ESMEs never send these two; neither has a response.
         Body::Outbind(_) | Body::AlertNotification(_) => {}
@@ -1589,6 +1592,21 @@ fn on_submit(
         am.submit_ok += 1;
         am.segments += u64::from(info.segments);
     }
+    make_receipts(ctx, shared, acct, sm, &info, id);
+}
+
+/// Creates the receipts an accepted message asked for: an ENROUTE
+/// notification if wanted, and the final one (now, or after the outcome
+/// model's delay).
+fn make_receipts(
+    ctx: &mut Ctx,
+    shared: &Shared,
+    acct: &crate::account::Account,
+    sm: &Sm<'_>,
+    info: &submit::MessageInfo<'_>,
+    id: MessageId,
+) {
+    let a = acct.id;
     if info.receipt == 0 && !info.intermediate {
         return;
     }
@@ -1650,6 +1668,136 @@ fn on_submit(
     if let Some(am) = ctx.am.get_mut(a.index()) {
         am.receipt_created += made;
     }
+}
+
+/// submit_multi: one message id for the PDU; every SME destination that
+/// passes its address checks is a message with its own receipt (carrying
+/// that id); the others are listed in unsuccess_sme with their status.
+/// Distribution lists are not provisioned here (ESME_RINVDLNAME).
+fn on_submit_multi(
+    ctx: &mut Ctx,
+    shared: &Shared,
+    s: &mut Session,
+    seq: u32,
+    m: &pdu::SubmitMulti<'_>,
+) {
+    let resp_id = CommandId::SUBMIT_MULTI_RESP;
+    let Some(acct) = s.account.and_then(|a| shared.config.accounts.get(a)) else {
+        return refuse(ctx, s, resp_id, S::ESME_RINVBNDSTS, seq);
+    };
+    let a = acct.id;
+    let n = m.dest_addresses.count();
+    let template = Sm {
+        service_type: m.service_type,
+        source_addr_ton: m.source_addr_ton,
+        source_addr_npi: m.source_addr_npi,
+        source_addr: m.source_addr,
+        // A placeholder destination: message-level checks first.
+        dest_addr_ton: 1,
+        dest_addr_npi: 1,
+        destination_addr: b"0",
+        esm_class: m.esm_class,
+        protocol_id: m.protocol_id,
+        priority_flag: m.priority_flag,
+        schedule_delivery_time: m.schedule_delivery_time,
+        validity_period: m.validity_period,
+        registered_delivery: m.registered_delivery,
+        replace_if_present_flag: m.replace_if_present_flag,
+        data_coding: m.data_coding,
+        sm_default_msg_id: m.sm_default_msg_id,
+        short_message: m.short_message,
+        tlvs: m.tlvs,
+    };
+    let status = if n == 0 || n > 254 {
+        Err(S::ESME_RINVNUMDESTS)
+    } else if acct.throughput > 0 && !shared.admit(a, acct.throughput, ctx.now) {
+        ctx.m.submit_throttled += 1;
+        Err(S::ESME_RTHROTTLED)
+    } else {
+        submit::validate(&template, ctx.zero_means, ctx.now_unix)
+    };
+    let info = match status {
+        Ok(i) => i,
+        Err(st) => {
+            ctx.m.submit_ex += 1;
+            return refuse(ctx, s, resp_id, st, seq);
+        }
+    };
+    if info.receipt != 0 || info.intermediate {
+        let held = shared
+            .account(a)
+            .map(|st| st.queued.load(Ordering::Relaxed))
+            .unwrap_or(0);
+        if held >= acct.receipt_queue {
+            ctx.m.submit_queue_full += 1;
+            ctx.m.submit_ex += 1;
+            return refuse(ctx, s, resp_id, S::ESME_RMSGQFUL, seq);
+        }
+    }
+    let id = ctx.msgid.next_id();
+    let mut failed: Vec<pdu::UnsuccessSme<'_>> = Vec::new();
+    for d in m.dest_addresses.iter() {
+        let (ton, npi, addr) = match d {
+            pdu::DestAddress::Sme {
+                dest_addr_ton,
+                dest_addr_npi,
+                destination_addr,
+            } => (dest_addr_ton, dest_addr_npi, destination_addr),
+            pdu::DestAddress::DistributionList { dl_name } => {
+                failed.push(pdu::UnsuccessSme {
+                    dest_addr_ton: 0,
+                    dest_addr_npi: 0,
+                    destination_addr: dl_name,
+                    error_status_code: S::ESME_RINVDLNAME,
+                });
+                continue;
+            }
+        };
+        let st = if !submit::ton_valid(ton) {
+            Some(S::ESME_RINVDSTTON)
+        } else if !submit::npi_valid(npi) {
+            Some(S::ESME_RINVDSTNPI)
+        } else if addr.is_empty() || !submit::address_valid(ton, addr) {
+            Some(S::ESME_RINVDSTADR)
+        } else {
+            match acct.outcomes.rule_for(addr) {
+                Some(PrefixAction::Refuse(st)) => Some(*st),
+                _ => None,
+            }
+        };
+        if let Some(st) = st {
+            failed.push(pdu::UnsuccessSme {
+                dest_addr_ton: ton,
+                dest_addr_npi: npi,
+                destination_addr: addr,
+                error_status_code: st,
+            });
+            continue;
+        }
+        let one = Sm {
+            dest_addr_ton: ton,
+            dest_addr_npi: npi,
+            destination_addr: addr,
+            ..template
+        };
+        ctx.m.submit_ok += 1;
+        ctx.m.submit_segments += u64::from(info.segments);
+        if let Some(am) = ctx.am.get_mut(a.index()) {
+            am.submit_ok += 1;
+            am.segments += u64::from(info.segments);
+        }
+        make_receipts(ctx, shared, acct, &one, &info, id);
+    }
+    // submit_multi is rare: building its response list may allocate.
+    let mut scratch = Vec::new();
+    let body = match pdu::RawList::build(&failed, &mut scratch) {
+        Ok(unsuccess_smes) => pdu::SubmitMultiResp {
+            message_id: &id,
+            unsuccess_smes,
+        },
+        Err(_) => return refuse(ctx, s, resp_id, S::ESME_RSYSERR, seq),
+    };
+    respond(&mut ctx.m, s, seq, S::ESME_ROK, Body::SubmitMultiResp(body));
 }
 
 /// Puts a new receipt straight on its account's queue (pumped after the

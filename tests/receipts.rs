@@ -469,3 +469,88 @@ fn held_receipts_expire_after_the_ttl_and_are_counted() {
     assert!(rx.recv_timeout(Duration::from_millis(300)).is_none());
     srv.stop();
 }
+
+#[test]
+fn submit_multi_accepts_valid_destinations_and_lists_the_rest() {
+    use smsc::pdu::{DestAddress, RawList, SubmitMulti};
+    let srv = server(&[]);
+    let mut e = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
+    let dests = [
+        DestAddress::Sme {
+            dest_addr_ton: 1,
+            dest_addr_npi: 1,
+            destination_addr: b"447700900010",
+        },
+        DestAddress::Sme {
+            dest_addr_ton: 1,
+            dest_addr_npi: 1,
+            destination_addr: b"44x",
+        },
+        DestAddress::DistributionList {
+            dl_name: b"friends",
+        },
+        DestAddress::Sme {
+            dest_addr_ton: 1,
+            dest_addr_npi: 1,
+            destination_addr: b"447700900011",
+        },
+    ];
+    let mut scratch = Vec::new();
+    let list = RawList::build(&dests, &mut scratch).unwrap();
+    let m = SubmitMulti {
+        source_addr_ton: 1,
+        source_addr_npi: 1,
+        source_addr: b"447700900001",
+        dest_addresses: list,
+        registered_delivery: 1,
+        short_message: b"to many",
+        ..Default::default()
+    };
+    e.request(Body::SubmitMulti(m));
+    let r = e.recv_id(CommandId::SUBMIT_MULTI_RESP);
+    assert_eq!(r.status(), S::ESME_ROK);
+    let p = r.pdu();
+    let Body::SubmitMultiResp(resp) = p.body else {
+        panic!()
+    };
+    let failed: Vec<_> = resp
+        .unsuccess_smes
+        .iter()
+        .map(|u| (u.destination_addr.to_vec(), u.error_status_code))
+        .collect();
+    assert_eq!(
+        failed,
+        vec![
+            (b"44x".to_vec(), S::ESME_RINVDSTADR),
+            (b"friends".to_vec(), S::ESME_RINVDLNAME)
+        ]
+    );
+    let id = resp.message_id.to_vec();
+    let mut sources = Vec::new();
+    for _ in 0..2 {
+        let d = e.recv_id(CommandId::DELIVER_SM);
+        let (rid, stat, _) = receipt_of(&d);
+        assert_eq!((rid, stat), (id.clone(), Stat::Delivrd));
+        let Body::DeliverSm(dsm) = d.pdu().body else {
+            panic!()
+        };
+        sources.push(dsm.source_addr.to_vec());
+        e.auto_answer(&d);
+    }
+    sources.sort();
+    assert_eq!(
+        sources,
+        vec![b"447700900010".to_vec(), b"447700900011".to_vec()]
+    );
+    // number_of_dests 0 is refused.
+    let empty = SubmitMulti {
+        dest_addresses: RawList::default(),
+        ..m
+    };
+    e.request(Body::SubmitMulti(empty));
+    assert_eq!(
+        e.recv_id(CommandId::SUBMIT_MULTI_RESP).status(),
+        S::ESME_RINVNUMDESTS
+    );
+    srv.stop();
+}
