@@ -1618,7 +1618,7 @@ fn make_receipts(
         (f.stat, f.delay)
     };
     let mut text = [0u8; crate::dlr::TEXT_LEN];
-    let n = submit::receipt_text(&info, &mut text);
+    let n = submit::receipt_text(info, &mut text);
     let expires = info
         .expires_at
         .unwrap_or(ctx.now_unix + shared.config.receipt_ttl.as_secs() as i64);
