@@ -1,0 +1,315 @@
+//! Command line: `loadtest run ...` and `loadtest compare A B ...`.
+
+use crate::templates::Kind;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "loadtest",
+    version,
+    about = "SMPP v3.4 load generator for smsc"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Bind, pipeline submit_sm, measure latencies, write a results folder.
+    Run(RunArgs),
+    /// Show results folders side by side and plot their latency curves.
+    Compare(CompareArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum BindMode {
+    /// bind_transmitter for submits plus one bind_receiver each for receipts.
+    Tx,
+    /// bind_transceiver: submits and receipts on the same bind.
+    Trx,
+}
+
+impl BindMode {
+    pub fn name(self) -> &'static str {
+        match self {
+            BindMode::Tx => "tx",
+            BindMode::Trx => "trx",
+        }
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Server address.
+    #[arg(long, default_value = "127.0.0.1:2775")]
+    pub addr: String,
+    #[arg(long, default_value = "movider")]
+    pub system_id: String,
+    #[arg(long, default_value = "1111")]
+    pub password: String,
+    /// Submitting binds (with --bind tx, as many receiver binds again).
+    #[arg(long, default_value_t = 4)]
+    pub binds: usize,
+    #[arg(long, value_enum, default_value_t = BindMode::Trx)]
+    pub bind: BindMode,
+    /// Outstanding submit_sm per bind.
+    #[arg(long, default_value_t = 64)]
+    pub window: u32,
+    /// submit_sm per second in total; 0 = closed loop (as fast as the windows allow).
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// Measured time (after the warm-up), e.g. 10s, 500ms, 1m.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// Warm-up before measuring; its samples are discarded.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub warmup: Duration,
+    /// Share of messages sent with registered_delivery = 1 (0..=1).
+    #[arg(long, default_value_t = 0.0)]
+    pub receipts: f64,
+    /// Message mix as shares: gsm7=1,ucs2=0,long=0,payload=0.
+    #[arg(long, default_value = "gsm7=1", value_parser = parse_mix)]
+    pub mix: Mix,
+    /// Event-loop threads of the load generator.
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// CPUs to pin the threads to, e.g. 1 or 2,3 or 2-5 (thread i -> i-th CPU, cycling).
+    #[arg(long, value_parser = parse_cores)]
+    pub cores: Option<Cores>,
+    /// PRNG seed (message kinds and receipt choices).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Print one JSON object on stdout instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// Results folder [default: results/<UTC timestamp>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Largest tolerated share of failed submits (error statuses, nacks, no answer).
+    #[arg(long, default_value_t = 0.0)]
+    pub max_error_rate: f64,
+    /// After sending stops, how long to wait for outstanding answers and receipts.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub receipt_grace: Duration,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// Results folders; ratios are relative to the first.
+    #[arg(required = true, num_args = 1..)]
+    pub runs: Vec<PathBuf>,
+    /// Where to write compare.svg [default: current directory].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+/// `10s`, `500ms`, `250us`, `2m`, `1.5s`, or a bare number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let v: f64 = num.parse().map_err(|_| format!("bad duration {s:?}"))?;
+    let secs = match unit.trim() {
+        "" | "s" => v,
+        "ms" => v / 1e3,
+        "us" | "µs" => v / 1e6,
+        "ns" => v / 1e9,
+        "m" | "min" => v * 60.0,
+        "h" => v * 3600.0,
+        u => return Err(format!("bad duration unit {u:?} in {s:?}")),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("bad duration {s:?}"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Message-kind shares, normalised to cumulative thresholds over `u32`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mix {
+    /// (kind, share) as given.
+    pub shares: Vec<(Kind, f64)>,
+}
+
+impl Mix {
+    /// Cumulative thresholds: kind i is chosen when `r < cum[i]`, r uniform in u32.
+    pub fn thresholds(&self) -> Vec<(Kind, u64)> {
+        let total: f64 = self.shares.iter().map(|(_, w)| w).sum();
+        let mut acc = 0.0;
+        let mut out = Vec::new();
+        for (k, w) in &self.shares {
+            if *w <= 0.0 {
+                continue;
+            }
+            acc += w / total;
+            out.push((*k, (acc * 4_294_967_296.0).round() as u64));
+        }
+        if let Some(last) = out.last_mut() {
+            last.1 = 1 << 32;
+        }
+        out
+    }
+
+    pub fn describe(&self) -> String {
+        self.shares
+            .iter()
+            .map(|(k, w)| format!("{}={}", k.name(), w))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+pub fn parse_mix(s: &str) -> Result<Mix, String> {
+    let mut shares: Vec<(Kind, f64)> = Kind::ALL.iter().map(|k| (*k, 0.0)).collect();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, val) = part
+            .split_once('=')
+            .ok_or(format!("mix entry {part:?} is not kind=share"))?;
+        let v: f64 = val
+            .trim()
+            .parse()
+            .map_err(|_| format!("bad share in {part:?}"))?;
+        if !v.is_finite() || v < 0.0 {
+            return Err(format!("bad share in {part:?}"));
+        }
+        let slot = shares
+            .iter_mut()
+            .find(|(k, _)| k.name() == name.trim())
+            .ok_or(format!(
+                "unknown message kind {name:?} (gsm7, ucs2, long, payload)"
+            ))?;
+        slot.1 = v;
+    }
+    if shares.iter().all(|(_, w)| *w <= 0.0) {
+        return Err("the mix has no positive share".into());
+    }
+    Ok(Mix { shares })
+}
+
+/// A CPU list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cores(pub Vec<usize>);
+
+/// `1`, `0,2`, `2-5`, `0,2-3`.
+pub fn parse_cores(s: &str) -> Result<Cores, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let num = |x: &str| {
+            x.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("bad core {x:?} in {s:?}"))
+        };
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (num(a)?, num(b)?);
+                if b < a {
+                    return Err(format!("bad core range {part:?}"));
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(num(part)?),
+        }
+    }
+    if out.is_empty() {
+        return Err("empty core list".into());
+    }
+    Ok(Cores(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("250us"), Ok(Duration::from_micros(250)));
+        assert!(parse_duration("ten").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+    }
+
+    #[test]
+    fn mixes() {
+        let m = parse_mix("gsm7=1,ucs2=0,long=0,payload=0").unwrap();
+        assert_eq!(m.thresholds(), vec![(Kind::Gsm7, 1 << 32)]);
+        let m = parse_mix("gsm7=3,long=1").unwrap();
+        let t = m.thresholds();
+        assert_eq!(t.len(), 2);
+        assert_eq!(t[0].0, Kind::Gsm7);
+        assert_eq!(t[0].1, 3 << 30);
+        assert_eq!(t[1], (Kind::Long, 1 << 32));
+        assert!(parse_mix("gsm7=0").is_err());
+        assert!(parse_mix("sms=1").is_err());
+        assert!(parse_mix("gsm7").is_err());
+    }
+
+    #[test]
+    fn cores() {
+        assert_eq!(parse_cores("1"), Ok(Cores(vec![1])));
+        assert_eq!(parse_cores("0,2-4"), Ok(Cores(vec![0, 2, 3, 4])));
+        assert!(parse_cores("3-1").is_err());
+        assert!(parse_cores("").is_err());
+    }
+
+    #[test]
+    fn cli_parses_issue_flags() {
+        let cli = Cli::try_parse_from([
+            "loadtest",
+            "run",
+            "--addr",
+            "127.0.0.1:1",
+            "--system-id",
+            "a",
+            "--password",
+            "b",
+            "--binds",
+            "8",
+            "--bind",
+            "tx",
+            "--window",
+            "32",
+            "--rate",
+            "1000",
+            "--duration",
+            "3s",
+            "--warmup",
+            "500ms",
+            "--receipts",
+            "0.5",
+            "--mix",
+            "gsm7=1,ucs2=1",
+            "--threads",
+            "2",
+            "--cores",
+            "0-1",
+            "--seed",
+            "9",
+            "--json",
+            "--out",
+            "/tmp/x",
+            "--max-error-rate",
+            "0.01",
+            "--receipt-grace",
+            "2s",
+        ])
+        .unwrap();
+        let Cmd::Run(a) = cli.cmd else { panic!() };
+        assert_eq!(a.binds, 8);
+        assert_eq!(a.bind, BindMode::Tx);
+        assert_eq!(a.cores, Some(Cores(vec![0, 1])));
+        assert_eq!(a.warmup, Duration::from_millis(500));
+        assert!(a.json);
+        let cli = Cli::try_parse_from(["loadtest", "compare", "a", "b", "--out", "o"]).unwrap();
+        let Cmd::Compare(c) = cli.cmd else { panic!() };
+        assert_eq!(c.runs.len(), 2);
+    }
+}

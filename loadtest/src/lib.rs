@@ -1,0 +1,29 @@
+//! The bundled SMPP load tester for smsc (issue 5).
+//!
+//! `loadtest run` binds `--binds` ESME connections, pipelines submit_sm up
+//! to `--window` per bind, closed loop (as fast as the windows allow) or
+//! open loop (`--rate`, a fixed schedule, latency from each message's
+//! intended send time as wrk2 does), answers every deliver_sm, matches
+//! receipts to submits by message id, and writes a results folder
+//! ([`run`]). `loadtest compare` puts results folders side by side
+//! ([`compare`]). The `responder` binary ([`responder`]) is the minimal
+//! SMSC used as the baseline.
+//!
+//! Layout: [`worker`] is the per-thread event loop; [`schedule`] the
+//! open-loop pacing and latency correction; [`matcher`] receipt matching;
+//! [`templates`] the pre-encoded submit_sm; [`report`] the outputs.
+
+pub mod cli;
+pub mod compare;
+pub mod ids;
+pub mod matcher;
+pub mod receipt;
+pub mod report;
+pub mod responder;
+pub mod run;
+pub mod schedule;
+pub mod stats;
+pub mod sys;
+pub mod templates;
+pub mod timer;
+pub mod worker;

@@ -1,0 +1,443 @@
+//! `loadtest run`: starts the worker threads, prints a progress line every
+//! second, merges their histograms, writes the results folder and decides
+//! the verdict.
+//!
+//! # Results folder
+//!
+//! | file | content |
+//! |---|---|
+//! | `params.txt` | the run's flags, `key = value` per line |
+//! | `summary.json` | the summary (fields: see [`crate::report`]) |
+//! | `summary.txt` | the table printed at the end |
+//! | `submit_resp.hgrm` | submit -> submit_sm_resp, corrected for coordinated omission (open loop; in closed loop the same as uncorrected) |
+//! | `submit_resp_uncorrected.hgrm` | the same from the actual write |
+//! | `receipt.hgrm`, `receipt_uncorrected.hgrm` | submit -> receipt, likewise |
+//! | `intervals.csv` | one row per second, see below |
+//!
+//! `intervals.csv` columns: `second` (interval index from the start of
+//! sending), `phase` (`warmup`, `measure`, `drain`), `submits`, `ok`,
+//! `errors`, `receipts` (matched in that second), `receipts_pending` (at its
+//! end), then that second's latency percentiles in microseconds:
+//! `resp_p50_us, resp_p99_us, resp_max_us` (corrected), `resp_uncorr_p50_us,
+//! resp_uncorr_p99_us`, `rcpt_p50_us, rcpt_p99_us, rcpt_max_us` (corrected),
+//! `rcpt_uncorr_p50_us, rcpt_uncorr_p99_us`. Empty histograms give 0.
+
+use crate::cli::RunArgs;
+use crate::report::{summary_json, summary_table, write_hgrm, Lat, Summary};
+use crate::stats::{Counters, FinalReport, Hists, Report, StatusCounts};
+use crate::templates::Templates;
+use crate::worker::{Plan, Shared, Worker};
+use smsc::pdu::CommandId;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// CPU share of one core above which a thread is called saturated.
+pub const SATURATED_PCT: f64 = 90.0;
+
+/// How the run ended.
+pub struct Outcome {
+    pub summary: Summary,
+    /// 0 pass, 1 the server misbehaved (thresholds), 2 the run could not be done.
+    pub exit_code: i32,
+}
+
+fn params(a: &RunArgs, threads: usize) -> Vec<(String, String)> {
+    let d = |d: Duration| format!("{}ms", d.as_millis());
+    vec![
+        ("addr".into(), a.addr.clone()),
+        ("system_id".into(), a.system_id.clone()),
+        ("binds".into(), a.binds.to_string()),
+        ("bind".into(), a.bind.name().into()),
+        ("window".into(), a.window.to_string()),
+        ("rate".into(), a.rate.to_string()),
+        ("duration".into(), d(a.duration)),
+        ("warmup".into(), d(a.warmup)),
+        ("receipts".into(), a.receipts.to_string()),
+        ("mix".into(), a.mix.describe()),
+        ("threads".into(), threads.to_string()),
+        (
+            "cores".into(),
+            a.cores.as_ref().map_or("-".into(), |c| {
+                c.0.iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }),
+        ),
+        ("seed".into(), a.seed.to_string()),
+        ("max_error_rate".into(), a.max_error_rate.to_string()),
+        ("receipt_grace".into(), d(a.receipt_grace)),
+    ]
+}
+
+fn results_dir(a: &RunArgs) -> PathBuf {
+    a.out.clone().unwrap_or_else(|| {
+        PathBuf::from("results").join(crate::sys::timestamp(crate::sys::unix_now()))
+    })
+}
+
+/// Per-interval aggregation in the main thread.
+struct Interval {
+    reports: usize,
+    counters: Counters,
+    hists: Hists,
+}
+
+struct Progress {
+    csv: String,
+    prev: Counters,
+    totals: Hists,
+    quiet: bool,
+    warmup_s: f64,
+    measure_end_s: f64,
+}
+
+fn pct(h: &hdrhistogram::Histogram<u64>, q: f64) -> u64 {
+    if h.is_empty() {
+        0
+    } else {
+        h.value_at_quantile(q)
+    }
+}
+
+/// A percentile in ms for the progress line ("-" before the first sample).
+fn pms(h: &hdrhistogram::Histogram<u64>, q: f64) -> String {
+    if h.is_empty() {
+        "-".into()
+    } else {
+        format!("{:.3}", h.value_at_quantile(q) as f64 / 1000.0)
+    }
+}
+
+impl Progress {
+    fn emit(&mut self, index: u64, iv: &Interval) {
+        self.totals.add(&iv.hists);
+        let c = &iv.counters;
+        let p = &self.prev;
+        let end_s = (index + 1) as f64;
+        let phase = if end_s <= self.warmup_s {
+            "warmup"
+        } else if end_s <= self.measure_end_s + 1e-9 {
+            "measure"
+        } else {
+            "drain"
+        };
+        let h = &iv.hists;
+        let _ = writeln!(
+            self.csv,
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            index + 1,
+            phase,
+            c.sent.saturating_sub(p.sent),
+            c.ok.saturating_sub(p.ok),
+            c.answered_errors().saturating_sub(p.answered_errors()),
+            c.receipts_matched.saturating_sub(p.receipts_matched),
+            c.receipts_pending(),
+            pct(&h.resp_c, 0.5),
+            pct(&h.resp_c, 0.99),
+            h.resp_c.max(),
+            pct(&h.resp_u, 0.5),
+            pct(&h.resp_u, 0.99),
+            pct(&h.rcpt_c, 0.5),
+            pct(&h.rcpt_c, 0.99),
+            h.rcpt_c.max(),
+            pct(&h.rcpt_u, 0.5),
+            pct(&h.rcpt_u, 0.99),
+        );
+        if !self.quiet {
+            let t = &self.totals;
+            eprintln!(
+                "[{:>4}s {:<7}] {:>9} submit/s  ok {:>9}/s  errors {:>6}  resp p50 {} p99 {} ms  rcpt p50 {} p99 {} ms  receipts pending {}",
+                index + 1,
+                phase,
+                c.sent.saturating_sub(p.sent),
+                c.ok.saturating_sub(p.ok),
+                c.answered_errors(),
+                pms(&t.resp_c, 0.5),
+                pms(&t.resp_c, 0.99),
+                pms(&t.rcpt_c, 0.5),
+                pms(&t.rcpt_c, 0.99),
+                c.receipts_pending(),
+            );
+        }
+        self.prev = iv.counters;
+    }
+}
+
+const CSV_HEADER: &str = "second,phase,submits,ok,errors,receipts,receipts_pending,resp_p50_us,resp_p99_us,resp_max_us,resp_uncorr_p50_us,resp_uncorr_p99_us,rcpt_p50_us,rcpt_p99_us,rcpt_max_us,rcpt_uncorr_p50_us,rcpt_uncorr_p99_us\n";
+
+/// Runs the load test described by `a`.
+pub fn run(a: &RunArgs) -> Result<Outcome, String> {
+    let addr = a
+        .addr
+        .to_socket_addrs()
+        .map_err(|e| format!("bad --addr {}: {e}", a.addr))?
+        .next()
+        .ok_or(format!("--addr {} resolves to nothing", a.addr))?;
+    if a.binds == 0 || a.window == 0 {
+        return Err("--binds and --window must be at least 1".into());
+    }
+    if !(0.0..=1.0).contains(&a.receipts) {
+        return Err("--receipts is a fraction between 0 and 1".into());
+    }
+    let threads = a.threads.clamp(1, a.binds);
+    let binds_per_thread: Vec<usize> = (0..threads)
+        .map(|t| a.binds / threads + usize::from(t < a.binds % threads))
+        .collect();
+    let dir = results_dir(a);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    let params = params(a, threads);
+    let mut ptxt = String::new();
+    for (k, v) in &params {
+        let _ = writeln!(ptxt, "{k} = {v}");
+    }
+    write_file(&dir, "params.txt", &ptxt)?;
+
+    let plan = Arc::new(Plan {
+        addr,
+        system_id: a.system_id.clone(),
+        password: a.password.clone(),
+        bind: a.bind,
+        window: a.window,
+        rate: a.rate,
+        warmup: a.warmup,
+        duration: a.duration,
+        grace: a.receipt_grace,
+        receipt_threshold: (a.receipts * 4_294_967_296.0).round() as u64,
+        mix: a.mix.thresholds(),
+        threads,
+        seed: a.seed,
+        cores: a.cores.as_ref().map(|c| c.0.clone()),
+        binds_per_thread,
+    });
+    let shared = Arc::new(Shared::new(threads));
+    let templates = Arc::new(Templates::new());
+    let (report_tx, report_rx) = mpsc::channel::<Report>();
+    let mut senders = Vec::new();
+    let mut receivers = Vec::new();
+    for _ in 0..threads {
+        let (tx, rx) = mpsc::channel();
+        senders.push(tx);
+        receivers.push(rx);
+    }
+    let mut handles = Vec::new();
+    for (i, inbox) in receivers.into_iter().enumerate() {
+        let w = Worker::new(
+            i,
+            plan.clone(),
+            shared.clone(),
+            templates.clone(),
+            inbox,
+            senders.clone(),
+            report_tx.clone(),
+        )
+        .map_err(|e| format!("poll: {e}"))?;
+        let h = std::thread::Builder::new()
+            .name(format!("loadtest-{i}"))
+            .spawn(move || w.run())
+            .map_err(|e| format!("spawn: {e}"))?;
+        handles.push(h);
+    }
+    drop(report_tx);
+    drop(senders);
+
+    let started = shared.start.wait(Duration::from_secs(40));
+    let wall0 = Instant::now();
+    let cpu0 = crate::sys::process_cpu();
+    if !started {
+        shared.bind_failed.store(true, Ordering::SeqCst);
+    }
+    let mut prog = Progress {
+        csv: CSV_HEADER.to_string(),
+        prev: Counters::default(),
+        totals: Hists::new(),
+        quiet: a.json,
+        warmup_s: a.warmup.as_secs_f64(),
+        measure_end_s: (a.warmup + a.duration).as_secs_f64(),
+    };
+    let mut pending: BTreeMap<u64, Interval> = BTreeMap::new();
+    let mut finals: Vec<FinalReport> = Vec::new();
+    let deadline =
+        Instant::now() + a.warmup + a.duration + a.receipt_grace + Duration::from_secs(90);
+    while finals.len() < threads {
+        match report_rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(Report::Interval {
+                index,
+                counters,
+                hists,
+                ..
+            }) => {
+                let iv = pending.entry(index).or_insert_with(|| Interval {
+                    reports: 0,
+                    counters: Counters::default(),
+                    hists: Hists::new(),
+                });
+                iv.reports += 1;
+                iv.counters.add(&counters);
+                iv.hists.add(&hists);
+                // Emit every interval all threads have reported, in order.
+                while let Some(entry) = pending.first_entry() {
+                    if entry.get().reports < threads {
+                        break;
+                    }
+                    let (k, iv) = entry.remove_entry();
+                    prog.emit(k, &iv);
+                }
+            }
+            Ok(Report::Final(f)) => finals.push(*f),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                if Instant::now() > deadline {
+                    shared.stop.store(true, Ordering::SeqCst);
+                    return Err("workers did not finish in time".into());
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    if finals.len() < threads {
+        return Err("a worker thread died".into());
+    }
+    let wall = wall0.elapsed();
+    let cpu = crate::sys::process_cpu().saturating_sub(cpu0);
+    // Intervals not reported by every thread: their samples still count.
+    for (k, iv) in std::mem::take(&mut pending) {
+        prog.emit(k, &iv);
+    }
+    let mut totals = std::mem::take(&mut prog.totals);
+    let mut counters = Counters::default();
+    let mut statuses = StatusCounts::default();
+    let mut errors = Vec::new();
+    finals.sort_by_key(|f| f.thread);
+    let mut cpu_threads = Vec::new();
+    for f in &finals {
+        totals.add(&f.hists);
+        counters.add(&f.counters);
+        statuses.merge(&f.statuses);
+        if let Some(e) = &f.error {
+            errors.push(format!("thread {}: {e}", f.thread));
+        }
+        let wall = f.wall_sending.as_secs_f64();
+        cpu_threads.push(if wall > 0.0 {
+            100.0 * f.cpu_sending.as_secs_f64() / wall
+        } else {
+            0.0
+        });
+    }
+    if counters.ok > 0 {
+        statuses.add(CommandId::SUBMIT_SM_RESP.0, 0, counters.ok);
+    }
+
+    let duration_s = a.duration.as_secs_f64();
+    let error_rate = if counters.sent > 0 {
+        counters.errors() as f64 / counters.sent as f64
+    } else {
+        0.0
+    };
+    let saturated = cpu_threads.iter().any(|p| *p > SATURATED_PCT);
+    let mut failures = Vec::new();
+    let setup_failed = shared.bind_failed.load(Ordering::SeqCst);
+    if setup_failed {
+        failures.push(format!("setup failed: {}", errors.join("; ")));
+    } else if !errors.is_empty() {
+        failures.push(errors.join("; "));
+    }
+    if error_rate > a.max_error_rate {
+        failures.push(format!(
+            "error rate {error_rate:.6} > {} ({} failed, {} nacked, {} unanswered of {} sent)",
+            a.max_error_rate,
+            counters.failed,
+            counters.nacked,
+            counters.sent.saturating_sub(counters.answered),
+            counters.sent
+        ));
+    }
+    if counters.receipts_missing > 0 {
+        failures.push(format!("{} receipts missing", counters.receipts_missing));
+    }
+    if counters.receipts_unknown > 0 {
+        failures.push(format!("{} unknown receipts", counters.receipts_unknown));
+    }
+    if counters.receipts_duplicate > 0 {
+        failures.push(format!(
+            "{} duplicate receipts",
+            counters.receipts_duplicate
+        ));
+    }
+    if counters.duplicate_message_ids > 0 {
+        failures.push(format!(
+            "{} duplicate message ids",
+            counters.duplicate_message_ids
+        ));
+    }
+    if counters.sent == 0 && !setup_failed {
+        failures.push("nothing was sent".into());
+    }
+    let summary = Summary {
+        params,
+        open_loop: a.rate > 0,
+        results_dir: dir.display().to_string(),
+        duration_s,
+        throughput: if duration_s > 0.0 {
+            counters.ok_measured as f64 / duration_s
+        } else {
+            0.0
+        },
+        offered_rate: a.rate,
+        counters,
+        statuses,
+        error_rate,
+        resp_c: Lat::of(&totals.resp_c),
+        resp_u: Lat::of(&totals.resp_u),
+        rcpt_c: Lat::of(&totals.rcpt_c),
+        rcpt_u: Lat::of(&totals.rcpt_u),
+        cpu_process_pct: if wall > Duration::ZERO {
+            100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
+        } else {
+            0.0
+        },
+        cpu_threads_pct: cpu_threads,
+        saturated,
+        failures,
+    };
+    write_file(&dir, "summary.json", &(summary_json(&summary) + "\n"))?;
+    write_file(&dir, "summary.txt", &summary_table(&summary))?;
+    write_file(
+        &dir,
+        "submit_resp.hgrm",
+        &write_hgrm(&totals.resp_c, 1000.0),
+    )?;
+    write_file(
+        &dir,
+        "submit_resp_uncorrected.hgrm",
+        &write_hgrm(&totals.resp_u, 1000.0),
+    )?;
+    write_file(&dir, "receipt.hgrm", &write_hgrm(&totals.rcpt_c, 1000.0))?;
+    write_file(
+        &dir,
+        "receipt_uncorrected.hgrm",
+        &write_hgrm(&totals.rcpt_u, 1000.0),
+    )?;
+    write_file(&dir, "intervals.csv", &prog.csv)?;
+    let exit_code = if setup_failed {
+        2
+    } else if summary.pass() {
+        0
+    } else {
+        1
+    };
+    Ok(Outcome { summary, exit_code })
+}
+
+fn write_file(dir: &std::path::Path, name: &str, text: &str) -> Result<(), String> {
+    let p = dir.join(name);
+    std::fs::write(&p, text).map_err(|e| format!("write {}: {e}", p.display()))
+}
