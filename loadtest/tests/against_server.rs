@@ -1,0 +1,122 @@
+//! The load test for about a second against the real smsc server
+//! (in-process, 127.0.0.1:0, two loops) with TX binds (receipts on separate
+//! RX binds, so some cross loops) and a receipt for every message; its
+//! counts must agree with the server's own counters.
+
+use clap::Parser;
+use loadtest::cli::{Cli, Cmd, RunArgs};
+use loadtest::run::run;
+use smsc::pdu::{CommandId, CommandStatus};
+use std::time::{Duration, Instant};
+
+fn args(addr: std::net::SocketAddr, out: &std::path::Path, extra: &[&str]) -> RunArgs {
+    let mut v: Vec<String> = [
+        "loadtest",
+        "run",
+        "--json",
+        "--system-id",
+        "lt",
+        "--password",
+        "pw",
+        "--addr",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.push(addr.to_string());
+    v.push("--out".into());
+    v.push(out.display().to_string());
+    v.extend(extra.iter().map(|s| s.to_string()));
+    match Cli::try_parse_from(v).unwrap().cmd {
+        Cmd::Run(a) => a,
+        Cmd::Compare(_) => unreachable!(),
+    }
+}
+
+#[test]
+fn counts_agree_with_the_server_counters() {
+    smsc::log::set_quiet(true);
+    let cfg = smsc::config::Config::from_args(smsc::config::Args::parse_from([
+        "smsc",
+        "--listen",
+        "127.0.0.1:0",
+        "--threads",
+        "2",
+        "--account",
+        "lt:pw",
+        "--stats-interval",
+        "0",
+        "--shutdown-grace",
+        "300ms",
+    ]))
+    .unwrap();
+    let srv = smsc::server::Server::start(cfg).unwrap();
+    let dir = std::env::temp_dir().join(format!("loadtest-srv-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let a = args(
+        srv.local_addr(),
+        &dir,
+        &[
+            "--bind",
+            "tx",
+            "--binds",
+            "4",
+            "--window",
+            "16",
+            "--duration",
+            "1s",
+            "--warmup",
+            "200ms",
+            "--receipts",
+            "1",
+            "--mix",
+            "gsm7=3,ucs2=1,long=1,payload=1",
+            "--threads",
+            "2",
+        ],
+    );
+    let out = run(&a).unwrap();
+    let c = &out.summary.counters;
+    assert!(c.sent > 1000, "sent {}", c.sent);
+    assert_eq!(c.ok, c.sent, "every submit accepted");
+    assert_eq!(
+        (c.receipts_missing, c.receipts_unknown, c.receipts_duplicate),
+        (0, 0, 0)
+    );
+    assert_eq!(out.exit_code, 0, "{:?}", out.summary.failures);
+
+    // The server's counters are published every 100 ms: wait for them.
+    let shared = srv.shared().clone();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let snap = loop {
+        let s = shared.snapshot();
+        if s.counters.receipt_acked >= c.receipts_received || Instant::now() > deadline {
+            break s;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let sc = &snap.counters;
+    assert_eq!(
+        sc.rx_of(CommandId::SUBMIT_SM),
+        c.sent,
+        "server saw every submit_sm"
+    );
+    assert_eq!(sc.submit_ok, c.ok, "accepted on both sides");
+    assert_eq!(sc.tx_of(CommandId::SUBMIT_SM_RESP), c.answered);
+    assert_eq!(sc.receipt_created, c.sent_with_receipt);
+    assert_eq!(
+        sc.receipt_sent, c.receipts_received,
+        "receipts sent = received (no retries in a clean run)"
+    );
+    assert_eq!(
+        sc.receipt_acked, c.receipts_received,
+        "every receipt acknowledged"
+    );
+    assert_eq!(sc.rx_of(CommandId::DELIVER_SM_RESP), c.receipts_received);
+    assert_eq!(sc.bind_tx + sc.bind_rx, 8, "4 TX binds and 4 RX binds");
+    // OK responses: the submits, the 8 binds, and any unbind/enquire_link answered.
+    let others = 8 + sc.unbind_rx + sc.rx_of(CommandId::ENQUIRE_LINK);
+    assert_eq!(sc.status_of(CommandStatus::ESME_ROK), c.ok + others);
+    assert_eq!(sc.unexpected_resp, 0);
+    srv.stop();
+}
