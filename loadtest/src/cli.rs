@@ -70,7 +70,7 @@ pub struct RunArgs {
     /// Share of messages sent with registered_delivery = 1 (0..=1).
     #[arg(long, default_value_t = 0.0)]
     pub receipts: f64,
-    /// Message mix as shares: gsm7=1,ucs2=0,long=0,payload=0.
+    /// Message mix as shares: gsm7=1,ucs2=0,long=0,payload=0 (enquire=1: enquire_link round trips instead of messages).
     #[arg(long, default_value = "gsm7=1", value_parser = parse_mix)]
     pub mix: Mix,
     /// Event-loop threads of the load generator.

@@ -16,10 +16,19 @@ pub enum Kind {
     Long,
     /// 300 GSM characters in a message_payload TLV, sm_length 0.
     Payload,
+    /// Not a message: an enquire_link, for link round-trip benchmarks
+    /// (counted like a submit, answered by enquire_link_resp, no receipt).
+    Enquire,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [Kind::Gsm7, Kind::Ucs2, Kind::Long, Kind::Payload];
+    pub const ALL: [Kind; 5] = [
+        Kind::Gsm7,
+        Kind::Ucs2,
+        Kind::Long,
+        Kind::Payload,
+        Kind::Enquire,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -27,6 +36,7 @@ impl Kind {
             Kind::Ucs2 => "ucs2",
             Kind::Long => "long",
             Kind::Payload => "payload",
+            Kind::Enquire => "enquire",
         }
     }
 
@@ -148,6 +158,11 @@ impl Templates {
             }),
             ref_off: None,
         }));
+        let enquire = Pdu::new(0, Body::EnquireLink).to_vec().unwrap_or_default();
+        t.push(mk(&|_| Template {
+            bytes: enquire.clone(),
+            ref_off: None,
+        }));
         Templates { t }
     }
 
@@ -159,6 +174,7 @@ impl Templates {
             Kind::Ucs2 => 1,
             Kind::Long => 2 + usize::from(part.min(LONG_PARTS - 1)),
             Kind::Payload => 5,
+            Kind::Enquire => 6,
         };
         &self.t[i][usize::from(receipt)]
     }
@@ -215,7 +231,11 @@ mod tests {
     #[test]
     fn templates_decode_and_patch() {
         let t = Templates::new();
-        for kind in Kind::ALL {
+        let mut out = Vec::new();
+        t.get(Kind::Enquire, 0, false).write(&mut out, 5, 0);
+        assert_eq!(decode(&out).unwrap().body, Body::EnquireLink);
+        assert_eq!(decode(&out).unwrap().header.sequence_number, 5);
+        for kind in Kind::ALL.into_iter().filter(|k| *k != Kind::Enquire) {
             for part in 0..kind.parts() {
                 for rd in [false, true] {
                     let mut out = vec![9u8; 3];
@@ -239,6 +259,7 @@ mod tests {
                             assert!(sm.short_message.is_empty());
                             assert_eq!(sm.tlvs.message_payload().map(|p| p.len()), Some(300));
                         }
+                        Kind::Enquire => unreachable!(),
                     }
                 }
             }

@@ -860,7 +860,8 @@ impl Worker {
                     c.state = State::Closed;
                 }
             }
-            CommandId::ENQUIRE_LINK_RESP => {}
+            // Answers to the `enquire` mix kind are timed like submit_sm_resp.
+            CommandId::ENQUIRE_LINK_RESP => self.on_submit_resp(key, status, seq, frame),
             other if other.is_response() => {
                 self.statuses.add(id.0, status, 1);
                 self.counters.unexpected += 1;
@@ -1084,7 +1085,8 @@ impl Worker {
                     .iter()
                     .find(|(_, th)| r < *th)
                     .map_or(Kind::Gsm7, |m| m.0);
-                let receipt = self.rng.next_u32() < self.plan.receipt_threshold;
+                let receipt =
+                    self.rng.next_u32() < self.plan.receipt_threshold && kind != Kind::Enquire;
                 let concat_ref = if kind == Kind::Long {
                     self.concat_ref = self.concat_ref.wrapping_add(1);
                     self.concat_ref
