@@ -2,7 +2,6 @@
 
 use crate::account::{AccountId, BindType};
 use crate::buf::RingBuf;
-use crate::receipt::Receipt;
 use mio::net::TcpStream;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -33,7 +32,8 @@ pub enum State {
 pub struct Inflight {
     pub seq: u32,
     pub sent_tick: u64,
-    pub receipt: Receipt,
+    /// Key of the receipt in the loop's receipt store.
+    pub receipt: u32,
 }
 
 /// Everything about a connection except its socket and read buffer, so

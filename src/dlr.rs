@@ -280,6 +280,21 @@ impl Receipt<'_> {
     /// and returns its length. Numbers are zero-padded to 3 digits (wider if
     /// above 999). No allocation.
     pub fn write(&self, out: &mut [u8]) -> Result<usize, DlrError> {
+        self.write_with_dates(
+            &self.submit_date.to_digits(),
+            &self.done_date.to_digits(),
+            out,
+        )
+    }
+
+    /// [`Receipt::write`] with the two dates already rendered as digits
+    /// (`submit_date`/`done_date` are then ignored): the server caches them.
+    pub fn write_with_dates(
+        &self,
+        submit: &[u8; 10],
+        done: &[u8; 10],
+        out: &mut [u8],
+    ) -> Result<usize, DlrError> {
         if out.len() < self.encoded_len() {
             return Err(DlrError::OutputTooSmall);
         }
@@ -291,9 +306,9 @@ impl Receipt<'_> {
         c.put(K_DLVRD)?;
         c.put_num(self.dlvrd)?;
         c.put(K_SUBMIT)?;
-        c.put(&self.submit_date.to_digits())?;
+        c.put(submit)?;
         c.put(K_DONE)?;
-        c.put(&self.done_date.to_digits())?;
+        c.put(done)?;
         c.put(K_STAT)?;
         c.put(self.stat.as_str().as_bytes())?;
         c.put(K_ERR)?;

@@ -132,8 +132,8 @@ impl Receipt {
             id: &self.message_id,
             sub: 1,
             dlvrd: u16::from(self.stat == Stat::Delivrd),
-            submit_date: dates.get(self.submit_unix),
-            done_date: dates.get(self.done_unix),
+            submit_date: dlr::Ymdhm::default(),
+            done_date: dlr::Ymdhm::default(),
             stat: self.stat,
             err: self.err,
             text: self.text(),
@@ -179,7 +179,8 @@ impl Receipt {
             return Err(EncodeError::OutputTooSmall { need: len });
         }
         let (text_buf, tlv_buf) = rest.split_at_mut(text_len);
-        if text.write(text_buf) != Ok(text_len) {
+        let (submit, done) = (dates.digits(self.submit_unix), dates.digits(self.done_unix));
+        if text.write_with_dates(&submit, &done, text_buf) != Ok(text_len) {
             return Err(EncodeError::OutputTooSmall { need: len });
         }
         if with_tlvs {
@@ -274,16 +275,28 @@ impl Receipt {
 pub struct DateCache {
     minute: Option<i64>,
     date: dlr::Ymdhm,
+    digits: [u8; 10],
 }
 
 impl DateCache {
     pub fn get(&mut self, unix: i64) -> dlr::Ymdhm {
+        self.refresh(unix);
+        self.date
+    }
+
+    /// The `YYMMDDhhmm` digits of `unix`.
+    pub fn digits(&mut self, unix: i64) -> [u8; 10] {
+        self.refresh(unix);
+        self.digits
+    }
+
+    fn refresh(&mut self, unix: i64) {
         let minute = unix.div_euclid(60);
         if self.minute != Some(minute) {
             self.minute = Some(minute);
             self.date = smpp_time::civil_from_unix(unix).ymdhm();
+            self.digits = self.date.to_digits();
         }
-        self.date
     }
 }
 

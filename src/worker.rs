@@ -83,7 +83,8 @@ enum Delayed {
 /// An account's receipt state on this loop.
 #[derive(Default)]
 struct AcctLocal {
-    queue: VecDeque<Receipt>,
+    /// Keys into `Ctx::store`, oldest first.
+    queue: VecDeque<u32>,
     receivers: Vec<ConnKey>,
     rr: usize,
     /// Queue length last added to the shared `queued` counter.
@@ -108,6 +109,9 @@ struct Ctx {
     dirty: Vec<usize>,
     /// Receipts back from delays, mailboxes and the spool, to be routed.
     fresh: Vec<Receipt>,
+    /// Every receipt queued or in flight on this loop. Queues and windows
+    /// move 4-byte keys into it, not the 150-byte records.
+    store: Slab<Receipt>,
     dates: receipt::DateCache,
     zero_means: Encoding,
     window: usize,
@@ -190,6 +194,7 @@ impl Worker {
             acct: (0..n_accounts).map(|_| AcctLocal::default()).collect(),
             dirty: Vec::new(),
             fresh: Vec::new(),
+            store: Slab::new(),
             dates: receipt::DateCache::default(),
             zero_means,
             window: cfg.window,
@@ -624,7 +629,7 @@ impl Worker {
     fn route_fresh(&mut self) {
         for r in self.ctx.fresh.drain(..) {
             if let Some(a) = self.ctx.acct.get_mut(r.account.index()) {
-                a.queue.push_back(r);
+                a.queue.push_back(self.ctx.store.insert(r) as u32);
                 if !a.dirty {
                     a.dirty = true;
                     self.ctx.dirty.push(r.account.index());
@@ -657,9 +662,14 @@ impl Worker {
             return;
         };
         let now_unix = ctx.now_unix;
-        while let Some(r) = al.queue.front() {
+        while let Some(&rk) = al.queue.front() {
+            let Some(r) = ctx.store.get(rk as usize) else {
+                al.queue.pop_front();
+                continue;
+            };
             if r.expires_unix < now_unix {
                 al.queue.pop_front();
+                ctx.store.try_remove(rk as usize);
                 ctx.m.receipt_expired += 1;
                 continue;
             }
@@ -694,7 +704,7 @@ impl Worker {
                 s.inflight.push_back(Inflight {
                     seq,
                     sent_tick: ctx.tick,
-                    receipt: *r,
+                    receipt: rk,
                 });
                 ctx.m.receipt_sent += 1;
                 ctx.m.tx(CommandId::DELIVER_SM);
@@ -741,7 +751,10 @@ impl Worker {
                     .collect();
                 if !targets.is_empty() {
                     let mut k = al.rr;
-                    while let Some(r) = al.queue.pop_front() {
+                    while let Some(rk) = al.queue.pop_front() {
+                        let Some(r) = ctx.store.try_remove(rk as usize) else {
+                            continue;
+                        };
                         if let Some(ob) = targets
                             .get(k % targets.len())
                             .and_then(|&w| self.outbox.get_mut(w))
@@ -939,7 +952,7 @@ impl Worker {
         for d in self.ctx.delayed.drain() {
             if let Delayed::Receipt(r) = d {
                 if let Some(al) = self.ctx.acct.get_mut(r.account.index()) {
-                    al.queue.push_back(r);
+                    al.queue.push_back(self.ctx.store.insert(r) as u32);
                 }
             }
         }
@@ -960,7 +973,11 @@ impl Worker {
         let mut text = String::new();
         let mut n = 0u64;
         for al in &self.ctx.acct {
-            for r in &al.queue {
+            for r in al
+                .queue
+                .iter()
+                .filter_map(|&k| self.ctx.store.get(k as usize))
+            {
                 if let Some(acct) = self.ctx.shared.config.accounts.get(r.account) {
                     text.push_str(&r.to_spool_line(&acct.system_id));
                     n += 1;
@@ -1019,7 +1036,7 @@ impl Worker {
                 };
                 r.account = acct.id;
                 if let Some(al) = self.ctx.acct.get_mut(acct.id.index()) {
-                    al.queue.push_back(r);
+                    al.queue.push_back(self.ctx.store.insert(r) as u32);
                     ok += 1;
                 }
             }
@@ -1806,7 +1823,7 @@ fn on_submit_multi(
 fn enqueue(ctx: &mut Ctx, r: Receipt) {
     let a = r.account.index();
     if let Some(al) = ctx.acct.get_mut(a) {
-        al.queue.push_back(r);
+        al.queue.push_back(ctx.store.insert(r) as u32);
         if !al.dirty {
             al.dirty = true;
             ctx.dirty.push(a);
@@ -1822,14 +1839,17 @@ fn on_deliver_sm_resp(ctx: &mut Ctx, s: &mut Session, seq: u32, status: S) {
     let Some(inf) = s.inflight.remove(pos) else {
         return;
     };
-    let a = inf.receipt.account.index();
+    let Some(r) = ctx.store.try_remove(inf.receipt as usize) else {
+        return;
+    };
+    let a = r.account.index();
     if status.is_ok() {
         ctx.m.receipt_acked += 1;
         if let Some(am) = ctx.am.get_mut(a) {
             am.receipt_acked += 1;
         }
     } else {
-        retry_receipt(ctx, inf.receipt, status);
+        retry_receipt(ctx, r, status);
     }
     // A window slot is free: send more.
     if let Some(al) = ctx.acct.get_mut(a) {
@@ -1965,7 +1985,9 @@ fn on_timer(ctx: &mut Ctx, s: &mut Session, kind: Kind) -> bool {
             while s.inflight.front().is_some_and(|i| expired(i.sent_tick)) {
                 if let Some(inf) = s.inflight.pop_front() {
                     ctx.m.timeout_response += 1;
-                    retry_receipt(ctx, inf.receipt, S::ESME_RSYSERR);
+                    if let Some(r) = ctx.store.try_remove(inf.receipt as usize) {
+                        retry_receipt(ctx, r, S::ESME_RSYSERR);
+                    }
                 }
             }
             // Re-arm for the oldest outstanding request.
