@@ -1,0 +1,161 @@
+//! The `smsc` binary itself: SIGTERM shutdown (unbind, exit 0), flag and
+//! accounts-file errors (exit 2), and a descriptor limit (EMFILE) that must
+//! not kill the loop.
+mod common;
+use common::*;
+use smsc::pdu::{Body, CommandId, CommandStatus as S, Pdu};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Starts the binary on an ephemeral port (via a shell when `ulimit` is
+/// given) and returns it with the address it logged.
+fn spawn(
+    extra: &[&str],
+    nofile: Option<u32>,
+) -> (
+    Child,
+    std::net::SocketAddr,
+    std::sync::mpsc::Receiver<String>,
+) {
+    let bin = env!("CARGO_BIN_EXE_smsc");
+    let mut args: Vec<String> = [
+        "--listen",
+        "127.0.0.1:0",
+        "--threads",
+        "1",
+        "--account",
+        "esme:secret",
+        "--stats-interval",
+        "0",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let mut cmd = match nofile {
+        Some(n) => {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                .arg(bin)
+                .args(&args);
+            c
+        }
+        None => {
+            let mut c = Command::new(bin);
+            c.args(&args);
+            c
+        }
+    };
+    let mut child = cmd
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("spawn smsc");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut line = String::new();
+    let addr = loop {
+        line.clear();
+        assert!(Instant::now() < deadline, "no listening line");
+        if err.read_line(&mut line).unwrap() == 0 {
+            panic!("smsc exited early");
+        }
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    // Keep draining stderr so the child never blocks on a full pipe.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in err.lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    (child, addr, rx)
+}
+
+fn wait_exit(child: &mut Child, t: Duration) -> Option<i32> {
+    let deadline = Instant::now() + t;
+    while Instant::now() < deadline {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
+#[test]
+fn sigterm_unbinds_sessions_and_exits_zero() {
+    let (mut child, addr, _log) = spawn(&["--shutdown-grace", "2s"], None);
+    let mut e = Esme::bound(addr, CommandId::BIND_TRANSCEIVER);
+    assert_eq!(e.submit(sm(b"before", 0)).status(), S::ESME_ROK);
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let g = e.recv_id(CommandId::UNBIND);
+    e.send(&Pdu::new(g.seq(), Body::UnbindResp));
+    assert!(e.closed_within(Duration::from_secs(3)));
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
+}
+
+#[test]
+fn bad_flags_and_bad_accounts_file_exit_2_naming_the_problem() {
+    let bin = env!("CARGO_BIN_EXE_smsc");
+    let out = Command::new(bin)
+        .args(["--session-init-timer", "soon"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("session-init-timer"));
+    let path = std::env::temp_dir().join(format!("smsc-bad-accounts-{}.conf", std::process::id()));
+    std::fs::write(&path, "[a]\npassword = x\nmax_binds = many\n").unwrap();
+    let out = Command::new(bin)
+        .args(["--accounts", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let msg = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(msg.contains(":3:") && msg.contains("max_binds"), "{msg}");
+}
+
+#[test]
+fn running_out_of_descriptors_does_not_kill_the_loop() {
+    // 40 descriptors: the listener, epoll, waker, std streams... leave room
+    // for only a few dozen connections, then open more than that.
+    let (mut child, addr, log) = spawn(&["-v"], Some(40));
+    let mut conns = Vec::new();
+    for _ in 0..60 {
+        if let Ok(s) = std::net::TcpStream::connect(addr) {
+            conns.push(s);
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    // Free the descriptors; the server must accept and serve again.
+    drop(conns);
+    let ok = eventually(Duration::from_secs(5), || {
+        let mut e = Esme::connect(addr);
+        e.bind(CommandId::BIND_TRANSCEIVER, "esme", "secret")
+            .status()
+            == S::ESME_ROK
+    });
+    assert!(ok, "server did not recover after EMFILE");
+    let lines: Vec<String> = log.try_iter().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("accept:") && l.contains("Too many open files")),
+        "EMFILE was not reached: {lines:?}"
+    );
+    assert!(child.try_wait().unwrap().is_none(), "server died");
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
+}
