@@ -16,9 +16,9 @@ pub type MessageId = [u8; LEN];
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 pub struct MsgIdGen {
-    /// The last id issued; the counter digits are incremented in place
-    /// (an odometer), so making an id costs a copy and usually one add.
+    /// The last id issued.
     current: MessageId,
+    counter: u64,
 }
 
 impl MsgIdGen {
@@ -26,27 +26,38 @@ impl MsgIdGen {
         let mut current = [b'0'; LEN];
         write_hex(&mut current[..11], start_epoch_ms);
         write_hex(&mut current[11..13], u64::from(worker));
-        MsgIdGen { current }
+        MsgIdGen {
+            current,
+            counter: 0,
+        }
     }
 
     /// The next id.
     #[inline]
     pub fn next_id(&mut self) -> MessageId {
-        for d in self.current[13..].iter_mut().rev() {
-            match *d {
-                b'9' => {
-                    *d = b'a';
-                    break;
-                }
-                b'f' => *d = b'0', // carry into the next digit
-                _ => {
-                    *d += 1;
-                    break;
-                }
-            }
+        self.counter = self.counter.wrapping_add(1);
+        // The low 8 digits are rendered branch-free and stored as one word
+        // (a byte-wise odometer made the following read of the id stall on
+        // store forwarding); the 3 high digits change every 2^32 ids.
+        if self.counter & 0xFFFF_FFFF == 0 {
+            write_hex(&mut self.current[13..16], self.counter >> 32);
         }
+        self.current[16..].copy_from_slice(&hex8(self.counter as u32));
         self.current
     }
+}
+
+/// Eight lowercase hex digits of `x`, most significant first, without a loop.
+#[inline]
+fn hex8(x: u32) -> [u8; 8] {
+    let x = u64::from(x);
+    // Spread the 8 nibbles into the 8 bytes (most significant nibble in the top byte).
+    let mut v = ((x & 0xFFFF_0000) << 16) | (x & 0xFFFF);
+    v = ((v & 0x0000_FF00_0000_FF00) << 8) | (v & 0x0000_00FF_0000_00FF);
+    v = ((v & 0x00F0_00F0_00F0_00F0) << 4) | (v & 0x000F_000F_000F_000F);
+    // Bytes >= 10 get 'a' - '0' - 10 = 0x27 more.
+    let letters = ((v + 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101;
+    (v + 0x3030_3030_3030_3030 + letters * 0x27).to_be_bytes()
 }
 
 /// Writes `v` as fixed-width lowercase hex into all of `out` (high digits
@@ -75,7 +86,10 @@ mod tests {
             assert!(seen.insert(g.next_id()));
             assert!(seen.insert(g2.next_id()));
         }
-        // The odometer carries like a counter.
+        for x in [0u32, 9, 10, 15, 16, 0xABCD_EF01, u32::MAX, 0x1234_5678] {
+            assert_eq!(std::str::from_utf8(&hex8(x)).unwrap(), format!("{x:08x}"));
+        }
+        // The counter carries into the high digits.
         let mut c = MsgIdGen::new(0, 0);
         for _ in 0..0x1234 {
             c.next_id();

@@ -150,23 +150,17 @@ pub type DeliverSm<'a> = Sm<'a>;
 
 impl<'a> BodyCodec<'a> for Sm<'a> {
     fn read(r: &mut Reader<'a>) -> Result<Self, S> {
+        // Runs of one-octet fields are read as arrays: one bounds check each.
         let service_type = r.cstr(max::SERVICE_TYPE, S::ESME_RINVSERTYP)?;
-        let source_addr_ton = r.u8()?;
-        let source_addr_npi = r.u8()?;
+        let [source_addr_ton, source_addr_npi] = r.array()?;
         let source_addr = r.cstr(max::ADDR, S::ESME_RINVSRCADR)?;
-        let dest_addr_ton = r.u8()?;
-        let dest_addr_npi = r.u8()?;
+        let [dest_addr_ton, dest_addr_npi] = r.array()?;
         let destination_addr = r.cstr(max::ADDR, S::ESME_RINVDSTADR)?;
-        let esm_class = r.u8()?;
-        let protocol_id = r.u8()?;
-        let priority_flag = r.u8()?;
+        let [esm_class, protocol_id, priority_flag] = r.array()?;
         let schedule_delivery_time = r.cstr(max::TIME, S::ESME_RINVSCHED)?;
         let validity_period = r.cstr(max::TIME, S::ESME_RINVEXPIRY)?;
-        let registered_delivery = r.u8()?;
-        let replace_if_present_flag = r.u8()?;
-        let data_coding = r.u8()?;
-        let sm_default_msg_id = r.u8()?;
-        let sm_length = r.u8()?;
+        let [registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id, sm_length] =
+            r.array()?;
         let short_message = r.octets(usize::from(sm_length), S::ESME_RINVMSGLEN)?;
         Ok(Sm {
             service_type,

@@ -55,6 +55,20 @@ impl<'a> Reader<'a> {
         Ok(b)
     }
 
+    /// `N` consecutive one-octet fields with one bounds check.
+    #[inline]
+    pub fn array<const N: usize>(&mut self) -> Result<[u8; N], CommandStatus> {
+        let (head, rest) = self
+            .buf
+            .split_at_checked(N)
+            .ok_or(CommandStatus::ESME_RINVCMDLEN)?;
+        let arr: [u8; N] = head
+            .try_into()
+            .map_err(|_| CommandStatus::ESME_RINVCMDLEN)?;
+        self.buf = rest;
+        Ok(arr)
+    }
+
     #[inline]
     pub fn u32(&mut self) -> Result<u32, CommandStatus> {
         let (head, rest) = self
