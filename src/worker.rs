@@ -461,10 +461,17 @@ impl Worker {
             }
         }
         let close = conn.s.state == State::Closing && !conn.s.close_after_flush;
-        self.mark_flush(idx);
         if close {
+            self.mark_flush(idx);
             self.close(idx);
+            return;
         }
+        // Answer now, like a request/response server should: receipts made
+        // by these PDUs are pumped first so a TRX session gets its
+        // submit_sm_resp and the receipt in the same write.
+        self.pump_dirty();
+        self.mark_flush(idx);
+        self.flush_all();
     }
 
     fn mark_flush(&mut self, idx: usize) {
