@@ -62,6 +62,10 @@ pub struct Receipt {
     text_len: u8,
     /// Delivery attempts made so far.
     pub attempts: u8,
+    /// (slot, generation) of the session that submitted the message on
+    /// this loop, tried first when it receives; never valid on another
+    /// loop or after a restart (cleared on forwarding, not spooled).
+    pub prefer: Option<(u32, u32)>,
     /// Unix time after which the receipt is dropped as expired.
     pub expires_unix: i64,
 }
@@ -99,6 +103,7 @@ impl Receipt {
             text: t,
             text_len: n as u8,
             attempts: 0,
+            prefer: None,
             expires_unix,
         }
     }

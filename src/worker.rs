@@ -680,67 +680,77 @@ impl Worker {
                 ctx.m.receipt_expired += 1;
                 continue;
             }
+            // The submitting session first when it receives too (a TRX
+            // bind gets the receipt on the connection, and in the write, of
+            // its submit_sm_resp: no "receipt for an unknown id" race), then
+            // round-robin over the account's receiving sessions.
+            let eligible = |conns: &Slab<Conn>, key: ConnKey| {
+                conns.get(key.slot as usize).is_some_and(|c| {
+                    let s = &c.s;
+                    s.key == key
+                        && !s.closed
+                        && s.receiving
+                        && s.account.map(|x| x.index()) == Some(a)
+                        && s.inflight.len() < ctx.window
+                        && s.tx.len() < ctx.high_watermark
+                })
+            };
+            let preferred = r
+                .prefer
+                .map(|(slot, gen)| ConnKey { slot, gen })
+                .filter(|&k| eligible(&self.conns, k));
             let n = al.receivers.len();
-            let mut sent = None;
-            for k in 0..n {
-                let i = (al.rr + k) % n;
-                let Some(&key) = al.receivers.get(i) else {
-                    break;
-                };
-                let Some(conn) = self.conns.get_mut(key.slot as usize) else {
-                    continue;
-                };
-                let s = &mut conn.s;
-                if s.key != key
-                    || s.closed
-                    || !s.receiving
-                    || s.inflight.len() >= ctx.window
-                    || s.tx.len() >= ctx.high_watermark
-                {
-                    continue;
-                }
-                let seq = s.next_seq();
-                let v34 = s.v34;
-                let dates = &mut ctx.dates;
-                let ok = s.tx.write_with(receipt::MAX_PDU_LEN, |buf| {
-                    r.encode_cached(seq, v34, dates, buf).unwrap_or(0)
-                });
-                if !ok {
-                    continue;
-                }
-                s.inflight.push_back(Inflight {
-                    seq,
-                    sent_tick: ctx.tick,
-                    receipt: rk,
-                });
-                ctx.m.receipt_sent += 1;
-                ctx.m.tx(CommandId::DELIVER_SM);
-                if !s.resp_timer_armed {
-                    s.resp_timer_armed = true;
-                    let t = ctx.tick + ctx.resp_ticks;
-                    ctx.timers.insert(
-                        t,
-                        TimerKey {
-                            slot: key.slot,
-                            gen: key.gen,
-                            kind: Kind::Response,
-                        },
-                    );
-                }
-                if !s.in_flush_list {
-                    s.in_flush_list = true;
-                    self.flush_list.push(key.slot as usize);
-                }
-                sent = Some(i);
+            let chosen = match preferred {
+                Some(k) => Some((None, k)),
+                None => (0..n)
+                    .map(|k| (al.rr + k) % n)
+                    .filter_map(|i| al.receivers.get(i).map(|&key| (i, key)))
+                    .find(|&(_, key)| eligible(&self.conns, key))
+                    .map(|(i, key)| (Some(i), key)),
+            };
+            let Some((rr_index, key)) = chosen else {
+                break;
+            };
+            let Some(conn) = self.conns.get_mut(key.slot as usize) else {
+                break;
+            };
+            let s = &mut conn.s;
+            let seq = s.next_seq();
+            let v34 = s.v34;
+            let dates = &mut ctx.dates;
+            let ok = s.tx.write_with(receipt::MAX_PDU_LEN, |buf| {
+                r.encode_cached(seq, v34, dates, buf).unwrap_or(0)
+            });
+            if !ok {
                 break;
             }
-            match sent {
-                Some(i) => {
-                    al.rr = i + 1;
-                    al.queue.pop_front();
-                }
-                None => break,
+            s.inflight.push_back(Inflight {
+                seq,
+                sent_tick: ctx.tick,
+                receipt: rk,
+            });
+            ctx.m.receipt_sent += 1;
+            ctx.m.tx(CommandId::DELIVER_SM);
+            if !s.resp_timer_armed {
+                s.resp_timer_armed = true;
+                let t = ctx.tick + ctx.resp_ticks;
+                ctx.timers.insert(
+                    t,
+                    TimerKey {
+                        slot: key.slot,
+                        gen: key.gen,
+                        kind: Kind::Response,
+                    },
+                );
             }
+            if !s.in_flush_list {
+                s.in_flush_list = true;
+                self.flush_list.push(key.slot as usize);
+            }
+            if let Some(i) = rr_index {
+                al.rr = i + 1;
+            }
+            al.queue.pop_front();
         }
         // No local receiver: hand the queue to a loop that has one.
         if al.receivers.is_empty()
@@ -759,9 +769,11 @@ impl Worker {
                 if !targets.is_empty() {
                     let mut k = al.rr;
                     while let Some(rk) = al.queue.pop_front() {
-                        let Some(r) = ctx.store.try_remove(rk as usize) else {
+                        let Some(mut r) = ctx.store.try_remove(rk as usize) else {
                             continue;
                         };
+                        // Slot numbers mean nothing on another loop.
+                        r.prefer = None;
                         if let Some(ob) = targets
                             .get(k % targets.len())
                             .and_then(|&w| self.outbox.get_mut(w))
@@ -1658,7 +1670,8 @@ fn on_submit(
         am.submit_ok += 1;
         am.segments += u64::from(info.segments);
     }
-    make_receipts(ctx, shared, acct, sm, &info, id);
+    let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
+    make_receipts(ctx, shared, acct, sm, &info, id, prefer);
 }
 
 /// Creates the receipts an accepted message asked for: an ENROUTE
@@ -1671,6 +1684,7 @@ fn make_receipts(
     sm: &Sm<'_>,
     info: &submit::MessageInfo<'_>,
     id: MessageId,
+    prefer: Option<(u32, u32)>,
 ) {
     let a = acct.id;
     if info.receipt == 0 && !info.intermediate {
@@ -1688,7 +1702,7 @@ fn make_receipts(
     let expires = info
         .expires_at
         .unwrap_or(ctx.now_unix + shared.config.receipt_ttl.as_secs() as i64);
-    let base = Receipt::new(
+    let mut base = Receipt::new(
         a,
         id,
         Addr::new(sm.dest_addr_ton, sm.dest_addr_npi, sm.destination_addr),
@@ -1698,6 +1712,7 @@ fn make_receipts(
         text.get(..n).unwrap_or(&[]),
         expires.max(ctx.now_unix + 1),
     );
+    base.prefer = prefer;
     let mut made = 0;
     if acct.outcomes.enroute || info.intermediate {
         let mut r = base;
@@ -1852,7 +1867,8 @@ fn on_submit_multi(
             am.submit_ok += 1;
             am.segments += u64::from(info.segments);
         }
-        make_receipts(ctx, shared, acct, &one, &info, id);
+        let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
+        make_receipts(ctx, shared, acct, &one, &info, id, prefer);
     }
     // submit_multi is rare: building its response list may allocate.
     let mut scratch = Vec::new();

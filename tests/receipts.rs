@@ -554,3 +554,32 @@ fn submit_multi_accepts_valid_destinations_and_lists_the_rest() {
     );
     srv.stop();
 }
+
+#[test]
+fn trx_gets_the_receipts_of_its_own_submits_while_it_has_room() {
+    let srv = server(&["--window", "4"]);
+    let mut a = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
+    let mut b = Esme::bound(srv.local_addr(), CommandId::BIND_TRANSCEIVER);
+    // Each receipt follows its submit_sm_resp on the same connection.
+    for _ in 0..10 {
+        let id = message_id(&a.submit(sm(b"mine", 1)));
+        let d = a.recv_id(CommandId::DELIVER_SM);
+        assert_eq!(receipt_of(&d).0, id);
+        a.auto_answer(&d);
+    }
+    assert!(b.recv_timeout(Duration::from_millis(200)).is_none());
+    // A session that does not acknowledge fills its window; the rest go to
+    // the other receiving session.
+    for _ in 0..8 {
+        a.request(Body::SubmitSm(sm(b"overflow", 1)));
+    }
+    let mut on_b = 0;
+    while let Some(g) = b.recv_timeout(Duration::from_millis(300)) {
+        if g.id() == CommandId::DELIVER_SM {
+            on_b += 1;
+            b.auto_answer(&g);
+        }
+    }
+    assert_eq!(on_b, 4, "window 4 on a, the other 4 on b");
+    srv.stop();
+}
