@@ -89,12 +89,12 @@ fn repeated_failed_binds_from_one_ip_are_refused() {
             .status(),
         S::ESME_RBINDFAIL
     );
-    assert!(
-        srv.shared().snapshot().counters.bind_throttled >= 1 || {
-            std::thread::sleep(Duration::from_millis(200));
-            srv.shared().snapshot().counters.bind_throttled >= 1
-        }
-    );
+    let shared = srv.shared().clone();
+    assert!(eventually(Duration::from_secs(2), || shared
+        .snapshot()
+        .counters
+        .bind_throttled
+        >= 1));
     srv.stop();
 }
 

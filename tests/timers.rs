@@ -42,12 +42,12 @@ fn unanswered_enquire_link_closes_after_response_timer() {
         .expect("enquire_link");
     assert_eq!(g.id(), CommandId::ENQUIRE_LINK);
     assert!(e.closed_within(Duration::from_secs(3)));
-    assert!(
-        srv.shared().snapshot().counters.timeout_enquire_link >= 1 || {
-            std::thread::sleep(Duration::from_millis(200));
-            srv.shared().snapshot().counters.timeout_enquire_link >= 1
-        }
-    );
+    let shared = srv.shared().clone();
+    assert!(eventually(Duration::from_secs(2), || shared
+        .snapshot()
+        .counters
+        .timeout_enquire_link
+        >= 1));
     srv.stop();
 }
 
