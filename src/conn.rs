@@ -115,6 +115,12 @@ impl Session {
         }
     }
 
+    /// The peer closed or reset the connection: close now, nothing to flush.
+    pub fn closed_by_peer(&mut self) {
+        self.state = State::Closing;
+        self.close_after_flush = false;
+    }
+
     pub fn is_bound(&self) -> bool {
         matches!(self.state, State::Bound(_))
     }

@@ -73,11 +73,25 @@ struct TimerKey {
 
 enum Delayed {
     Receipt(Receipt),
+    /// A submit_sm_resp (or data_sm_resp) held back by a `late:` rule.
     Response {
         key: ConnKey,
         seq: u32,
         id: MessageId,
+        data_sm: bool,
     },
+}
+
+/// The OK answer to an accepted submit_sm or data_sm.
+fn accepted_resp(id: &MessageId, data_sm: bool) -> Body<'_> {
+    if data_sm {
+        Body::DataSmResp(pdu::DataSmResp {
+            message_id: id,
+            tlvs: pdu::Tlvs::EMPTY,
+        })
+    } else {
+        Body::SubmitSmResp(MessageIdResp { message_id: id })
+    }
 }
 
 /// An account's receipt state on this loop.
@@ -109,6 +123,8 @@ struct Ctx {
     dirty: Vec<usize>,
     /// Receipts back from delays, mailboxes and the spool, to be routed.
     fresh: Vec<Receipt>,
+    /// Scratch list of loops with a receiver for the account being pumped.
+    targets: Vec<usize>,
     /// Every receipt queued or in flight on this loop. Queues and windows
     /// move 4-byte keys into it, not the 150-byte records.
     store: Slab<Receipt>,
@@ -120,6 +136,39 @@ struct Ctx {
     inact_ticks: u64,
     resp_ticks: u64,
     init_ticks: u64,
+}
+
+impl Ctx {
+    /// Puts a receipt in the store and its key on its account's queue.
+    #[inline]
+    fn enqueue(&mut self, r: Receipt) {
+        let a = r.account.index();
+        if let Some(al) = self.acct.get_mut(a) {
+            al.queue.push_back(self.store.insert(r) as u32);
+            self.mark_dirty(a);
+        }
+    }
+
+    /// Schedules a pump of account `a` at the end of this iteration.
+    #[inline]
+    fn mark_dirty(&mut self, a: usize) {
+        if let Some(al) = self.acct.get_mut(a) {
+            if !al.dirty {
+                al.dirty = true;
+                self.dirty.push(a);
+            }
+        }
+    }
+
+    /// Schedules a pump of every account holding receipts (a receiver may
+    /// have bound on another loop; some may have expired).
+    fn mark_held_dirty(&mut self) {
+        for a in 0..self.acct.len() {
+            if self.acct.get(a).is_some_and(|al| !al.queue.is_empty()) {
+                self.mark_dirty(a);
+            }
+        }
+    }
 }
 
 pub struct Worker {
@@ -194,6 +243,7 @@ impl Worker {
             acct: (0..n_accounts).map(|_| AcctLocal::default()).collect(),
             dirty: Vec::new(),
             fresh: Vec::new(),
+            targets: Vec::new(),
             store: Slab::new(),
             dates: receipt::DateCache::default(),
             zero_means,
@@ -297,23 +347,23 @@ impl Worker {
                 self.drain_mailboxes();
             }
             ready_now.append(&mut self.ready);
+            // Each connection is answered as soon as it is read (on_readable).
             for &idx in &ready_now {
                 self.on_readable(idx);
             }
-            self.route_fresh();
-            self.pump_dirty();
-            self.flush_all();
-            self.send_outboxes();
             self.fire_timers();
-            self.route_fresh();
-            self.pump_dirty();
-            self.flush_all();
             if self.ctx.tick >= self.last_housekeeping + HOUSEKEEPING_TICKS {
                 self.last_housekeeping = self.ctx.tick;
                 if self.housekeeping() {
                     break;
                 }
             }
+            // What mailboxes, timers and housekeeping produced, and the
+            // connections that became writable, go out in this iteration too.
+            self.route_fresh();
+            self.pump_dirty();
+            self.flush_all();
+            self.send_outboxes();
             self.reap();
         }
     }
@@ -611,11 +661,16 @@ impl Worker {
         }
         match self.ctx.delayed.remove(slot) {
             Delayed::Receipt(r) => self.ctx.fresh.push(r),
-            Delayed::Response { key, seq, id } => {
+            Delayed::Response {
+                key,
+                seq,
+                id,
+                data_sm,
+            } => {
                 let idx = key.slot as usize;
                 if let Some(conn) = self.conns.get_mut(idx) {
                     if conn.s.key == key && !conn.s.closed {
-                        let body = Body::SubmitSmResp(MessageIdResp { message_id: &id });
+                        let body = accepted_resp(&id, data_sm);
                         respond(
                             &mut self.ctx.m,
                             &mut conn.s,
@@ -634,15 +689,11 @@ impl Worker {
 
     /// Puts this iteration's new receipts on their accounts' queues.
     fn route_fresh(&mut self) {
-        for r in self.ctx.fresh.drain(..) {
-            if let Some(a) = self.ctx.acct.get_mut(r.account.index()) {
-                a.queue.push_back(self.ctx.store.insert(r) as u32);
-                if !a.dirty {
-                    a.dirty = true;
-                    self.ctx.dirty.push(r.account.index());
-                }
-            }
+        let mut fresh = std::mem::take(&mut self.ctx.fresh);
+        for r in fresh.drain(..) {
+            self.ctx.enqueue(r);
         }
+        self.ctx.fresh = fresh;
     }
 
     fn pump_dirty(&mut self) {
@@ -759,14 +810,17 @@ impl Worker {
         {
             if let Some(st) = ctx.shared.accounts.get(a) {
                 let me = ctx.id;
-                let targets: Vec<usize> = st
-                    .receivers
-                    .iter()
-                    .enumerate()
-                    .filter(|(w, c)| *w != me && c.load(Ordering::Relaxed) > 0)
-                    .map(|(w, _)| w)
-                    .collect();
-                if !targets.is_empty() {
+                // A reused list: no allocation per forwarding pump.
+                ctx.targets.clear();
+                ctx.targets.extend(
+                    st.receivers
+                        .iter()
+                        .enumerate()
+                        .filter(|(w, c)| *w != me && c.load(Ordering::Relaxed) > 0)
+                        .map(|(w, _)| w),
+                );
+                let n = ctx.targets.len();
+                if n > 0 {
                     let mut k = al.rr;
                     while let Some(rk) = al.queue.pop_front() {
                         let Some(mut r) = ctx.store.try_remove(rk as usize) else {
@@ -774,12 +828,13 @@ impl Worker {
                         };
                         // Slot numbers mean nothing on another loop.
                         r.prefer = None;
-                        if let Some(ob) = targets
-                            .get(k % targets.len())
-                            .and_then(|&w| self.outbox.get_mut(w))
-                        {
-                            ob.push(r);
-                            ctx.m.receipt_forwarded += 1;
+                        match ctx.targets.get(k % n).and_then(|&w| self.outbox.get_mut(w)) {
+                            Some(ob) => {
+                                ob.push(r);
+                                ctx.m.receipt_forwarded += 1;
+                            }
+                            // Cannot happen (targets index the outboxes); never drop.
+                            None => ctx.fresh.push(r),
                         }
                         k += 1;
                     }
@@ -825,12 +880,7 @@ impl Worker {
             }
         }
         // A receiver may have bound on another loop: re-check held queues.
-        for (i, al) in self.ctx.acct.iter_mut().enumerate() {
-            if !al.queue.is_empty() && !al.dirty {
-                al.dirty = true;
-                self.ctx.dirty.push(i);
-            }
-        }
+        self.ctx.mark_held_dirty();
     }
 
     // ---------------------------------------------------------- housekeeping
@@ -859,12 +909,7 @@ impl Worker {
             }
         }
         // Safety net for held receipts (a receiver elsewhere, an expiry).
-        for (i, al) in self.ctx.acct.iter_mut().enumerate() {
-            if !al.queue.is_empty() && !al.dirty {
-                al.dirty = true;
-                self.ctx.dirty.push(i);
-            }
-        }
+        self.ctx.mark_held_dirty();
         self.publish();
         if self.ctx.id == 0 {
             self.stats_line();
@@ -968,11 +1013,10 @@ impl Worker {
         }
         self.drain_mailboxes();
         self.route_fresh();
-        for d in self.ctx.delayed.drain() {
+        let delayed: Vec<Delayed> = self.ctx.delayed.drain().collect();
+        for d in delayed {
             if let Delayed::Receipt(r) = d {
-                if let Some(al) = self.ctx.acct.get_mut(r.account.index()) {
-                    al.queue.push_back(self.ctx.store.insert(r) as u32);
-                }
+                self.ctx.enqueue(r);
             }
         }
         if let Some(dir) = self.ctx.shared.config.spool_dir.clone() {
@@ -1054,10 +1098,8 @@ impl Worker {
                     continue;
                 };
                 r.account = acct.id;
-                if let Some(al) = self.ctx.acct.get_mut(acct.id.index()) {
-                    al.queue.push_back(self.ctx.store.insert(r) as u32);
-                    ok += 1;
-                }
+                self.ctx.enqueue(r);
+                ok += 1;
             }
             self.ctx.m.receipt_unspooled += ok;
             crate::log::info(format_args!(
@@ -1066,23 +1108,7 @@ impl Worker {
             ));
             let _ = std::fs::remove_file(&path);
         }
-        for (i, al) in self.ctx.acct.iter_mut().enumerate() {
-            if !al.queue.is_empty() {
-                al.dirty = true;
-                self.ctx.dirty.push(i);
-                if let Some(st) = self.ctx.shared.accounts.get(i) {
-                    st.queued.fetch_add(al.queue.len(), Ordering::Relaxed);
-                }
-                al.published = al.queue.len();
-            }
-        }
-    }
-}
-
-impl Session {
-    fn closed_by_peer(&mut self) {
-        self.state = State::Closing;
-        self.close_after_flush = false;
+        // The first pump publishes the held counts to the shared state.
     }
 }
 
@@ -1126,11 +1152,8 @@ fn stop_receiving(ctx: &mut Ctx, s: &mut Session, a: AccountId) {
             al.queue.push_front(inf.receipt);
             ctx.m.receipt_retried += 1;
         }
-        if !al.dirty {
-            al.dirty = true;
-            ctx.dirty.push(a.index());
-        }
     }
+    ctx.mark_dirty(a.index());
 }
 
 // ------------------------------------------------------------ frame handling
@@ -1510,18 +1533,16 @@ fn on_bind(ctx: &mut Ctx, s: &mut Session, seq: u32, t: BindType, b: &pdu::Bind<
     if s.v34 {
         tlvs.push_u8(Tag::SC_INTERFACE_VERSION, 0x34);
     }
-    let system_id = shared.config.system_id.as_bytes();
-    respond(
-        &mut ctx.m,
-        s,
-        seq,
-        S::ESME_ROK,
-        Body::BindTransmitterResp(pdu::BindResp {
-            system_id,
-            tlvs: tlvs.as_tlvs(),
-        })
-        .with_id(resp_id),
-    );
+    let resp = pdu::BindResp {
+        system_id: shared.config.system_id.as_bytes(),
+        tlvs: tlvs.as_tlvs(),
+    };
+    let body = match t {
+        BindType::Transmitter => Body::BindTransmitterResp(resp),
+        BindType::Receiver => Body::BindReceiverResp(resp),
+        BindType::Transceiver => Body::BindTransceiverResp(resp),
+    };
+    respond(&mut ctx.m, s, seq, S::ESME_ROK, body);
     let key = s.key;
     ctx.timers.insert(
         ctx.tick + ctx.el_ticks,
@@ -1543,11 +1564,8 @@ fn on_bind(ctx: &mut Ctx, s: &mut Session, seq: u32, t: BindType, b: &pdu::Bind<
         s.receiving = true;
         if let Some(al) = ctx.acct.get_mut(a.index()) {
             al.receivers.push(key);
-            if !al.dirty {
-                al.dirty = true;
-                ctx.dirty.push(a.index());
-            }
         }
+        ctx.mark_dirty(a.index());
         if let Some(c) = shared.account(a).and_then(|st| st.receivers.get(ctx.id)) {
             c.fetch_add(1, Ordering::Relaxed);
         }
@@ -1555,25 +1573,6 @@ fn on_bind(ctx: &mut Ctx, s: &mut Session, seq: u32, t: BindType, b: &pdu::Bind<
         shared.wake_all_but(ctx.id);
     }
     crate::log::debug(format_args!("{} bound as {} ({:?})", s.peer, t.name(), a));
-}
-
-trait WithId<'a> {
-    fn with_id(self, id: CommandId) -> Body<'a>;
-}
-
-impl<'a> WithId<'a> for Body<'a> {
-    /// Re-labels a bind response body for the bind type being answered.
-    fn with_id(self, id: CommandId) -> Body<'a> {
-        match (self, id) {
-            (Body::BindTransmitterResp(r), CommandId::BIND_RECEIVER_RESP) => {
-                Body::BindReceiverResp(r)
-            }
-            (Body::BindTransmitterResp(r), CommandId::BIND_TRANSCEIVER_RESP) => {
-                Body::BindTransceiverResp(r)
-            }
-            (b, _) => b,
-        }
-    }
 }
 
 fn next_f64(rng: &mut u64) -> f64 {
@@ -1605,35 +1604,19 @@ fn on_submit(
     let Some(acct) = shared.config.accounts.get(a) else {
         return refuse(ctx, s, resp_id, S::ESME_RSYSERR, seq);
     };
-    let fail = |ctx: &mut Ctx, s: &mut Session, st: S| {
-        ctx.m.submit_ex += 1;
-        if let Some(am) = ctx.am.get_mut(a.index()) {
-            am.submit_ex += 1;
-        }
-        refuse(ctx, s, resp_id, st, seq)
-    };
-    if acct.throughput > 0 && !shared.admit(a, acct.throughput, ctx.now) {
-        ctx.m.submit_throttled += 1;
-        return fail(ctx, s, S::ESME_RTHROTTLED);
-    }
     let rule = acct.outcomes.rule_for(sm.destination_addr);
-    if let Some(PrefixAction::Refuse(st)) = rule {
-        return fail(ctx, s, *st);
-    }
-    let info = match submit::validate(sm, ctx.zero_means, ctx.now_unix) {
-        Ok(i) => i,
-        Err(st) => return fail(ctx, s, st),
+    let refused_by_rule = match rule {
+        Some(PrefixAction::Refuse(st)) => Err(*st),
+        _ => Ok(()),
     };
-    if info.receipt != 0 || info.intermediate {
-        let held = shared
-            .account(a)
-            .map(|st| st.queued.load(Ordering::Relaxed))
-            .unwrap_or(0);
-        if held >= acct.receipt_queue {
-            ctx.m.submit_queue_full += 1;
-            return fail(ctx, s, S::ESME_RMSGQFUL);
-        }
-    }
+    let checked = rate_limit(ctx, shared, acct)
+        .and(refused_by_rule)
+        .and_then(|()| submit::validate(sm, ctx.zero_means, ctx.now_unix))
+        .and_then(|info| receipt_room(ctx, shared, acct, &info).map(|()| info));
+    let info = match checked {
+        Ok(i) => i,
+        Err(st) => return refuse_message(ctx, s, a, resp_id, st, seq),
+    };
     let id = ctx.msgid.next_id();
     match rule {
         Some(PrefixAction::LateResponse(d)) => {
@@ -1641,6 +1624,7 @@ fn on_submit(
                 key: s.key,
                 seq,
                 id,
+                data_sm,
             });
             let t = ctx.tick + ticks(*d);
             ctx.timers.insert(
@@ -1652,26 +1636,71 @@ fn on_submit(
                 },
             );
         }
-        _ => {
-            let body = if data_sm {
-                Body::DataSmResp(pdu::DataSmResp {
-                    message_id: &id,
-                    tlvs: pdu::Tlvs::EMPTY,
-                })
-            } else {
-                Body::SubmitSmResp(MessageIdResp { message_id: &id })
-            };
-            respond(&mut ctx.m, s, seq, S::ESME_ROK, body);
-        }
+        _ => respond(&mut ctx.m, s, seq, S::ESME_ROK, accepted_resp(&id, data_sm)),
     }
-    ctx.m.submit_ok += 1;
-    ctx.m.submit_segments += u64::from(info.segments);
-    if let Some(am) = ctx.am.get_mut(a.index()) {
-        am.submit_ok += 1;
-        am.segments += u64::from(info.segments);
-    }
+    count_accepted(ctx, a, info.segments);
     let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
     make_receipts(ctx, shared, acct, sm, &info, id, prefer);
+}
+
+/// The account's submit rate (GCRA), only for accounts with a limit.
+#[inline]
+fn rate_limit(ctx: &mut Ctx, shared: &Shared, acct: &crate::account::Account) -> Result<(), S> {
+    if acct.throughput > 0 && !shared.admit(acct.id, acct.throughput, ctx.now) {
+        ctx.m.submit_throttled += 1;
+        return Err(S::ESME_RTHROTTLED);
+    }
+    Ok(())
+}
+
+/// A message asking for a receipt is refused while the account already
+/// holds `receipt_queue` receipts nobody can take (they would be lost).
+#[inline]
+fn receipt_room(
+    ctx: &mut Ctx,
+    shared: &Shared,
+    acct: &crate::account::Account,
+    info: &submit::MessageInfo<'_>,
+) -> Result<(), S> {
+    if info.receipt == 0 && !info.intermediate {
+        return Ok(());
+    }
+    let held = shared
+        .account(acct.id)
+        .map(|st| st.queued.load(Ordering::Relaxed))
+        .unwrap_or(0);
+    if held >= acct.receipt_queue {
+        ctx.m.submit_queue_full += 1;
+        return Err(S::ESME_RMSGQFUL);
+    }
+    Ok(())
+}
+
+/// A refused message, counted per loop and per account.
+fn refuse_message(
+    ctx: &mut Ctx,
+    s: &mut Session,
+    a: AccountId,
+    id: CommandId,
+    status: S,
+    seq: u32,
+) {
+    ctx.m.submit_ex += 1;
+    if let Some(am) = ctx.am.get_mut(a.index()) {
+        am.submit_ex += 1;
+    }
+    refuse(ctx, s, id, status, seq);
+}
+
+/// An accepted message (one per submit_sm, one per submit_multi destination).
+#[inline]
+fn count_accepted(ctx: &mut Ctx, a: AccountId, segments: u32) {
+    ctx.m.submit_ok += 1;
+    ctx.m.submit_segments += u64::from(segments);
+    if let Some(am) = ctx.am.get_mut(a.index()) {
+        am.submit_ok += 1;
+        am.segments += u64::from(segments);
+    }
 }
 
 /// Creates the receipts an accepted message asked for: an ENROUTE
@@ -1718,7 +1747,7 @@ fn make_receipts(
         let mut r = base;
         r.stat = Stat::Enroute;
         r.err = 0;
-        enqueue(ctx, r);
+        ctx.enqueue(r);
         made += 1;
     }
     let wants_final = match info.receipt {
@@ -1731,7 +1760,7 @@ fn make_receipts(
         let mut r = base;
         r.done_unix = ctx.now_unix + delay.as_secs() as i64;
         if delay.is_zero() {
-            enqueue(ctx, r);
+            ctx.enqueue(r);
         } else {
             let slot = ctx.delayed.insert(Delayed::Receipt(r));
             ctx.timers.insert(
@@ -1789,32 +1818,17 @@ fn on_submit_multi(
         short_message: m.short_message,
         tlvs: m.tlvs,
     };
-    let status = if n == 0 || n > 254 {
+    let checked = if n == 0 || n > 254 {
         Err(S::ESME_RINVNUMDESTS)
-    } else if acct.throughput > 0 && !shared.admit(a, acct.throughput, ctx.now) {
-        ctx.m.submit_throttled += 1;
-        Err(S::ESME_RTHROTTLED)
     } else {
-        submit::validate(&template, ctx.zero_means, ctx.now_unix)
+        rate_limit(ctx, shared, acct)
+            .and_then(|()| submit::validate(&template, ctx.zero_means, ctx.now_unix))
+            .and_then(|info| receipt_room(ctx, shared, acct, &info).map(|()| info))
     };
-    let info = match status {
+    let info = match checked {
         Ok(i) => i,
-        Err(st) => {
-            ctx.m.submit_ex += 1;
-            return refuse(ctx, s, resp_id, st, seq);
-        }
+        Err(st) => return refuse_message(ctx, s, a, resp_id, st, seq),
     };
-    if info.receipt != 0 || info.intermediate {
-        let held = shared
-            .account(a)
-            .map(|st| st.queued.load(Ordering::Relaxed))
-            .unwrap_or(0);
-        if held >= acct.receipt_queue {
-            ctx.m.submit_queue_full += 1;
-            ctx.m.submit_ex += 1;
-            return refuse(ctx, s, resp_id, S::ESME_RMSGQFUL, seq);
-        }
-    }
     let id = ctx.msgid.next_id();
     let mut failed: Vec<pdu::UnsuccessSme<'_>> = Vec::new();
     for d in m.dest_addresses.iter() {
@@ -1861,12 +1875,7 @@ fn on_submit_multi(
             destination_addr: addr,
             ..template
         };
-        ctx.m.submit_ok += 1;
-        ctx.m.submit_segments += u64::from(info.segments);
-        if let Some(am) = ctx.am.get_mut(a.index()) {
-            am.submit_ok += 1;
-            am.segments += u64::from(info.segments);
-        }
+        count_accepted(ctx, a, info.segments);
         let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
         make_receipts(ctx, shared, acct, &one, &info, id, prefer);
     }
@@ -1880,20 +1889,6 @@ fn on_submit_multi(
         Err(_) => return refuse(ctx, s, resp_id, S::ESME_RSYSERR, seq),
     };
     respond(&mut ctx.m, s, seq, S::ESME_ROK, Body::SubmitMultiResp(body));
-}
-
-/// Puts a new receipt straight on its account's queue (pumped after the
-/// read completes).
-#[inline]
-fn enqueue(ctx: &mut Ctx, r: Receipt) {
-    let a = r.account.index();
-    if let Some(al) = ctx.acct.get_mut(a) {
-        al.queue.push_back(ctx.store.insert(r) as u32);
-        if !al.dirty {
-            al.dirty = true;
-            ctx.dirty.push(a);
-        }
-    }
 }
 
 fn on_deliver_sm_resp(ctx: &mut Ctx, s: &mut Session, seq: u32, status: S) {
@@ -1917,11 +1912,8 @@ fn on_deliver_sm_resp(ctx: &mut Ctx, s: &mut Session, seq: u32, status: S) {
         retry_receipt(ctx, r, status);
     }
     // A window slot is free: send more.
-    if let Some(al) = ctx.acct.get_mut(a) {
-        if !al.dirty && !al.queue.is_empty() {
-            al.dirty = true;
-            ctx.dirty.push(a);
-        }
+    if ctx.acct.get(a).is_some_and(|al| !al.queue.is_empty()) {
+        ctx.mark_dirty(a);
     }
 }
 
