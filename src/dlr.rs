@@ -165,8 +165,9 @@ pub struct Receipt<'a> {
     pub id: &'a [u8],
     pub sub: u16,
     pub dlvrd: u16,
-    pub submit_date: Ymdhm,
-    pub done_date: Ymdhm,
+    /// `YYMMDDhhmm`, e.g. from [`Ymdhm::to_digits`] (the server caches them).
+    pub submit_date: [u8; 10],
+    pub done_date: [u8; 10],
     pub stat: Stat,
     pub err: u16,
     /// Start of the original message; truncated to [`TEXT_LEN`] octets.
@@ -280,21 +281,6 @@ impl Receipt<'_> {
     /// and returns its length. Numbers are zero-padded to 3 digits (wider if
     /// above 999). No allocation.
     pub fn write(&self, out: &mut [u8]) -> Result<usize, DlrError> {
-        self.write_with_dates(
-            &self.submit_date.to_digits(),
-            &self.done_date.to_digits(),
-            out,
-        )
-    }
-
-    /// [`Receipt::write`] with the two dates already rendered as digits
-    /// (`submit_date`/`done_date` are then ignored): the server caches them.
-    pub fn write_with_dates(
-        &self,
-        submit: &[u8; 10],
-        done: &[u8; 10],
-        out: &mut [u8],
-    ) -> Result<usize, DlrError> {
         if out.len() < self.encoded_len() {
             return Err(DlrError::OutputTooSmall);
         }
@@ -306,9 +292,9 @@ impl Receipt<'_> {
         c.put(K_DLVRD)?;
         c.put_num(self.dlvrd)?;
         c.put(K_SUBMIT)?;
-        c.put(submit)?;
+        c.put(&self.submit_date)?;
         c.put(K_DONE)?;
-        c.put(done)?;
+        c.put(&self.done_date)?;
         c.put(K_STAT)?;
         c.put(self.stat.as_str().as_bytes())?;
         c.put(K_ERR)?;
@@ -529,8 +515,8 @@ mod tests {
             id: b"4f2a91c07e",
             sub: 1,
             dlvrd: 1,
-            submit_date: date(2024, 5, 6, 14, 22),
-            done_date: date(2024, 5, 6, 14, 23),
+            submit_date: date(2024, 5, 6, 14, 22).to_digits(),
+            done_date: date(2024, 5, 6, 14, 23).to_digits(),
             stat: Stat::Delivrd,
             err: 0,
             text: b"hello world",
@@ -556,8 +542,8 @@ done date:2405061423 stat:DELIVRD err:000 text:hello world";
             id: b"1",
             sub: 12,
             dlvrd: 0,
-            submit_date: date(1999, 12, 31, 23, 59),
-            done_date: date(2000, 1, 1, 0, 0),
+            submit_date: date(1999, 12, 31, 23, 59).to_digits(),
+            done_date: date(2000, 1, 1, 0, 0).to_digits(),
             stat: Stat::Undeliv,
             err: 1234,
             text: b"0123456789abcdefghijKLMNOP",
@@ -589,8 +575,8 @@ stat:UNDELIV err:007 text:"
             id: &id,
             sub: u16::MAX,
             dlvrd: u16::MAX,
-            submit_date: date(2024, 5, 6, 14, 22),
-            done_date: date(2024, 5, 6, 14, 23),
+            submit_date: date(2024, 5, 6, 14, 22).to_digits(),
+            done_date: date(2024, 5, 6, 14, 23).to_digits(),
             stat: Stat::Acceptd,
             err: u16::MAX,
             text: &[b'x'; 40],

@@ -137,8 +137,8 @@ impl Receipt {
             id: &self.message_id,
             sub: 1,
             dlvrd: u16::from(self.stat == Stat::Delivrd),
-            submit_date: dlr::Ymdhm::default(),
-            done_date: dlr::Ymdhm::default(),
+            submit_date: dates.digits(self.submit_unix),
+            done_date: dates.digits(self.done_unix),
             stat: self.stat,
             err: self.err,
             text: self.text(),
@@ -184,8 +184,7 @@ impl Receipt {
             return Err(EncodeError::OutputTooSmall { need: len });
         }
         let (text_buf, tlv_buf) = rest.split_at_mut(text_len);
-        let (submit, done) = (dates.digits(self.submit_unix), dates.digits(self.done_unix));
-        if text.write_with_dates(&submit, &done, text_buf) != Ok(text_len) {
+        if text.write(text_buf) != Ok(text_len) {
             return Err(EncodeError::OutputTooSmall { need: len });
         }
         if with_tlvs {
@@ -279,29 +278,18 @@ impl Receipt {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DateCache {
     minute: Option<i64>,
-    date: dlr::Ymdhm,
     digits: [u8; 10],
 }
 
 impl DateCache {
-    pub fn get(&mut self, unix: i64) -> dlr::Ymdhm {
-        self.refresh(unix);
-        self.date
-    }
-
-    /// The `YYMMDDhhmm` digits of `unix`.
+    /// The `YYMMDDhhmm` digits of `unix` (UTC).
     pub fn digits(&mut self, unix: i64) -> [u8; 10] {
-        self.refresh(unix);
-        self.digits
-    }
-
-    fn refresh(&mut self, unix: i64) {
         let minute = unix.div_euclid(60);
         if self.minute != Some(minute) {
             self.minute = Some(minute);
-            self.date = smpp_time::civil_from_unix(unix).ymdhm();
-            self.digits = self.date.to_digits();
+            self.digits = smpp_time::civil_from_unix(unix).ymdhm().to_digits();
         }
+        self.digits
     }
 }
 
@@ -414,8 +402,8 @@ mod tests {
                 id: &r.message_id,
                 sub: 1,
                 dlvrd: u16::from(stat == Stat::Delivrd),
-                submit_date: d,
-                done_date: d,
+                submit_date: d.to_digits(),
+                done_date: d.to_digits(),
                 stat,
                 err,
                 text: r.text(),
@@ -465,7 +453,7 @@ mod tests {
             -1,
             4_102_444_800,
         ] {
-            assert_eq!(c.get(t), smsc_date(t), "{t}");
+            assert_eq!(c.digits(t), smsc_date(t).to_digits(), "{t}");
         }
     }
 
