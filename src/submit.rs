@@ -168,21 +168,20 @@ pub fn validate<'a>(
 #[inline]
 fn check_content(encoding: Encoding, body: &[u8]) -> Result<u32, S> {
     let n = body.len();
-    let segs = |single: usize, per_part: usize| if n <= single { 1 } else { n.div_ceil(per_part) };
     let segments = match encoding {
         Encoding::Gsm7 | Encoding::Ascii => {
             if body.iter().fold(0u8, |acc, &b| acc | b) >= 0x80 {
                 return Err(S::ESME_RINVDCS);
             }
-            segs(160, 153)
+            text::gsm7::segments(n, false)
         }
         Encoding::Ucs2 => {
             if n % 2 != 0 {
                 return Err(S::ESME_RINVMSGLEN);
             }
-            segs(140, 134)
+            text::ucs2::segments(n / 2)
         }
-        Encoding::Latin1 | Encoding::Binary | Encoding::Other(_) => segs(140, 134),
+        Encoding::Latin1 | Encoding::Binary | Encoding::Other(_) => text::latin1::segments(n),
     };
     Ok(u32::try_from(segments).unwrap_or(u32::MAX))
 }
