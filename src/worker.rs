@@ -3,9 +3,10 @@
 //! mailboxes to the other loops.
 //!
 //! One iteration (see docs/architecture.md for the whole path):
-//! poll -> accept / read+decode+answer per ready connection -> route the
-//! receipts those PDUs produced -> flush every connection written to ->
-//! send cross-loop batches -> fire timers -> housekeeping -> reap closes.
+//! poll -> accept, drain mailboxes -> per ready connection: read, decode,
+//! answer, pump the receipts it produced, flush -> fire timers ->
+//! housekeeping (every 100 ms) -> pump and flush what those produced ->
+//! send cross-loop batches -> reap closes.
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
