@@ -3,11 +3,12 @@
 //! on a logarithmic 1/(1-p) axis) as a hand-written SVG, one colour per run,
 //! solid for submit -> submit_sm_resp, dashed for submit -> receipt.
 //!
-//! The SVG is written by hand; the PNG is made from it by `rsvg-convert`
-//! (librsvg2-bin) when that is installed, since a rasteriser and font stack
-//! in-process (resvg) would be far heavier than this tool. Without it only
-//! the SVG is written, and the output says so.
+//! Both files come from one layout ([`Chart`]: axes, ticks, curves in chart
+//! coordinates): the SVG is written by hand, the PNG is rasterised in-process
+//! by [`crate::raster`] (lines, a 5x7 bitmap font) and encoded with the `png`
+//! crate, so no external tool is needed.
 
+use crate::raster::{Anchor, Canvas, Rgb, WHITE};
 use crate::report::{parse_hgrm, Hgrm};
 use serde_json::Value;
 use std::fmt::Write as _;
@@ -118,8 +119,7 @@ pub fn table(runs: &[Run]) -> String {
     let mut o = String::new();
     let _ = write!(o, "{:<32}", "");
     for r in runs {
-        let mut n = r.name.clone();
-        n.truncate(w - 1);
+        let n: String = r.name.chars().take(w - 1).collect();
         let _ = write!(o, "{n:>w$}");
     }
     o.push('\n');
@@ -154,9 +154,24 @@ pub fn table(runs: &[Run]) -> String {
     o
 }
 
-const COLORS: [&str; 8] = [
-    "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+/// One colour per run (matplotlib's tab10), in run order.
+pub const COLORS: [Rgb; 8] = [
+    [0x1f, 0x77, 0xb4],
+    [0xd6, 0x27, 0x28],
+    [0x2c, 0xa0, 0x2c],
+    [0xff, 0x7f, 0x0e],
+    [0x94, 0x67, 0xbd],
+    [0x8c, 0x56, 0x4b],
+    [0xe3, 0x77, 0xc2],
+    [0x17, 0xbe, 0xcf],
 ];
+const GRID: Rgb = [0xdd, 0xdd, 0xdd];
+const FRAME: Rgb = [0x33, 0x33, 0x33];
+const INK: Rgb = [0, 0, 0];
+
+fn hex(c: Rgb) -> String {
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
@@ -190,50 +205,159 @@ fn nice_step(range: f64) -> f64 {
     f * mag
 }
 
-/// The latency-by-percentile chart. The y axis is linear (the usual chart)
-/// unless the curves span more than two decades, then logarithmic.
-pub fn svg(runs: &[Run]) -> String {
-    let (w, h) = (960.0, 560.0);
-    let (l, r, t, b) = (80.0, 230.0, 50.0, 60.0);
-    let pw = w - l - r;
-    let ph = h - t - b;
-    let curves: Vec<(usize, bool, &Hgrm)> = runs
-        .iter()
-        .enumerate()
-        .flat_map(|(i, run)| [(i, false, &run.resp), (i, true, &run.rcpt)])
-        .filter(|(_, _, hg)| !hg.rows.is_empty())
-        .collect();
-    let finite_x = curves
-        .iter()
-        .flat_map(|(_, _, hg)| hg.rows.iter().filter(|r| r.1 < 1.0).map(|r| px(r.1, 9.0)))
-        .fold(0.0, f64::max);
-    let xmax = (finite_x.ceil()).clamp(2.0, 6.0);
-    let vmax = curves
-        .iter()
-        .flat_map(|c| c.2.rows.iter().map(|r| r.0))
-        .fold(0.0, f64::max)
-        .max(0.001);
-    let vmin_pos = curves
-        .iter()
-        .flat_map(|c| c.2.rows.iter().map(|r| r.0))
-        .filter(|v| *v > 0.0)
-        .fold(f64::INFINITY, f64::min);
-    let log_y = vmin_pos.is_finite() && vmax / vmin_pos > 100.0;
-    let (ylo, yhi) = if log_y {
-        (vmin_pos.log10().floor(), vmax.log10().ceil())
-    } else {
-        let step = nice_step(vmax);
-        (0.0, (vmax / step).ceil() * step)
-    };
-    let sx = |x: f64| l + pw * x / xmax;
-    let sy = |v: f64| {
-        let y = if log_y {
-            v.max(10f64.powf(ylo)).log10()
+/// One curve of the chart, in chart coordinates.
+pub struct Curve {
+    pub color: Rgb,
+    /// Dashed: submit -> receipt; solid: submit -> submit_sm_resp.
+    pub dashed: bool,
+    pub points: Vec<(f64, f64)>,
+}
+
+/// The latency-by-percentile chart laid out: every position in chart
+/// coordinates (the SVG's user units, origin top left). The SVG and the PNG
+/// are both drawn from this, so they plot the same points.
+pub struct Chart {
+    pub width: f64,
+    pub height: f64,
+    /// Plot area: left, top, width, height.
+    pub left: f64,
+    pub top: f64,
+    pub plot_w: f64,
+    pub plot_h: f64,
+    /// The latency axis is logarithmic (the curves span over two decades).
+    pub log_y: bool,
+    /// (x, label) of each percentile tick.
+    pub xticks: Vec<(f64, &'static str)>,
+    /// (y, label in ms) of each latency tick.
+    pub yticks: Vec<(f64, String)>,
+    pub curves: Vec<Curve>,
+    /// (colour, name) of each run, for the legend.
+    pub legend: Vec<(Rgb, String)>,
+}
+
+/// Longest run name shown in the legend (characters).
+const LEGEND_NAME_MAX: usize = 26;
+
+impl Chart {
+    /// The y axis is linear (the usual chart) unless the curves span more
+    /// than two decades, then logarithmic.
+    pub fn new(runs: &[Run]) -> Chart {
+        let (w, h) = (960.0, 560.0);
+        let (l, r, t, b) = (80.0, 230.0, 50.0, 60.0);
+        let pw = w - l - r;
+        let ph = h - t - b;
+        let hgrms: Vec<(usize, bool, &Hgrm)> = runs
+            .iter()
+            .enumerate()
+            .flat_map(|(i, run)| [(i, false, &run.resp), (i, true, &run.rcpt)])
+            .filter(|(_, _, hg)| !hg.rows.is_empty())
+            .collect();
+        let finite_x = hgrms
+            .iter()
+            .flat_map(|(_, _, hg)| hg.rows.iter().filter(|r| r.1 < 1.0).map(|r| px(r.1, 9.0)))
+            .fold(0.0, f64::max);
+        let xmax = (finite_x.ceil()).clamp(2.0, 6.0);
+        let vmax = hgrms
+            .iter()
+            .flat_map(|c| c.2.rows.iter().map(|r| r.0))
+            .fold(0.0, f64::max)
+            .max(0.001);
+        let vmin_pos = hgrms
+            .iter()
+            .flat_map(|c| c.2.rows.iter().map(|r| r.0))
+            .filter(|v| *v > 0.0)
+            .fold(f64::INFINITY, f64::min);
+        let log_y = vmin_pos.is_finite() && vmax / vmin_pos > 100.0;
+        let (ylo, yhi) = if log_y {
+            (vmin_pos.log10().floor(), vmax.log10().ceil())
         } else {
-            v
+            let step = nice_step(vmax);
+            (0.0, (vmax / step).ceil() * step)
         };
-        t + ph - ph * (y - ylo) / (yhi - ylo).max(1e-12)
-    };
+        let sx = |x: f64| l + pw * x / xmax;
+        let sy = |v: f64| {
+            let y = if log_y {
+                v.max(10f64.powf(ylo)).log10()
+            } else {
+                v
+            };
+            t + ph - ph * (y - ylo) / (yhi - ylo).max(1e-12)
+        };
+        let labels = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"];
+        let xticks = labels
+            .iter()
+            .enumerate()
+            .take(xmax as usize + 1)
+            .map(|(i, lab)| (sx(i as f64), *lab))
+            .collect();
+        let yvals: Vec<f64> = if log_y {
+            (ylo as i32..=yhi as i32).map(|e| 10f64.powi(e)).collect()
+        } else {
+            let step = nice_step(yhi);
+            (0..=((yhi / step).round() as usize))
+                .map(|i| i as f64 * step)
+                .collect()
+        };
+        let yticks = yvals.into_iter().map(|v| (sy(v), fmt_ms(v))).collect();
+        let color = |i: usize| COLORS[i % COLORS.len()];
+        let curves = hgrms
+            .iter()
+            .map(|(i, dashed, hg)| Curve {
+                color: color(*i),
+                dashed: *dashed,
+                points: hg
+                    .rows
+                    .iter()
+                    .map(|(v, q, _)| (sx(px(*q, xmax)), sy(*v)))
+                    .collect(),
+            })
+            .collect();
+        let legend = runs
+            .iter()
+            .enumerate()
+            .map(|(i, run)| (color(i), run.name.chars().take(LEGEND_NAME_MAX).collect()))
+            .collect();
+        Chart {
+            width: w,
+            height: h,
+            left: l,
+            top: t,
+            plot_w: pw,
+            plot_h: ph,
+            log_y,
+            xticks,
+            yticks,
+            curves,
+            legend,
+        }
+    }
+
+    fn y_title(&self) -> &'static str {
+        if self.log_y {
+            "Latency (ms, log scale)"
+        } else {
+            "Latency (ms)"
+        }
+    }
+
+    /// Start of legend entry `i`: (x, y) of its colour line.
+    fn legend_at(&self, i: usize) -> (f64, f64) {
+        (
+            self.left + self.plot_w + 16.0,
+            self.top + 10.0 + 22.0 * i as f64,
+        )
+    }
+}
+
+const TITLE: &str = "Latency by percentile";
+const X_TITLE: &str = "Percentile";
+/// Dash pattern of the submit -> receipt curves (on, off).
+const DASH: (f64, f64) = (6.0, 4.0);
+
+/// The chart as SVG.
+pub fn svg(runs: &[Run]) -> String {
+    let c = Chart::new(runs);
+    let (w, h, l, t, pw, ph) = (c.width, c.height, c.left, c.top, c.plot_w, c.plot_h);
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -242,17 +366,16 @@ pub fn svg(runs: &[Run]) -> String {
     let _ = writeln!(o, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
     let _ = writeln!(
         o,
-        r#"<text x="{}" y="28" font-size="16" text-anchor="middle">Latency by percentile (solid: submit→submit_sm_resp, dashed: submit→receipt)</text>"#,
+        r#"<text x="{}" y="28" font-size="16" text-anchor="middle">{TITLE} (solid: submit→submit_sm_resp, dashed: submit→receipt)</text>"#,
         l + pw / 2.0
     );
     // Grid and x ticks.
-    let labels = ["0%", "90%", "99%", "99.9%", "99.99%", "99.999%", "99.9999%"];
-    for (i, lab) in labels.iter().enumerate().take(xmax as usize + 1) {
-        let x = sx(i as f64);
+    for (x, lab) in &c.xticks {
         let _ = writeln!(
             o,
-            r##"<line x1="{x:.1}" y1="{t}" x2="{x:.1}" y2="{:.1}" stroke="#ddd"/>"##,
-            t + ph
+            r#"<line x1="{x:.1}" y1="{t}" x2="{x:.1}" y2="{:.1}" stroke="{}"/>"#,
+            t + ph,
+            hex(GRID)
         );
         let _ = writeln!(
             o,
@@ -262,84 +385,139 @@ pub fn svg(runs: &[Run]) -> String {
     }
     let _ = writeln!(
         o,
-        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">Percentile</text>"#,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{X_TITLE}</text>"#,
         l + pw / 2.0,
         h - 18.0
     );
     // y ticks.
-    let yticks: Vec<f64> = if log_y {
-        (ylo as i32..=yhi as i32).map(|e| 10f64.powi(e)).collect()
-    } else {
-        let step = nice_step(yhi);
-        (0..=((yhi / step).round() as usize))
-            .map(|i| i as f64 * step)
-            .collect()
-    };
-    for v in yticks {
-        let y = sy(v);
+    for (y, lab) in &c.yticks {
         let _ = writeln!(
             o,
-            r##"<line x1="{l}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#ddd"/>"##,
-            l + pw
+            r#"<line x1="{l}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="{}"/>"#,
+            l + pw,
+            hex(GRID)
         );
         let _ = writeln!(
             o,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{lab}</text>"#,
             l - 6.0,
             y + 4.0,
-            fmt_ms(v)
         );
     }
     let _ = writeln!(
         o,
-        r#"<text transform="translate(20,{:.1}) rotate(-90)" text-anchor="middle">Latency (ms{})</text>"#,
+        r#"<text transform="translate(20,{:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
         t + ph / 2.0,
-        if log_y { ", log scale" } else { "" }
+        c.y_title()
     );
     let _ = writeln!(
         o,
-        r##"<rect x="{l}" y="{t}" width="{pw}" height="{ph}" fill="none" stroke="#333"/>"##
+        r#"<rect x="{l}" y="{t}" width="{pw}" height="{ph}" fill="none" stroke="{}"/>"#,
+        hex(FRAME)
     );
     // Curves.
-    for (i, dashed, hg) in &curves {
-        let color = COLORS[i % COLORS.len()];
+    for curve in &c.curves {
         let mut pts = String::new();
-        for (v, q, _) in &hg.rows {
-            let _ = write!(pts, "{:.1},{:.1} ", sx(px(*q, xmax)), sy(*v));
+        for (x, y) in &curve.points {
+            let _ = write!(pts, "{x:.1},{y:.1} ");
         }
-        let dash = if *dashed {
-            r#" stroke-dasharray="6,4""#
+        let dash = if curve.dashed {
+            format!(r#" stroke-dasharray="{},{}""#, DASH.0, DASH.1)
         } else {
-            ""
+            String::new()
         };
         let _ = writeln!(
             o,
-            r#"<polyline fill="none" stroke="{color}" stroke-width="2"{dash} points="{}"/>"#,
+            r#"<polyline fill="none" stroke="{}" stroke-width="2"{dash} points="{}"/>"#,
+            hex(curve.color),
             pts.trim_end()
         );
     }
     // Legend.
-    let lx = l + pw + 16.0;
-    for (i, run) in runs.iter().enumerate() {
-        let y = t + 10.0 + 22.0 * i as f64;
-        let color = COLORS[i % COLORS.len()];
+    for (i, (color, name)) in c.legend.iter().enumerate() {
+        let (lx, y) = c.legend_at(i);
         let _ = writeln!(
             o,
-            r#"<line x1="{lx}" y1="{y}" x2="{}" y2="{y}" stroke="{color}" stroke-width="3"/>"#,
-            lx + 24.0
+            r#"<line x1="{lx}" y1="{y}" x2="{}" y2="{y}" stroke="{}" stroke-width="3"/>"#,
+            lx + 24.0,
+            hex(*color)
         );
-        let mut name = run.name.clone();
-        name.truncate(26);
         let _ = writeln!(
             o,
             r#"<text x="{}" y="{}">{}</text>"#,
             lx + 30.0,
             y + 4.0,
-            esc(&name)
+            esc(name)
         );
     }
     o.push_str("</svg>\n");
     o
+}
+
+/// Pixels per chart unit in the PNG (2: a sharp image at twice the SVG's size).
+pub const PNG_SCALE: usize = 2;
+
+/// The same chart rasterised, `scale` pixels per chart unit; the 5x7 font
+/// is drawn at `scale` (tick labels, legend) or `scale` + 1 (title), about
+/// the SVG's 12 and 16 units.
+pub fn raster(runs: &[Run], scale: usize) -> Canvas {
+    let c = Chart::new(runs);
+    let k = scale.max(1) as f64;
+    let fs = scale.max(1);
+    let p = |v: f64| (v * k).round() as i64;
+    let mut img = Canvas::new(
+        (c.width * k).round() as usize,
+        (c.height * k).round() as usize,
+        WHITE,
+    );
+    let (l, t, pw, ph) = (c.left, c.top, c.plot_w, c.plot_h);
+    let mid = l + pw / 2.0;
+    img.text(p(mid), p(22.0), TITLE, fs + 1, Anchor::Middle, INK);
+    img.text(
+        p(mid),
+        p(38.0),
+        "solid: submit->submit_sm_resp, dashed: submit->receipt",
+        fs,
+        Anchor::Middle,
+        INK,
+    );
+    for (x, lab) in &c.xticks {
+        img.thin_line(p(*x), p(t), p(*x), p(t + ph), GRID);
+        img.text(p(*x), p(t + ph + 18.0), lab, fs, Anchor::Middle, INK);
+    }
+    img.text(p(mid), p(c.height - 18.0), X_TITLE, fs, Anchor::Middle, INK);
+    for (y, lab) in &c.yticks {
+        img.thin_line(p(l), p(*y), p(l + pw), p(*y), GRID);
+        img.text(p(l - 6.0), p(y + 4.0), lab, fs, Anchor::End, INK);
+    }
+    img.text_up(p(24.0), p(t + ph / 2.0), c.y_title(), fs, INK);
+    // Frame.
+    let (x0, y0, x1, y1) = (p(l), p(t), p(l + pw), p(t + ph));
+    img.thin_line(x0, y0, x1, y0, FRAME);
+    img.thin_line(x1, y0, x1, y1, FRAME);
+    img.thin_line(x1, y1, x0, y1, FRAME);
+    img.thin_line(x0, y1, x0, y0, FRAME);
+    for curve in &c.curves {
+        let pts: Vec<(f64, f64)> = curve.points.iter().map(|(x, y)| (x * k, y * k)).collect();
+        let dash = curve.dashed.then_some((DASH.0 * k, DASH.1 * k));
+        img.polyline(&pts, 2.0 * k, curve.color, dash);
+    }
+    for (i, (color, name)) in c.legend.iter().enumerate() {
+        let (lx, y) = c.legend_at(i);
+        img.polyline(
+            &[(lx * k, y * k), ((lx + 24.0) * k, y * k)],
+            3.0 * k,
+            *color,
+            None,
+        );
+        img.text(p(lx + 30.0), p(y + 4.0), name, fs, Anchor::Start, INK);
+    }
+    img
+}
+
+/// The chart as a PNG file, [`PNG_SCALE`] pixels per chart unit.
+pub fn png(runs: &[Run]) -> Result<Vec<u8>, String> {
+    raster(runs, PNG_SCALE).to_png()
 }
 
 fn fmt_ms(v: f64) -> String {
@@ -353,7 +531,8 @@ fn fmt_ms(v: f64) -> String {
     }
 }
 
-/// Runs `compare`: prints the table, writes compare.svg; returns its path.
+/// Runs `compare`: prints the table, writes compare.svg and compare.png;
+/// returns the SVG's path.
 pub fn compare(dirs: &[PathBuf], out: Option<&Path>) -> Result<PathBuf, String> {
     let runs = dirs
         .iter()
@@ -365,16 +544,10 @@ pub fn compare(dirs: &[PathBuf], out: Option<&Path>) -> Result<PathBuf, String> 
     let path = dir.join("compare.svg");
     std::fs::write(&path, svg(&runs)).map_err(|e| format!("write {}: {e}", path.display()))?;
     println!("plot: {}", path.display());
-    let png = dir.join("compare.png");
-    match std::process::Command::new("rsvg-convert")
-        .arg(&path)
-        .arg("-o")
-        .arg(&png)
-        .status()
-    {
-        Ok(st) if st.success() => println!("plot: {}", png.display()),
-        _ => println!("(no compare.png: rsvg-convert, from librsvg2-bin, is not available)"),
-    }
+    let png_path = dir.join("compare.png");
+    let bytes = png(&runs).map_err(|e| format!("{}: {e}", png_path.display()))?;
+    std::fs::write(&png_path, bytes).map_err(|e| format!("write {}: {e}", png_path.display()))?;
+    println!("plot: {}", png_path.display());
     Ok(path)
 }
 
@@ -427,5 +600,116 @@ mod tests {
         assert!(!s.contains("NaN") && !s.contains("inf"));
         let s = svg(&[run("x", 1.0, 1.0)]);
         assert!(!s.contains("log scale"));
+    }
+
+    /// Decodes a PNG: (width, height, RGB pixels).
+    fn decode(bytes: Vec<u8>) -> (usize, usize, Vec<u8>) {
+        let mut r = png::Decoder::new(std::io::Cursor::new(bytes))
+            .read_info()
+            .unwrap();
+        let mut buf = vec![0; r.output_buffer_size().unwrap()];
+        let info = r.next_frame(&mut buf).unwrap();
+        assert_eq!(info.color_type, png::ColorType::Rgb);
+        assert_eq!(info.bit_depth, png::BitDepth::Eight);
+        buf.truncate(info.buffer_size());
+        (info.width as usize, info.height as usize, buf)
+    }
+
+    #[test]
+    fn png_draws_the_chart() {
+        let runs = [run("fast", 1000.0, 1.0), run("slow", 1.0, 20.0)];
+        let chart = Chart::new(&runs);
+        let (w, h, px) = decode(png(&runs).unwrap());
+        assert_eq!((w, h), (960 * PNG_SCALE, 560 * PNG_SCALE));
+        let at = |x: usize, y: usize| -> Rgb {
+            let i = (y * w + x) * 3;
+            [px[i], px[i + 1], px[i + 2]]
+        };
+        assert_eq!(at(0, 0), WHITE, "white background");
+        assert_eq!(at(w - 1, h - 1), WHITE);
+        let (fast, slow) = (COLORS[0], COLORS[1]);
+        for c in [fast, slow] {
+            let n = px.chunks(3).filter(|p| *p == c).count();
+            assert!(n > 500, "{c:?}: {n} pixels");
+        }
+        // The 90% column: the slower run's curve lies above the faster one's.
+        let k = PNG_SCALE as f64;
+        let x = (chart.xticks[1].0 * k) as usize + 1;
+        let (top, bottom) = (
+            (chart.top * k) as usize,
+            ((chart.top + chart.plot_h) * k) as usize,
+        );
+        let first = |c: Rgb| (top..=bottom).find(|y| at(x, *y) == c);
+        let (yf, ys) = (first(fast).unwrap(), first(slow).unwrap());
+        assert!(ys + 20 < yf, "slow at y {ys}, fast at y {yf}");
+        // ... where the shared mapping puts it: the slow curve's 90% point.
+        let (cx, cy) = chart.curves[2].points[2];
+        assert_eq!(chart.curves[2].color, slow);
+        assert_eq!(at((cx * k) as usize, (cy * k) as usize), slow);
+        // Tick labels and the legend's names are drawn in black.
+        let ink = |x0: f64, y0: f64, x1: f64, y1: f64| {
+            let (x0, y0, x1, y1) = (
+                (x0 * k) as usize,
+                (y0 * k) as usize,
+                (x1 * k) as usize,
+                (y1 * k) as usize,
+            );
+            (y0..y1)
+                .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+                .filter(|(x, y)| at(*x, *y) == INK)
+                .count()
+        };
+        let (lx, ly) = chart.legend_at(1);
+        assert!(
+            ink(lx + 30.0, ly - 8.0, lx + 60.0, ly + 8.0) > 20,
+            "legend name"
+        );
+        assert_eq!(
+            at(((lx + 12.0) * k) as usize, (ly * k) as usize),
+            slow,
+            "legend line"
+        );
+        assert!(
+            ink(
+                0.0,
+                chart.top + chart.plot_h + 5.0,
+                chart.width,
+                chart.height
+            ) > 100,
+            "x labels"
+        );
+        assert!(
+            ink(0.0, chart.top, chart.left, chart.top + chart.plot_h) > 100,
+            "y labels"
+        );
+    }
+
+    #[test]
+    fn compare_writes_svg_and_png() {
+        let base = std::env::temp_dir().join(format!("loadtest-compare-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let mut dirs = Vec::new();
+        for name in ["one", "two"] {
+            let d = base.join(name);
+            std::fs::create_dir_all(&d).unwrap();
+            let mut hist = crate::stats::new_hist();
+            for v in 1..=1000u64 {
+                hist.saturating_record(v * if name == "one" { 10 } else { 30 });
+            }
+            let hgrm = crate::report::write_hgrm(&hist, 1000.0);
+            std::fs::write(d.join("submit_resp.hgrm"), &hgrm).unwrap();
+            std::fs::write(d.join("receipt.hgrm"), &hgrm).unwrap();
+            std::fs::write(d.join("summary.json"), r#"{"throughput_per_s":1}"#).unwrap();
+            dirs.push(d);
+        }
+        let out = base.join("out");
+        let svg_path = compare(&dirs, Some(&out)).unwrap();
+        assert!(std::fs::read_to_string(svg_path)
+            .unwrap()
+            .starts_with("<svg"));
+        let (w, h, px) = decode(std::fs::read(out.join("compare.png")).unwrap());
+        assert_eq!((w, h), (960 * PNG_SCALE, 560 * PNG_SCALE));
+        assert!(px.chunks(3).any(|p| p == COLORS[1]));
+        let _ = std::fs::remove_dir_all(&base);
     }
 }

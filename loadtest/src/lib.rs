@@ -17,6 +17,7 @@ pub mod cli;
 pub mod compare;
 pub mod ids;
 pub mod matcher;
+pub mod raster;
 pub mod receipt;
 pub mod report;
 pub mod responder;

@@ -247,6 +247,23 @@ fn binaries_end_to_end_and_compare() {
     assert!(table.contains("x)"), "ratios: {table}");
     let svg = std::fs::read_to_string(cmp.join("compare.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("<polyline"));
+    // The PNG, rasterised in-process: decodes, chart size, both runs' colours.
+    let png = std::fs::read(cmp.join("compare.png")).unwrap();
+    let mut r = png::Decoder::new(std::io::Cursor::new(png))
+        .read_info()
+        .unwrap();
+    let mut px = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut px).unwrap();
+    assert_eq!(
+        (info.width as usize, info.height as usize),
+        (
+            960 * loadtest::compare::PNG_SCALE,
+            560 * loadtest::compare::PNG_SCALE
+        )
+    );
+    for c in &loadtest::compare::COLORS[..2] {
+        assert!(px.chunks(3).any(|p| p == c), "{c:?}");
+    }
 }
 
 // ---------------------------------------------------------------- a broken server
