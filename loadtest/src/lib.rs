@@ -15,6 +15,7 @@
 
 pub mod cli;
 pub mod compare;
+pub mod hlog;
 pub mod ids;
 pub mod matcher;
 pub mod raster;

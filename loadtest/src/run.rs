@@ -13,6 +13,7 @@
 //! | `submit_resp_uncorrected.hgrm` | the same from the actual write |
 //! | `receipt.hgrm`, `receipt_uncorrected.hgrm` | submit -> receipt, likewise |
 //! | `intervals.csv` | one row per second, see below |
+//! | `submit_resp.hlog`, `submit_resp_uncorrected.hlog`, `receipt.hlog`, `receipt_uncorrected.hlog` | HdrHistogram interval logs of the same four latencies: one histogram per second (see [`crate::hlog`]) |
 //!
 //! `intervals.csv` columns: `second` (interval index from the start of
 //! sending), `phase` (`warmup`, `measure`, `drain`), `submits`, `ok`,
@@ -21,8 +22,17 @@
 //! `resp_p50_us, resp_p99_us, resp_max_us` (corrected), `resp_uncorr_p50_us,
 //! resp_uncorr_p99_us`, `rcpt_p50_us, rcpt_p99_us, rcpt_max_us` (corrected),
 //! `rcpt_uncorr_p50_us, rcpt_uncorr_p99_us`. Empty histograms give 0.
+//!
+//! The `.hlog` files are HdrHistogram's standard interval log (what
+//! `HistogramLogProcessor` and `HistogramLogAnalyzer` read): StartTime and
+//! BaseTime are the wall-clock time sending began, each line is one second
+//! (start offset, length, max, compressed histogram; values in µs), the
+//! same seconds as `intervals.csv`, plus a last, shorter interval with the
+//! samples that came after the last whole second (the drain), so the
+//! intervals of a file add up to its `.hgrm`.
 
 use crate::cli::RunArgs;
+use crate::hlog::RunLogs;
 use crate::report::{summary_json, summary_table, write_hgrm, Lat, Summary};
 use crate::stats::{Counters, FinalReport, Hists, Report, StatusCounts};
 use crate::templates::Templates;
@@ -35,7 +45,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// CPU share of one core above which a thread is called saturated.
 pub const SATURATED_PCT: f64 = 90.0;
@@ -91,6 +101,9 @@ struct Interval {
 
 struct Progress {
     csv: String,
+    hlogs: RunLogs,
+    /// Index of the next interval (the first not emitted yet).
+    next_index: u64,
     prev: Counters,
     totals: Hists,
     quiet: bool,
@@ -118,6 +131,12 @@ fn pms(h: &hdrhistogram::Histogram<u64>, q: f64) -> String {
 impl Progress {
     fn emit(&mut self, index: u64, iv: &Interval) {
         self.totals.add(&iv.hists);
+        self.hlogs.append(
+            &iv.hists,
+            Duration::from_secs(index),
+            Duration::from_secs(1),
+        );
+        self.next_index = index + 1;
         let c = &iv.counters;
         let p = &self.prev;
         let end_s = (index + 1) as f64;
@@ -249,12 +268,15 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
 
     let started = shared.start.wait(Duration::from_secs(40));
     let wall0 = Instant::now();
+    let start_time = SystemTime::now();
     let cpu0 = crate::sys::process_cpu();
     if !started {
         shared.bind_failed.store(true, Ordering::SeqCst);
     }
     let mut prog = Progress {
         csv: CSV_HEADER.to_string(),
+        hlogs: RunLogs::new(start_time),
+        next_index: 0,
         prev: Counters::default(),
         totals: Hists::new(),
         quiet: a.json,
@@ -318,8 +340,11 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     let mut errors = Vec::new();
     finals.sort_by_key(|f| f.thread);
     let mut cpu_threads = Vec::new();
+    // The samples after the last whole second: a last, shorter interval.
+    let mut rest = Hists::new();
     for f in &finals {
         totals.add(&f.hists);
+        rest.add(&f.hists);
         counters.add(&f.counters);
         statuses.merge(&f.statuses);
         if let Some(e) = &f.error {
@@ -331,6 +356,14 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
         } else {
             0.0
         });
+    }
+    if [&rest.resp_c, &rest.resp_u, &rest.rcpt_c, &rest.rcpt_u]
+        .iter()
+        .any(|h| !h.is_empty())
+    {
+        let offset = Duration::from_secs(prog.next_index);
+        let length = wall.saturating_sub(offset).max(Duration::from_millis(1));
+        prog.hlogs.append(&rest, offset, length);
     }
     if counters.ok > 0 {
         statuses.add(CommandId::SUBMIT_SM_RESP.0, 0, counters.ok);
@@ -427,6 +460,10 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
         &write_hgrm(&totals.rcpt_u, 1000.0),
     )?;
     write_file(&dir, "intervals.csv", &prog.csv)?;
+    for (name, bytes) in prog.hlogs.finish()? {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).map_err(|e| format!("write {}: {e}", p.display()))?;
+    }
     let exit_code = if setup_failed {
         2
     } else if summary.pass() {

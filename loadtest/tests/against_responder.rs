@@ -104,7 +104,42 @@ fn check_folder(dir: &Path) -> serde_json::Value {
     }
     let csv = std::fs::read_to_string(dir.join("intervals.csv")).unwrap();
     assert!(csv.starts_with("second,phase,"));
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    // The interval logs parse, one interval per CSV row (plus at most the
+    // last partial one), and add up to the summary's counts.
+    let rows = csv.lines().count() - 1;
+    for (file, (kind, corr)) in loadtest::hlog::FILES.iter().zip([
+        ("submit_resp", "corrected"),
+        ("submit_resp", "uncorrected"),
+        ("receipt", "corrected"),
+        ("receipt", "uncorrected"),
+    ]) {
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        let (base, ivs) = loadtest::hlog::read(&bytes).unwrap();
+        assert!(base.is_some(), "{file}: BaseTime");
+        assert!(
+            ivs.len() == rows || ivs.len() == rows + 1,
+            "{file}: {} intervals, {rows} rows",
+            ivs.len()
+        );
+        let total: u64 = ivs.iter().map(|i| i.hist.len()).sum();
+        assert_eq!(
+            Some(total),
+            v["latency_us"][kind][corr]["count"].as_u64(),
+            "{file}"
+        );
+        let max = ivs.iter().map(|i| i.hist.max()).max().unwrap_or(0);
+        assert_eq!(
+            Some(max),
+            v["latency_us"][kind][corr]["max"].as_u64(),
+            "{file}"
+        );
+        for w in ivs.windows(2) {
+            assert!(w[0].start < w[1].start, "{file}: intervals in order");
+        }
+    }
+    v
 }
 
 #[test]

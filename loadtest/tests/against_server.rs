@@ -84,6 +84,17 @@ fn counts_agree_with_the_server_counters() {
         (0, 0, 0)
     );
     assert_eq!(out.exit_code, 0, "{:?}", out.summary.failures);
+    // The interval logs add up to the run's histograms.
+    let s = &out.summary;
+    for (file, lat) in loadtest::hlog::FILES
+        .iter()
+        .zip([&s.resp_c, &s.resp_u, &s.rcpt_c, &s.rcpt_u])
+    {
+        let (_, ivs) = loadtest::hlog::read(&std::fs::read(dir.join(file)).unwrap()).unwrap();
+        let total: u64 = ivs.iter().map(|i| i.hist.len()).sum();
+        assert_eq!(total, lat.count, "{file}");
+        assert!(total > 0, "{file}");
+    }
 
     // The server's counters are published every 100 ms: wait for them.
     let shared = srv.shared().clone();
