@@ -11,7 +11,8 @@
 //!
 //! Layout: [`worker`] is the per-thread event loop; [`schedule`] the
 //! open-loop pacing and latency correction; [`matcher`] receipt matching;
-//! [`templates`] the pre-encoded submit_sm; [`report`] the outputs.
+//! [`templates`] the pre-encoded submit_sm; [`report`] the outputs,
+//! [`hlog`] the interval logs, [`raster`] the rasteriser behind compare.png.
 
 pub mod cli;
 pub mod compare;
