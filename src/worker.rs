@@ -84,14 +84,17 @@ enum Delayed {
 }
 
 /// The OK answer to an accepted submit_sm or data_sm.
-fn accepted_resp(id: &MessageId, data_sm: bool) -> Body<'_> {
+/// The submit_sm_resp / data_sm_resp of an accepted message.
+fn respond_accepted(m: &mut Counters, s: &mut Session, seq: u32, id: &MessageId, data_sm: bool) {
     if data_sm {
-        Body::DataSmResp(pdu::DataSmResp {
+        let body = pdu::DataSmResp {
             message_id: id,
             tlvs: pdu::Tlvs::EMPTY,
-        })
+        };
+        respond_typed(m, s, CommandId::DATA_SM_RESP, seq, S::ESME_ROK, &body);
     } else {
-        Body::SubmitSmResp(MessageIdResp { message_id: id })
+        let body = MessageIdResp { message_id: id };
+        respond_typed(m, s, CommandId::SUBMIT_SM_RESP, seq, S::ESME_ROK, &body);
     }
 }
 
@@ -671,14 +674,7 @@ impl Worker {
                 let idx = key.slot as usize;
                 if let Some(conn) = self.conns.get_mut(idx) {
                     if conn.s.key == key && !conn.s.closed {
-                        let body = accepted_resp(&id, data_sm);
-                        respond(
-                            &mut self.ctx.m,
-                            &mut conn.s,
-                            seq,
-                            pdu::CommandStatus::ESME_ROK,
-                            body,
-                        );
+                        respond_accepted(&mut self.ctx.m, &mut conn.s, seq, &id, data_sm);
                         self.mark_flush(idx);
                     }
                 }
@@ -1244,6 +1240,30 @@ fn respond(m: &mut Counters, s: &mut Session, seq: u32, status: S, body: Body<'_
     }
 }
 
+/// [`respond`] for a body whose type is known: no dispatch on [`Body`].
+#[inline]
+fn respond_typed<'a, B: pdu::BodyCodec<'a>>(
+    m: &mut Counters,
+    s: &mut Session,
+    id: CommandId,
+    seq: u32,
+    status: S,
+    body: &B,
+) {
+    let Ok(len) = body.body_len().map(|n| n + pdu::HEADER_LEN) else {
+        respond_header(m, s, id, S::ESME_RSYSERR, seq);
+        return;
+    };
+    if s.tx.write_with(len, |buf| {
+        pdu::encode_body(body, id, status, seq, buf).unwrap_or(0)
+    }) {
+        m.tx(id);
+        m.status(status);
+    } else {
+        s.state = State::Closing;
+    }
+}
+
 fn respond_header(m: &mut Counters, s: &mut Session, id: CommandId, status: S, seq: u32) {
     let ok = s.tx.write_with(pdu::HEADER_LEN, |buf| {
         pdu::encode_header_only(id, status, seq, buf).unwrap_or(0)
@@ -1637,7 +1657,7 @@ fn on_submit(
                 },
             );
         }
-        _ => respond(&mut ctx.m, s, seq, S::ESME_ROK, accepted_resp(&id, data_sm)),
+        _ => respond_accepted(&mut ctx.m, s, seq, &id, data_sm),
     }
     count_accepted(ctx, a, info.segments);
     let prefer = s.receiving.then_some((s.key.slot, s.key.gen));

@@ -205,24 +205,30 @@ impl<'a> BodyCodec<'a> for Sm<'a> {
         )
     }
     fn write(&self, w: &mut Writer<'_>) {
+        w.local(|w| self.write_fields(w));
+    }
+}
+
+impl Sm<'_> {
+    #[inline(always)]
+    fn write_fields(&self, w: &mut Writer<'_>) {
+        // Runs of one-octet fields are written as one store each.
         w.cstr(self.service_type);
-        w.u8(self.source_addr_ton);
-        w.u8(self.source_addr_npi);
+        w.array([self.source_addr_ton, self.source_addr_npi]);
         w.cstr(self.source_addr);
-        w.u8(self.dest_addr_ton);
-        w.u8(self.dest_addr_npi);
+        w.array([self.dest_addr_ton, self.dest_addr_npi]);
         w.cstr(self.destination_addr);
-        w.u8(self.esm_class);
-        w.u8(self.protocol_id);
-        w.u8(self.priority_flag);
+        w.array([self.esm_class, self.protocol_id, self.priority_flag]);
         w.cstr(self.schedule_delivery_time);
         w.cstr(self.validity_period);
-        w.u8(self.registered_delivery);
-        w.u8(self.replace_if_present_flag);
-        w.u8(self.data_coding);
-        w.u8(self.sm_default_msg_id);
-        // body_len() checked the length fits one octet.
-        w.u8(u8::try_from(self.short_message.len()).unwrap_or(u8::MAX));
+        w.array([
+            self.registered_delivery,
+            self.replace_if_present_flag,
+            self.data_coding,
+            self.sm_default_msg_id,
+            // body_len() checked the length fits one octet.
+            u8::try_from(self.short_message.len()).unwrap_or(u8::MAX),
+        ]);
         w.bytes(self.short_message);
         w.bytes(self.tlvs.raw());
     }

@@ -311,14 +311,17 @@ impl<'a> Pdu<'a> {
     /// `command_length` and `command_id` come from the body, the status and
     /// sequence number from the header.
     pub fn encode(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
-        let len = self.encoded_len()?;
-        encode_into(
-            &self.body,
+        let (id, status, seq) = (
+            self.body.command_id(),
             self.header.command_status,
             self.header.sequence_number,
-            len,
-            out,
-        )
+        );
+        // One dispatch on the body type; length and fields are then computed
+        // and written by the same monomorphic code.
+        with_body!(&self.body, b => encode_body(b, id, status, seq, out), empty => {
+            encode_header_only(id, status, seq, out)
+                .ok_or(EncodeError::OutputTooSmall { need: HEADER_LEN })
+        })
     }
 
     /// Encodes into a new Vec (for tests and clients; not the server's path).
@@ -343,12 +346,52 @@ pub fn encode_into(
         .ok_or(EncodeError::OutputTooSmall { need: len })?;
     let command_length =
         u32::try_from(len).map_err(|_| EncodeError::OutputTooSmall { need: len })?;
+    let mut header = [0u8; HEADER_LEN];
+    Header {
+        command_length,
+        command_id: body.command_id(),
+        command_status: status,
+        sequence_number,
+    }
+    .write(&mut header);
     let mut w = Writer::new(dst);
-    w.u32(command_length);
-    w.u32(body.command_id().0);
-    w.u32(status.0);
-    w.u32(sequence_number);
+    w.array(header);
     body.write_body(&mut w);
+    if w.overflowed() || w.pos() != len {
+        debug_assert!(false, "encoded length disagrees with body_len");
+        return Err(EncodeError::OutputTooSmall { need: w.pos() });
+    }
+    Ok(len)
+}
+
+/// Encodes a PDU from a typed body (no dispatch on [`Body`]): length and
+/// fields are computed and written by code specialised for `B`. The server
+/// answers every submit_sm this way.
+#[inline(always)]
+pub fn encode_body<'a, B: BodyCodec<'a>>(
+    body: &B,
+    command_id: CommandId,
+    command_status: CommandStatus,
+    sequence_number: u32,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
+    let len = HEADER_LEN + body.body_len()?;
+    let dst = out
+        .get_mut(..len)
+        .ok_or(EncodeError::OutputTooSmall { need: len })?;
+    let command_length =
+        u32::try_from(len).map_err(|_| EncodeError::OutputTooSmall { need: len })?;
+    let mut header = [0u8; HEADER_LEN];
+    Header {
+        command_length,
+        command_id,
+        command_status,
+        sequence_number,
+    }
+    .write(&mut header);
+    let mut w = Writer::new(dst);
+    w.array(header);
+    body.write(&mut w);
     if w.overflowed() || w.pos() != len {
         debug_assert!(false, "encoded length disagrees with body_len");
         return Err(EncodeError::OutputTooSmall { need: w.pos() });

@@ -87,6 +87,14 @@ impl<'a> Reader<'a> {
     /// within the body) is `err`: the field's own status, e.g. RINVSRCADR.
     #[inline]
     pub fn cstr(&mut self, max: usize, err: CommandStatus) -> Result<&'a [u8], CommandStatus> {
+        // Empty strings (service_type, schedule and validity nearly always)
+        // on a branch: the next field's position is then predicted, not
+        // computed from this one's NUL search, which would chain the loads
+        // of every field of the body one after the other.
+        if let Some((0, rest)) = self.buf.split_first() {
+            self.buf = rest;
+            return Ok(&[]);
+        }
         let window = self.buf.get(..max).unwrap_or(self.buf);
         let nul = find_nul(window).ok_or(err)?;
         let (s, rest) = self.buf.split_at_checked(nul).ok_or(err)?;
@@ -165,38 +173,107 @@ impl<'a> Writer<'a> {
         self.overflow
     }
 
-    #[inline]
-    pub fn bytes(&mut self, b: &[u8]) {
-        let end = self.pos + b.len();
+    /// Runs `f` with a writer over the rest of the output that lives in
+    /// registers, then advances this one. A body's `write` receives
+    /// `&mut Writer`, whose position would otherwise be stored and reloaded
+    /// around every field: a store-to-load chain of a few cycles per field.
+    #[inline(always)]
+    pub fn local(&mut self, f: impl FnOnce(&mut Writer<'_>)) {
+        let rest = self.buf.get_mut(self.pos..).unwrap_or_default();
+        let mut w = Writer::new(rest);
+        f(&mut w);
+        self.pos += w.pos;
+        self.overflow |= w.overflow;
+    }
+
+    /// The next `n` octets of the output, or None (and the overflow flag).
+    #[inline(always)]
+    fn take(&mut self, n: usize) -> Option<&mut [u8]> {
+        let end = self.pos + n;
         match self.buf.get_mut(self.pos..end) {
             Some(dst) => {
-                dst.copy_from_slice(b);
                 self.pos = end;
+                Some(dst)
             }
-            None => self.overflow = true,
+            None => {
+                self.overflow = true;
+                None
+            }
+        }
+    }
+
+    #[inline]
+    pub fn bytes(&mut self, b: &[u8]) {
+        if let Some(dst) = self.take(b.len()) {
+            copy(dst, b);
+        }
+    }
+
+    /// `N` consecutive one-octet fields as one store.
+    #[inline]
+    pub fn array<const N: usize>(&mut self, a: [u8; N]) {
+        if let Some(dst) = self.take(N).and_then(|d| d.first_chunk_mut::<N>()) {
+            *dst = a;
         }
     }
 
     #[inline]
     pub fn u8(&mut self, v: u8) {
-        match self.buf.get_mut(self.pos) {
-            Some(d) => {
-                *d = v;
-                self.pos += 1;
-            }
-            None => self.overflow = true,
-        }
+        self.array([v]);
     }
 
     #[inline]
     pub fn u32(&mut self, v: u32) {
-        self.bytes(&v.to_be_bytes());
+        self.array(v.to_be_bytes());
     }
 
+    /// The characters and their NUL with one bounds check.
     #[inline]
     pub fn cstr(&mut self, s: &[u8]) {
-        self.bytes(s);
-        self.u8(0);
+        if let Some((nul, dst)) = self.take(s.len() + 1).and_then(|d| d.split_last_mut()) {
+            copy(dst, s);
+            *nul = 0;
+        }
+    }
+}
+
+/// `dst.copy_from_slice(src)` for slices of equal length. Fields are mostly
+/// a few octets (addresses, ids, C-strings), where a `memmove` call costs
+/// more than the copy: up to 64 octets are copied inline as two overlapping
+/// word-sized loads and stores.
+#[inline(always)]
+fn copy(dst: &mut [u8], src: &[u8]) {
+    #[inline(always)]
+    fn two<const W: usize>(dst: &mut [u8], src: &[u8]) {
+        if let (Some(a), Some(b)) = (src.first_chunk::<W>(), src.last_chunk::<W>()) {
+            let (a, b) = (*a, *b);
+            if let Some(d) = dst.first_chunk_mut::<W>() {
+                *d = a;
+            }
+            if let Some(d) = dst.last_chunk_mut::<W>() {
+                *d = b;
+            }
+        }
+    }
+    let n = src.len();
+    if n != dst.len() {
+        return; // callers pass equal lengths; never reached
+    }
+    match n {
+        0 => {}
+        1..=3 => {
+            // First, middle and last octet cover 1, 2 and 3.
+            for i in [0, n / 2, n - 1] {
+                if let (Some(d), Some(s)) = (dst.get_mut(i), src.get(i)) {
+                    *d = *s;
+                }
+            }
+        }
+        4..=7 => two::<4>(dst, src),
+        8..=16 => two::<8>(dst, src),
+        17..=32 => two::<16>(dst, src),
+        33..=64 => two::<32>(dst, src),
+        _ => dst.copy_from_slice(src),
     }
 }
 
@@ -251,6 +328,48 @@ mod tests {
                 assert_eq!(find_nul(&v), v.iter().position(|&b| b == 0), "{v:?}");
             }
         }
+    }
+
+    #[test]
+    fn short_copy_matches_copy_from_slice_at_every_length() {
+        let src: Vec<u8> = (1..=100).collect();
+        for n in 0..=100 {
+            let mut a = [0xEEu8; 112];
+            let mut b = [0xEEu8; 112];
+            // At an odd offset too, so the word copies are unaligned.
+            for off in [0, 3] {
+                copy(&mut a[off..off + n], &src[..n]);
+                b[off..off + n].copy_from_slice(&src[..n]);
+                assert_eq!(a, b, "n = {n}, off = {off}");
+            }
+        }
+        // Mismatched lengths (a caller bug) write nothing rather than panic.
+        let mut d = [0u8; 4];
+        copy(&mut d, b"abc");
+        assert_eq!(d, [0; 4]);
+    }
+
+    #[test]
+    fn cstr_and_array_write_exact_octets() {
+        let mut buf = [0xEEu8; 32];
+        let mut w = Writer::new(&mut buf);
+        w.cstr(b"");
+        w.cstr(b"447700900123");
+        w.array([1, 2, 3]);
+        w.u32(0x0102_0304);
+        let n = w.pos();
+        assert!(!w.overflowed());
+        assert_eq!(
+            &buf[..n],
+            b"\x00447700900123\x00\x01\x02\x03\x01\x02\x03\x04"
+        );
+        assert_eq!(buf[n], 0xEE);
+        // A C-string that does not fit is flagged and leaves the output alone.
+        let mut small = [0xEEu8; 4];
+        let mut w = Writer::new(&mut small);
+        w.cstr(b"abcd");
+        assert!(w.overflowed());
+        assert_eq!(small, [0xEE; 4]);
     }
 
     #[test]
