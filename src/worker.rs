@@ -144,7 +144,7 @@ struct Ctx {
 
 impl Ctx {
     /// Puts a receipt in the store and its key on its account's queue.
-    #[inline]
+    #[inline(always)]
     fn enqueue(&mut self, r: Receipt) {
         let a = r.account.index();
         if let Some(al) = self.acct.get_mut(a) {
@@ -1920,16 +1920,18 @@ fn on_deliver_sm_resp(ctx: &mut Ctx, s: &mut Session, seq: u32, status: S) {
     let Some(inf) = s.inflight.remove(pos) else {
         return;
     };
-    let Some(r) = ctx.store.try_remove(inf.receipt as usize) else {
+    let key = inf.receipt as usize;
+    let Some(a) = ctx.store.get(key).map(|r| r.account.index()) else {
         return;
     };
-    let a = r.account.index();
     if status.is_ok() {
+        // Removed without moving the record out (it is not needed).
+        ctx.store.remove(key);
         ctx.m.receipt_acked += 1;
         if let Some(am) = ctx.am.get_mut(a) {
             am.receipt_acked += 1;
         }
-    } else {
+    } else if let Some(r) = ctx.store.try_remove(key) {
         retry_receipt(ctx, r, status);
     }
     // A window slot is free: send more.
