@@ -43,6 +43,19 @@ impl Addr {
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
     }
+
+    /// [`Addr::new`] in place, for a record already where it is stored.
+    #[inline]
+    pub fn set(&mut self, ton: u8, npi: u8, s: &[u8]) {
+        let n = s.len().min(20);
+        self.bytes = [0; 20];
+        if let (Some(dst), Some(src)) = (self.bytes.get_mut(..n), s.get(..n)) {
+            dst.copy_from_slice(src);
+        }
+        self.ton = ton;
+        self.npi = npi;
+        self.len = n as u8;
+    }
 }
 
 /// One receipt waiting to be delivered, in flight, or delayed.
@@ -110,6 +123,13 @@ impl Receipt {
 
     pub fn text(&self) -> &[u8] {
         self.text.get(..usize::from(self.text_len)).unwrap_or(&[])
+    }
+
+    /// Writes the text in place: `f` fills the buffer and returns its length.
+    #[inline]
+    pub fn set_text(&mut self, f: impl FnOnce(&mut [u8; dlr::TEXT_LEN]) -> usize) {
+        self.text = [0; dlr::TEXT_LEN];
+        self.text_len = f(&mut self.text).min(dlr::TEXT_LEN) as u8;
     }
 
     /// Encodes this receipt as a deliver_sm into `out` (at least
