@@ -1475,13 +1475,17 @@ fn fast_path(ctx: &mut Ctx, shared: &Shared, s: &mut Session, frame: &[u8]) -> b
                 return false;
             };
             let mut r = pdu::Reader::new(body);
-            let Ok(sm) = pdu::Sm::read(&mut r) else {
+            // Used in place by reference: moving it out of the Result read
+            // its one-octet fields back 16 octets at a time right after they
+            // were written (a store-forwarding stall per message).
+            let read = pdu::Sm::read(&mut r);
+            let Ok(sm) = &read else {
                 // Let the general path produce the exact error answer.
                 return false;
             };
             ctx.m.rx(CommandId::SUBMIT_SM);
             s.last_traffic = ctx.tick;
-            on_submit(ctx, shared, s, seq, &sm, false);
+            on_submit(ctx, shared, s, seq, sm, false);
             true
         }
         CommandId::DELIVER_SM_RESP => {
