@@ -46,6 +46,22 @@ fn numeric(addr: &[u8]) -> bool {
     !digits.is_empty() && all_digits(digits)
 }
 
+/// Every octet < 0x80, eight at a time (the tail as the last eight).
+#[inline]
+fn all_ascii(s: &[u8]) -> bool {
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let Some(last) = s.last_chunk::<8>() else {
+        return s.iter().all(|&b| b < 0x80);
+    };
+    let mut acc = u64::from_le_bytes(*last);
+    for c in s.chunks_exact(8) {
+        if let Some(c) = c.first_chunk::<8>() {
+            acc |= u64::from_le_bytes(*c);
+        }
+    }
+    acc & HI == 0
+}
+
 /// `s.iter().all(u8::is_ascii_digit)`, eight octets at a time: every
 /// message has two addresses of 10-15 digits.
 #[inline]
@@ -193,7 +209,7 @@ fn check_content(encoding: Encoding, body: &[u8]) -> Result<u32, S> {
     let n = body.len();
     let segments = match encoding {
         Encoding::Gsm7 | Encoding::Ascii => {
-            if body.iter().fold(0u8, |acc, &b| acc | b) >= 0x80 {
+            if !all_ascii(body) {
                 return Err(S::ESME_RINVDCS);
             }
             text::gsm7::segments(n, false)
@@ -244,6 +260,21 @@ pub fn receipt_text(info: &MessageInfo<'_>, out: &mut [u8; crate::dlr::TEXT_LEN]
 mod tests {
     use super::*;
     use crate::pdu::{Tag, TlvBuf, Tlvs};
+
+    #[test]
+    fn all_ascii_matches_a_byte_check() {
+        for len in 0..=40 {
+            let text: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(all_ascii(&text));
+            for pos in 0..len {
+                for b in [0x00, 0x7F, 0x80, 0xC3, 0xFF] {
+                    let mut v = text.clone();
+                    v[pos] = b;
+                    assert_eq!(all_ascii(&v), b < 0x80, "{v:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn all_digits_matches_a_byte_check() {

@@ -1646,14 +1646,21 @@ fn on_submit(
         Some(PrefixAction::Refuse(st)) => Err(*st),
         _ => Ok(()),
     };
-    let checked = rate_limit(ctx, shared, acct)
-        .and(refused_by_rule)
-        .and_then(|()| submit::validate(sm, ctx.zero_means, ctx.now_unix))
-        .and_then(|info| receipt_room(ctx, shared, acct, &info).map(|()| info));
-    let info = match checked {
+    if let Err(st) = rate_limit(ctx, shared, acct).and(refused_by_rule) {
+        return refuse_message(ctx, s, a, resp_id, st, seq);
+    }
+    // Kept in place and used by reference: moving the MessageInfo out of
+    // its Result (as a combinator chain did) read its one-octet fields back
+    // 16 octets at a time right after they were written, a store-forwarding
+    // stall on every message.
+    let validated = submit::validate(sm, ctx.zero_means, ctx.now_unix);
+    let info = match &validated {
         Ok(i) => i,
-        Err(st) => return refuse_message(ctx, s, a, resp_id, st, seq),
+        Err(st) => return refuse_message(ctx, s, a, resp_id, *st, seq),
     };
+    if let Err(st) = receipt_room(ctx, shared, acct, info) {
+        return refuse_message(ctx, s, a, resp_id, st, seq);
+    }
     let id = ctx.msgid.next_id();
     match rule {
         Some(PrefixAction::LateResponse(d)) => {
@@ -1677,7 +1684,7 @@ fn on_submit(
     }
     count_accepted(ctx, a, info.segments);
     let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
-    make_receipts(ctx, shared, acct, sm, &info, id, prefer);
+    make_receipts(ctx, shared, acct, sm, info, id, prefer);
 }
 
 /// The account's submit rate (GCRA), only for accounts with a limit.
