@@ -229,7 +229,7 @@ fn check_content(encoding: Encoding, body: &[u8]) -> Result<u32, S> {
 /// as printable ASCII (the receipt itself is sent with data_coding 0).
 pub fn receipt_text(info: &MessageInfo<'_>, out: &mut [u8; crate::dlr::TEXT_LEN]) -> usize {
     let mut n = 0;
-    let mut put = |c: u8, n: &mut usize| {
+    let put = |out: &mut [u8; crate::dlr::TEXT_LEN], c: u8, n: &mut usize| {
         if let Some(slot) = out.get_mut(*n) {
             *slot = if (0x20..0x7F).contains(&c) { c } else { b'?' };
             *n += 1;
@@ -242,17 +242,47 @@ pub fn receipt_text(info: &MessageInfo<'_>, out: &mut [u8; crate::dlr::TEXT_LEN]
                     [a, b] => u16::from_be_bytes([*a, *b]),
                     _ => 0,
                 };
-                put(u8::try_from(unit).unwrap_or(b'?'), &mut n);
+                put(out, u8::try_from(unit).unwrap_or(b'?'), &mut n);
             }
         }
         Encoding::Binary => {}
         _ => {
-            for &c in info.body.iter().take(crate::dlr::TEXT_LEN) {
-                put(c, &mut n);
+            let head = info.body.get(..crate::dlr::TEXT_LEN).unwrap_or(info.body);
+            if all_printable(head) {
+                // The usual case: one copy instead of a check per octet.
+                if let Some(dst) = out.get_mut(..head.len()) {
+                    dst.copy_from_slice(head);
+                    return head.len();
+                }
+            }
+            for &c in head {
+                put(out, c, &mut n);
             }
         }
     }
     n
+}
+
+/// Every octet in 0x20..0x7F (printable ASCII), eight at a time.
+#[inline]
+fn all_printable(s: &[u8]) -> bool {
+    // Per octet: bit 7 set, or below 0x20 (x + 0x60 has no bit 7), or 0x7F
+    // (x + 1 has bit 7, x < 0x80) fails; carries only leave octets that
+    // already failed on bit 7.
+    #[inline(always)]
+    fn word(c: &[u8; 8]) -> bool {
+        const HI: u64 = 0x8080_8080_8080_8080;
+        let x = u64::from_le_bytes(*c);
+        let low = !x.wrapping_add(0x6060_6060_6060_6060) & HI;
+        let del = x.wrapping_add(0x0101_0101_0101_0101) & HI;
+        (x & HI) | low | del == 0
+    }
+    let Some(last) = s.last_chunk::<8>() else {
+        return s.iter().all(|b| (0x20..0x7F).contains(b));
+    };
+    word(last)
+        && s.chunks_exact(8)
+            .all(|c| c.first_chunk::<8>().is_some_and(word))
 }
 
 #[cfg(test)]
@@ -260,6 +290,21 @@ pub fn receipt_text(info: &MessageInfo<'_>, out: &mut [u8; crate::dlr::TEXT_LEN]
 mod tests {
     use super::*;
     use crate::pdu::{Tag, TlvBuf, Tlvs};
+
+    #[test]
+    fn all_printable_matches_a_byte_check() {
+        for len in 0..=24 {
+            let text: Vec<u8> = (0..len).map(|i| b' ' + (i % 95) as u8).collect();
+            assert!(all_printable(&text));
+            for pos in 0..len {
+                for b in 0..=255u8 {
+                    let mut v = text.clone();
+                    v[pos] = b;
+                    assert_eq!(all_printable(&v), (0x20..0x7F).contains(&b), "{v:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn all_ascii_matches_a_byte_check() {
@@ -583,5 +628,20 @@ mod tests {
         .unwrap();
         let n = receipt_text(&i, &mut out);
         assert_eq!(&out[..n], b"h?i");
+        // A control character or DEL within the first twenty: replaced.
+        let i = check(Sm {
+            short_message: b"line1\nline2\x7Fend and more text",
+            ..base()
+        })
+        .unwrap();
+        let n = receipt_text(&i, &mut out);
+        assert_eq!(&out[..n], b"line1?line2?end and ");
+        let i = check(Sm {
+            short_message: b"hi",
+            ..base()
+        })
+        .unwrap();
+        let n = receipt_text(&i, &mut out);
+        assert_eq!(&out[..n], b"hi");
     }
 }
