@@ -775,33 +775,18 @@ impl Worker {
                 break;
             };
             let s = &mut conn.s;
-            let seq = s.next_seq();
-            let v34 = s.v34;
-            let dates = &mut ctx.dates;
-            let ok = s.tx.write_with(receipt::MAX_PDU_LEN, |buf| {
-                r.encode_cached(seq, v34, dates, buf).unwrap_or(0)
-            });
-            if !ok {
+            let sent = send_receipt(
+                r,
+                rk,
+                s,
+                &mut ctx.dates,
+                &mut ctx.m,
+                &mut ctx.timers,
+                ctx.tick,
+                ctx.resp_ticks,
+            );
+            if !sent {
                 break;
-            }
-            s.inflight.push_back(Inflight {
-                seq,
-                sent_tick: ctx.tick,
-                receipt: rk,
-            });
-            ctx.m.receipt_sent += 1;
-            ctx.m.tx(CommandId::DELIVER_SM);
-            if !s.resp_timer_armed {
-                s.resp_timer_armed = true;
-                let t = ctx.tick + ctx.resp_ticks;
-                ctx.timers.insert(
-                    t,
-                    TimerKey {
-                        slot: key.slot,
-                        gen: key.gen,
-                        kind: Kind::Response,
-                    },
-                );
             }
             if !s.in_flush_list {
                 s.in_flush_list = true;
@@ -1683,8 +1668,9 @@ fn on_submit(
         _ => respond_accepted(&mut ctx.m, s, seq, &id, data_sm),
     }
     count_accepted(ctx, a, info.segments);
-    let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
-    make_receipts(ctx, shared, acct, sm, info, id, prefer);
+    // Its receipt may follow the submit_sm_resp at once, not before a late one.
+    let direct = !matches!(rule, Some(PrefixAction::LateResponse(_)));
+    make_receipts(ctx, shared, acct, sm, info, id, s, direct);
 }
 
 /// The account's submit rate (GCRA), only for accounts with a limit.
@@ -1749,7 +1735,9 @@ fn count_accepted(ctx: &mut Ctx, a: AccountId, segments: u32) {
 
 /// Creates the receipts an accepted message asked for: an ENROUTE
 /// notification if wanted, and the final one (now, or after the outcome
-/// model's delay).
+/// model's delay). `s` submitted the message; with `direct` an immediate
+/// final receipt may go straight to it (see [`send_direct`]).
+#[allow(clippy::too_many_arguments)]
 fn make_receipts(
     ctx: &mut Ctx,
     shared: &Shared,
@@ -1757,8 +1745,10 @@ fn make_receipts(
     sm: &Sm<'_>,
     info: &submit::MessageInfo<'_>,
     id: MessageId,
-    prefer: Option<(u32, u32)>,
+    s: &mut Session,
+    direct: bool,
 ) {
+    let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
     let a = acct.id;
     if info.receipt == 0 && !info.intermediate {
         return;
@@ -1815,7 +1805,9 @@ fn make_receipts(
     if !wants_final {
         ctx.store.try_remove(key);
     } else if delay.is_zero() {
-        ctx.enqueue_stored(a.index(), key);
+        if !(direct && send_direct(ctx, s, a.index(), key as u32)) {
+            ctx.enqueue_stored(a.index(), key);
+        }
         made += 1;
     } else if let Some(mut r) = ctx.store.try_remove(key) {
         r.done_unix = ctx.now_unix + delay.as_secs() as i64;
@@ -1932,8 +1924,8 @@ fn on_submit_multi(
             ..template
         };
         count_accepted(ctx, a, info.segments);
-        let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
-        make_receipts(ctx, shared, acct, &one, &info, id, prefer);
+        // The submit_multi_resp is written after the loop: queue receipts.
+        make_receipts(ctx, shared, acct, &one, &info, id, s, false);
     }
     // submit_multi is rare: building its response list may allocate.
     let mut scratch = Vec::new();
@@ -1945,6 +1937,82 @@ fn on_submit_multi(
         Err(_) => return refuse(ctx, s, resp_id, S::ESME_RSYSERR, seq),
     };
     respond(&mut ctx.m, s, seq, S::ESME_ROK, Body::SubmitMultiResp(body));
+}
+
+/// Writes receipt `rk` (`r` in the store) to `s` as a deliver_sm and puts
+/// it in the session's window. False (nothing sent) if the write buffer is
+/// at its bound.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn send_receipt(
+    r: &Receipt,
+    rk: u32,
+    s: &mut Session,
+    dates: &mut receipt::DateCache,
+    m: &mut Counters,
+    timers: &mut TimerWheel<TimerKey>,
+    tick: u64,
+    resp_ticks: u64,
+) -> bool {
+    let seq = s.next_seq();
+    let v34 = s.v34;
+    let ok = s.tx.write_with(receipt::MAX_PDU_LEN, |buf| {
+        r.encode_cached(seq, v34, dates, buf).unwrap_or(0)
+    });
+    if !ok {
+        return false;
+    }
+    s.inflight.push_back(Inflight {
+        seq,
+        sent_tick: tick,
+        receipt: rk,
+    });
+    m.receipt_sent += 1;
+    m.tx(CommandId::DELIVER_SM);
+    if !s.resp_timer_armed {
+        s.resp_timer_armed = true;
+        timers.insert(
+            tick + resp_ticks,
+            TimerKey {
+                slot: s.key.slot,
+                gen: s.key.gen,
+                kind: Kind::Response,
+            },
+        );
+    }
+    true
+}
+
+/// A receipt made while its submitting session is being answered goes
+/// straight into that session's write buffer (after the submit_sm_resp)
+/// when nothing of the account is queued before it and the session's
+/// window has room: no trip through the account queue and the pump, and
+/// the record is encoded while still in cache. False: queue it instead.
+fn send_direct(ctx: &mut Ctx, s: &mut Session, a: usize, rk: u32) -> bool {
+    if !ctx.acct.get(a).is_some_and(|al| al.queue.is_empty()) {
+        return false;
+    }
+    if s.closed
+        || !s.receiving
+        || s.account.map(|x| x.index()) != Some(a)
+        || s.inflight.len() >= ctx.window
+        || s.tx.len() >= ctx.high_watermark
+    {
+        return false;
+    }
+    let Some(r) = ctx.store.get(rk as usize) else {
+        return false;
+    };
+    send_receipt(
+        r,
+        rk,
+        s,
+        &mut ctx.dates,
+        &mut ctx.m,
+        &mut ctx.timers,
+        ctx.tick,
+        ctx.resp_ticks,
+    )
 }
 
 fn on_deliver_sm_resp(ctx: &mut Ctx, s: &mut Session, seq: u32, status: S) {

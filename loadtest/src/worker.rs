@@ -919,7 +919,7 @@ impl Worker {
         }
         if slot.receipt {
             let body = frame.get(16..).unwrap_or(&[]);
-            let id = &body[..body.iter().position(|&b| b == 0).unwrap_or(body.len())];
+            let id = &body[..smsc::pdu::wire::find_nul(body).unwrap_or(body.len())];
             self.counters.receipts_expected += 1;
             let at = SentAt {
                 intended: slot.intended,
