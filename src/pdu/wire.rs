@@ -255,23 +255,38 @@ fn copy(dst: &mut [u8], src: &[u8]) {
             }
         }
     }
+    #[inline(always)]
+    fn upto16(dst: &mut [u8], src: &[u8]) {
+        let n = src.len();
+        match n {
+            0 => {}
+            1..=3 => {
+                // First, middle and last octet cover 1, 2 and 3.
+                for i in [0, n / 2, n - 1] {
+                    if let (Some(d), Some(s)) = (dst.get_mut(i), src.get(i)) {
+                        *d = *s;
+                    }
+                }
+            }
+            4..=7 => two::<4>(dst, src),
+            _ => two::<8>(dst, src),
+        }
+    }
     let n = src.len();
     if n != dst.len() {
         return; // callers pass equal lengths; never reached
     }
     match n {
-        0 => {}
-        1..=3 => {
-            // First, middle and last octet cover 1, 2 and 3.
-            for i in [0, n / 2, n - 1] {
-                if let (Some(d), Some(s)) = (dst.get_mut(i), src.get(i)) {
-                    *d = *s;
-                }
-            }
+        0..=16 => upto16(dst, src),
+        17..=32 => {
+            // 16 octets, then the rest from offset 16 (not the last 16:
+            // a 24-octet message id just built as 16 + 8 octets would be
+            // read back across both stores, which cannot be forwarded).
+            let (dh, dt) = dst.split_at_mut(16);
+            let (sh, st) = src.split_at(16);
+            two::<16>(dh, sh);
+            upto16(dt, st);
         }
-        4..=7 => two::<4>(dst, src),
-        8..=16 => two::<8>(dst, src),
-        17..=32 => two::<16>(dst, src),
         33..=64 => two::<32>(dst, src),
         _ => dst.copy_from_slice(src),
     }
