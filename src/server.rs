@@ -173,6 +173,24 @@ impl Shared {
 /// Cross-loop mailboxes: `senders[dst]` on each loop, `receivers[src]`.
 pub type Batch = Vec<Receipt>;
 
+/// Batches in flight per ordered pair of loops. The channels are bounded,
+/// so their slots are allocated once, at start.
+pub const LINK_BATCHES: usize = 64;
+
+/// The sending end of one loop-to-loop link: batches leave on `tx`; the
+/// other loop gives them back emptied on `spares`, so a warm link never
+/// allocates.
+pub struct OutLink {
+    pub tx: mpsc::SyncSender<Batch>,
+    pub spares: mpsc::Receiver<Batch>,
+}
+
+/// The receiving end of a link: batches arrive on `rx`, go back on `back`.
+pub struct InLink {
+    pub rx: mpsc::Receiver<Batch>,
+    pub back: mpsc::SyncSender<Batch>,
+}
+
 /// A running server.
 pub struct Server {
     shared: Arc<Shared>,
@@ -188,16 +206,17 @@ impl Server {
         let shared = Arc::new(Shared::new(config));
 
         // One channel per ordered pair of loops: each has a single producer.
-        let mut senders: Vec<Vec<Option<mpsc::Sender<Batch>>>> =
+        let mut senders: Vec<Vec<Option<OutLink>>> =
             (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
-        let mut receivers: Vec<Vec<mpsc::Receiver<Batch>>> = (0..n).map(|_| Vec::new()).collect();
+        let mut receivers: Vec<Vec<InLink>> = (0..n).map(|_| Vec::new()).collect();
         for (src, row) in senders.iter_mut().enumerate() {
             for (dst, slot) in row.iter_mut().enumerate() {
                 if src != dst {
-                    let (tx, rx) = mpsc::channel();
-                    *slot = Some(tx);
+                    let (tx, rx) = mpsc::sync_channel(LINK_BATCHES);
+                    let (back, spares) = mpsc::sync_channel(LINK_BATCHES);
+                    *slot = Some(OutLink { tx, spares });
                     if let Some(r) = receivers.get_mut(dst) {
-                        r.push(rx);
+                        r.push(InLink { rx, back });
                     }
                 }
             }

@@ -23,7 +23,7 @@ use crate::msgid::{MessageId, MsgIdGen};
 use crate::outcome::PrefixAction;
 use crate::pdu::{self, Body, CommandId, CommandStatus as S, MessageIdResp, Sm, Tag, TlvBuf};
 use crate::receipt::{self, Addr, Receipt};
-use crate::server::{Batch, Shared};
+use crate::server::{Batch, InLink, OutLink, Shared};
 use crate::submit;
 use crate::text::Encoding;
 use crate::timer::TimerWheel;
@@ -34,7 +34,7 @@ use std::collections::VecDeque;
 use std::io::{self, ErrorKind};
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, Sender};
+use std::sync::mpsc::TrySendError;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -201,8 +201,8 @@ pub struct Worker {
     conns: Slab<Conn>,
     next_gen: u32,
     scratch: Vec<u8>,
-    senders: Vec<Option<Sender<Batch>>>,
-    receivers: Vec<Receiver<Batch>>,
+    senders: Vec<Option<OutLink>>,
+    receivers: Vec<InLink>,
     outbox: Vec<Batch>,
     flush_list: Vec<usize>,
     ready: Vec<usize>,
@@ -230,8 +230,8 @@ impl Worker {
         id: usize,
         shared: Arc<Shared>,
         listener: TcpListener,
-        senders: Vec<Option<Sender<Batch>>>,
-        receivers: Vec<Receiver<Batch>>,
+        senders: Vec<Option<OutLink>>,
+        receivers: Vec<InLink>,
     ) -> io::Result<Worker> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
@@ -855,22 +855,33 @@ impl Worker {
             if batch.is_empty() {
                 continue;
             }
-            let b = std::mem::take(batch);
             match self.senders.get(dst).and_then(|s| s.as_ref()) {
-                Some(tx) => match tx.send(b) {
-                    Ok(()) => self.ctx.shared.wake(dst),
-                    // The other loop is gone (shutdown): keep the receipts.
-                    Err(e) => self.ctx.fresh.extend(e.0),
-                },
-                None => self.ctx.fresh.extend(b),
+                Some(link) => {
+                    // An emptied batch given back by the other loop takes
+                    // this one's place: no allocation once the link is warm.
+                    let spare = link.spares.try_recv().unwrap_or_default();
+                    let b = std::mem::replace(batch, spare);
+                    match link.tx.try_send(b) {
+                        Ok(()) => self.ctx.shared.wake(dst),
+                        // The other loop is LINK_BATCHES behind: keep the
+                        // receipts here and try again next iteration.
+                        Err(TrySendError::Full(b)) => *batch = b,
+                        // The other loop is gone (shutdown): keep the receipts.
+                        Err(TrySendError::Disconnected(b)) => self.ctx.fresh.extend(b),
+                    }
+                }
+                None => self.ctx.fresh.append(batch),
             }
         }
     }
 
     fn drain_mailboxes(&mut self) {
-        for rx in &self.receivers {
-            while let Ok(batch) = rx.try_recv() {
-                self.ctx.fresh.extend(batch);
+        for link in &self.receivers {
+            while let Ok(mut batch) = link.rx.try_recv() {
+                self.ctx.fresh.append(&mut batch);
+                // Back to the sender for reuse (if it is full or gone, the
+                // empty Vec is simply freed).
+                let _ = link.back.try_send(batch);
             }
         }
         // A receiver may have bound on another loop: re-check held queues.
