@@ -316,6 +316,9 @@ impl Worker {
         loop {
             let timeout = if !self.ready.is_empty() {
                 Some(Duration::ZERO)
+            } else if self.outbox.iter().any(|b| !b.is_empty()) {
+                // A full link to another loop: retry after one tick.
+                Some(TICK)
             } else {
                 let next = self.ctx.timers.next_deadline().unwrap_or(u64::MAX);
                 let hk = self.last_housekeeping + HOUSEKEEPING_TICKS;
@@ -1008,6 +1011,10 @@ impl Worker {
         }
         self.reap();
         self.send_outboxes();
+        // What a full link did not take stays here (and is spooled below).
+        for b in &mut self.outbox {
+            self.ctx.fresh.append(b);
+        }
         // Wait until every loop has stopped sending to us, then collect.
         self.ctx.shared.stopped.fetch_add(1, Ordering::SeqCst);
         let wait_until = Instant::now() + Duration::from_secs(2);
