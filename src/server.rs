@@ -7,14 +7,13 @@
 
 use crate::account::AccountId;
 use crate::config::Config;
+use crate::link::{InLink, OutLink, LINK_BATCHES};
 use crate::metrics::Snapshot;
-use crate::receipt::Receipt;
 use crate::worker::Worker;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -170,27 +169,6 @@ impl Shared {
     }
 }
 
-/// Cross-loop mailboxes: `senders[dst]` on each loop, `receivers[src]`.
-pub type Batch = Vec<Receipt>;
-
-/// Batches in flight per ordered pair of loops. The channels are bounded,
-/// so their slots are allocated once, at start.
-pub const LINK_BATCHES: usize = 64;
-
-/// The sending end of one loop-to-loop link: batches leave on `tx`; the
-/// other loop gives them back emptied on `spares`, so a warm link never
-/// allocates.
-pub struct OutLink {
-    pub tx: mpsc::SyncSender<Batch>,
-    pub spares: mpsc::Receiver<Batch>,
-}
-
-/// The receiving end of a link: batches arrive on `rx`, go back on `back`.
-pub struct InLink {
-    pub rx: mpsc::Receiver<Batch>,
-    pub back: mpsc::SyncSender<Batch>,
-}
-
 /// A running server.
 pub struct Server {
     shared: Arc<Shared>,
@@ -212,11 +190,10 @@ impl Server {
         for (src, row) in senders.iter_mut().enumerate() {
             for (dst, slot) in row.iter_mut().enumerate() {
                 if src != dst {
-                    let (tx, rx) = mpsc::sync_channel(LINK_BATCHES);
-                    let (back, spares) = mpsc::sync_channel(LINK_BATCHES);
-                    *slot = Some(OutLink { tx, spares });
+                    let (out, inl) = crate::link::link(LINK_BATCHES);
+                    *slot = Some(out);
                     if let Some(r) = receivers.get_mut(dst) {
-                        r.push(InLink { rx, back });
+                        r.push(inl);
                     }
                 }
             }

@@ -18,12 +18,13 @@ use crate::account::{AccountId, BindType};
 use crate::buf::RingBuf;
 use crate::conn::{Conn, ConnKey, Inflight, Session, State};
 use crate::dlr::Stat;
+use crate::link::{Batch, InLink, OutLink, Shipped};
 use crate::metrics::{AccountCounters, Counters, Snapshot};
 use crate::msgid::{MessageId, MsgIdGen};
 use crate::outcome::PrefixAction;
 use crate::pdu::{self, Body, CommandId, CommandStatus as S, MessageIdResp, Sm, Tag, TlvBuf};
 use crate::receipt::{self, Addr, Receipt};
-use crate::server::{Batch, InLink, OutLink, Shared};
+use crate::server::Shared;
 use crate::submit;
 use crate::text::Encoding;
 use crate::timer::TimerWheel;
@@ -34,7 +35,6 @@ use std::collections::VecDeque;
 use std::io::{self, ErrorKind};
 use std::path::Path;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::TrySendError;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -859,20 +859,14 @@ impl Worker {
                 continue;
             }
             match self.senders.get(dst).and_then(|s| s.as_ref()) {
-                Some(link) => {
-                    // An emptied batch given back by the other loop takes
-                    // this one's place: no allocation once the link is warm.
-                    let spare = link.spares.try_recv().unwrap_or_default();
-                    let b = std::mem::replace(batch, spare);
-                    match link.tx.try_send(b) {
-                        Ok(()) => self.ctx.shared.wake(dst),
-                        // The other loop is LINK_BATCHES behind: keep the
-                        // receipts here and try again next iteration.
-                        Err(TrySendError::Full(b)) => *batch = b,
-                        // The other loop is gone (shutdown): keep the receipts.
-                        Err(TrySendError::Disconnected(b)) => self.ctx.fresh.extend(b),
-                    }
-                }
+                Some(link) => match link.ship(batch) {
+                    Shipped::Sent => self.ctx.shared.wake(dst),
+                    // The other loop is behind: the batch stays in the
+                    // outbox and is tried again after one tick.
+                    Shipped::Full => {}
+                    // The other loop is gone (shutdown): keep the receipts.
+                    Shipped::Gone(b) => self.ctx.fresh.extend(b),
+                },
                 None => self.ctx.fresh.append(batch),
             }
         }
@@ -880,12 +874,7 @@ impl Worker {
 
     fn drain_mailboxes(&mut self) {
         for link in &self.receivers {
-            while let Ok(mut batch) = link.rx.try_recv() {
-                self.ctx.fresh.append(&mut batch);
-                // Back to the sender for reuse (if it is full or gone, the
-                // empty Vec is simply freed).
-                let _ = link.back.try_send(batch);
-            }
+            link.drain_into(&mut self.ctx.fresh);
         }
         // A receiver may have bound on another loop: re-check held queues.
         self.ctx.mark_held_dirty();
