@@ -341,27 +341,10 @@ pub fn encode_into(
     len: usize,
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
-    let dst = out
-        .get_mut(..len)
-        .ok_or(EncodeError::OutputTooSmall { need: len })?;
-    let command_length =
-        u32::try_from(len).map_err(|_| EncodeError::OutputTooSmall { need: len })?;
-    let mut header = [0u8; HEADER_LEN];
-    Header {
-        command_length,
-        command_id: body.command_id(),
-        command_status: status,
-        sequence_number,
-    }
-    .write(&mut header);
-    let mut w = Writer::new(dst);
-    w.array(header);
-    body.write_body(&mut w);
-    if w.overflowed() || w.pos() != len {
-        debug_assert!(false, "encoded length disagrees with body_len");
-        return Err(EncodeError::OutputTooSmall { need: w.pos() });
-    }
-    Ok(len)
+    let id = body.command_id();
+    write_frame(len, id, status, sequence_number, out, |w| {
+        body.write_body(w)
+    })
 }
 
 /// Encodes a PDU from a typed body (no dispatch on [`Body`]): length and
@@ -376,6 +359,22 @@ pub fn encode_body<'a, B: BodyCodec<'a>>(
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
     let len = HEADER_LEN + body.body_len()?;
+    write_frame(len, command_id, command_status, sequence_number, out, |w| {
+        body.write(w)
+    })
+}
+
+/// The header, then `write_body`, into the first `len` octets of `out`;
+/// an error if the body did not fill exactly `len - 16` octets.
+#[inline(always)]
+fn write_frame(
+    len: usize,
+    command_id: CommandId,
+    command_status: CommandStatus,
+    sequence_number: u32,
+    out: &mut [u8],
+    write_body: impl FnOnce(&mut Writer<'_>),
+) -> Result<usize, EncodeError> {
     let dst = out
         .get_mut(..len)
         .ok_or(EncodeError::OutputTooSmall { need: len })?;
@@ -391,7 +390,7 @@ pub fn encode_body<'a, B: BodyCodec<'a>>(
     .write(&mut header);
     let mut w = Writer::new(dst);
     w.array(header);
-    body.write(&mut w);
+    write_body(&mut w);
     if w.overflowed() || w.pos() != len {
         debug_assert!(false, "encoded length disagrees with body_len");
         return Err(EncodeError::OutputTooSmall { need: w.pos() });
