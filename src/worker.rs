@@ -83,8 +83,7 @@ enum Delayed {
     },
 }
 
-/// The OK answer to an accepted submit_sm or data_sm.
-/// The submit_sm_resp / data_sm_resp of an accepted message.
+/// The OK answer (submit_sm_resp / data_sm_resp) to an accepted message.
 fn respond_accepted(m: &mut Counters, s: &mut Session, seq: u32, id: &MessageId, data_sm: bool) {
     if data_sm {
         let body = pdu::DataSmResp {
