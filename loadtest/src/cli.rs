@@ -85,7 +85,7 @@ pub struct RunArgs {
     /// Print one JSON object on stdout instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// Results folder [default: results/<UTC timestamp>].
+    /// Results folder [default: results/YYYYMMDD-hhmmss, the start time in UTC].
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Largest tolerated share of failed submits (error statuses, nacks, no answer).
