@@ -616,6 +616,17 @@ fn trx_gets_the_receipts_of_its_own_submits_while_it_has_room() {
         assert_eq!(receipt_of(&d).0, id);
         a.auto_answer(&d);
     }
+    // On the wire the submit_sm_resp always comes first: the ESME knows the
+    // message id before its receipt arrives.
+    for _ in 0..10 {
+        a.request(Body::SubmitSm(sm(b"order", 1)));
+        let r = a.recv();
+        assert_eq!(r.id(), CommandId::SUBMIT_SM_RESP);
+        let d = a.recv();
+        assert_eq!(d.id(), CommandId::DELIVER_SM);
+        assert_eq!(receipt_of(&d).0, message_id(&r));
+        a.auto_answer(&d);
+    }
     assert!(b.recv_timeout(Duration::from_millis(200)).is_none());
     // A session that does not acknowledge fills its window; the rest go to
     // the other receiving session.
