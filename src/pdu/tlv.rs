@@ -130,7 +130,16 @@ impl<'a> Tlvs<'a> {
     /// Checks the structure of a TLV area: every TLV header complete, every
     /// value inside the area, and known tags with a legal value length.
     /// Errors: `ESME_RINVOPTPARSTREAM` (malformed area), `ESME_RINVPARLEN`.
+    #[inline]
     pub fn parse(raw: &'a [u8]) -> Result<Tlvs<'a>, CommandStatus> {
+        // Most PDUs carry no TLVs: that case costs one comparison, inline.
+        if raw.is_empty() {
+            return Ok(Tlvs { raw });
+        }
+        Self::parse_area(raw)
+    }
+
+    fn parse_area(raw: &'a [u8]) -> Result<Tlvs<'a>, CommandStatus> {
         let mut rest = raw;
         while !rest.is_empty() {
             let (tag, value, next) = split_one(rest).ok_or(CommandStatus::ESME_RINVOPTPARSTREAM)?;
@@ -186,12 +195,24 @@ impl<'a> Tlvs<'a> {
         })
     }
 
+    #[inline]
     pub fn message_payload(&self) -> Option<&'a [u8]> {
+        if self.raw.is_empty() {
+            return None;
+        }
         self.get(Tag::MESSAGE_PAYLOAD)
     }
 
     /// The three SAR TLVs, only when all three are present (§5.3.2.22-24).
+    #[inline]
     pub fn sar(&self) -> Option<Sar> {
+        if self.raw.is_empty() {
+            return None;
+        }
+        self.sar_in_area()
+    }
+
+    fn sar_in_area(&self) -> Option<Sar> {
         Some(Sar {
             msg_ref_num: self.get_u16(Tag::SAR_MSG_REF_NUM)?,
             total_segments: self.get_u8(Tag::SAR_TOTAL_SEGMENTS)?,

@@ -40,6 +40,7 @@ pub enum Encoding {
 impl Encoding {
     /// Maps a `data_coding` value. `0x00` has no fixed meaning (GSM 7-bit or
     /// Latin-1 depending on the SMSC), so the caller says per account what it is.
+    #[inline]
     pub fn from_data_coding(dc: u8, zero_means: Encoding) -> Encoding {
         match dc {
             0x00 => zero_means,
