@@ -748,13 +748,7 @@ impl Worker {
             // round-robin over the account's receiving sessions.
             let eligible = |conns: &Slab<Conn>, key: ConnKey| {
                 conns.get(key.slot as usize).is_some_and(|c| {
-                    let s = &c.s;
-                    s.key == key
-                        && !s.closed
-                        && s.receiving
-                        && s.account.map(|x| x.index()) == Some(a)
-                        && s.inflight.len() < ctx.window
-                        && s.tx.len() < ctx.high_watermark
+                    c.s.key == key && takes_receipt(&c.s, a, ctx.window, ctx.high_watermark)
                 })
             };
             let preferred = r
@@ -1258,7 +1252,7 @@ fn respond_typed<'a, B: pdu::BodyCodec<'a>>(
         return;
     };
     if s.tx.write_with(len, |buf| {
-        pdu::encode_body(body, id, status, seq, buf).unwrap_or(0)
+        pdu::encode_body_into(body, id, status, seq, len, buf).unwrap_or(0)
     }) {
         m.tx(id);
         m.status(status);
@@ -1989,6 +1983,17 @@ fn send_receipt(
     true
 }
 
+/// Whether `s` can take a receipt of account `a` now: an open receiving
+/// session of that account with room in its window and write buffer.
+#[inline]
+fn takes_receipt(s: &Session, a: usize, window: usize, high_watermark: usize) -> bool {
+    !s.closed
+        && s.receiving
+        && s.account.map(|x| x.index()) == Some(a)
+        && s.inflight.len() < window
+        && s.tx.len() < high_watermark
+}
+
 /// A receipt made while its submitting session is being answered goes
 /// straight into that session's write buffer (after the submit_sm_resp)
 /// when nothing of the account is queued before it and the session's
@@ -1998,12 +2003,7 @@ fn send_direct(ctx: &mut Ctx, s: &mut Session, a: usize, rk: u32) -> bool {
     if !ctx.acct.get(a).is_some_and(|al| al.queue.is_empty()) {
         return false;
     }
-    if s.closed
-        || !s.receiving
-        || s.account.map(|x| x.index()) != Some(a)
-        || s.inflight.len() >= ctx.window
-        || s.tx.len() >= ctx.high_watermark
-    {
+    if !takes_receipt(s, a, ctx.window, ctx.high_watermark) {
         return false;
     }
     let Some(r) = ctx.store.get(rk as usize) else {

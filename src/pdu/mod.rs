@@ -348,8 +348,8 @@ pub fn encode_into(
 }
 
 /// Encodes a PDU from a typed body (no dispatch on [`Body`]): length and
-/// fields are computed and written by code specialised for `B`. The server
-/// answers every submit_sm this way.
+/// fields are computed and written by code specialised for `B` (the server
+/// answers every submit_sm with [`encode_body_into`]).
 #[inline(always)]
 pub fn encode_body<'a, B: BodyCodec<'a>>(
     body: &B,
@@ -359,6 +359,20 @@ pub fn encode_body<'a, B: BodyCodec<'a>>(
     out: &mut [u8],
 ) -> Result<usize, EncodeError> {
     let len = HEADER_LEN + body.body_len()?;
+    encode_body_into(body, command_id, command_status, sequence_number, len, out)
+}
+
+/// [`encode_body`] when the caller already computed `len` (16 +
+/// `body_len()`), e.g. to reserve it in a buffer: not computed twice.
+#[inline(always)]
+pub fn encode_body_into<'a, B: BodyCodec<'a>>(
+    body: &B,
+    command_id: CommandId,
+    command_status: CommandStatus,
+    sequence_number: u32,
+    len: usize,
+    out: &mut [u8],
+) -> Result<usize, EncodeError> {
     write_frame(len, command_id, command_status, sequence_number, out, |w| {
         body.write(w)
     })
