@@ -31,7 +31,6 @@ use std::time::Duration;
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
 const READ_BUF: usize = 256 * 1024;
-const MIN_READ_SPACE: usize = 16 * 1024;
 /// Stop reading a connection while this much output is unsent.
 const MAX_PENDING_WRITE: usize = 4 << 20;
 const SYSTEM_ID: &[u8] = b"responder";
@@ -293,14 +292,7 @@ impl Loop {
                 return;
             }
             c.read_pending = false;
-            if c.rstart == c.rend {
-                c.rstart = 0;
-                c.rend = 0;
-            } else if c.rbuf.len() - c.rend < MIN_READ_SPACE {
-                c.rbuf.copy_within(c.rstart..c.rend, 0);
-                c.rend -= c.rstart;
-                c.rstart = 0;
-            }
+            crate::sys::make_read_room(&mut c.rbuf, &mut c.rstart, &mut c.rend);
             let space = c.rbuf.len() - c.rend;
             match c.stream.read(&mut c.rbuf[c.rend..]) {
                 Ok(0) => {

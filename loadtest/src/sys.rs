@@ -97,8 +97,45 @@ pub fn smpp_date(unix: i64) -> [u8; 10] {
     out
 }
 
+/// Free space at least this large is kept at the end of a read buffer.
+pub const MIN_READ_SPACE: usize = 16 * 1024;
+
+/// Makes room for the next read into `rbuf[*rend..]`, where
+/// `rbuf[*rstart..*rend]` holds unparsed octets: an empty buffer starts
+/// again at 0; a buffer with less than [`MIN_READ_SPACE`] free at its end
+/// moves its unparsed octets to the front.
+pub fn make_read_room(rbuf: &mut [u8], rstart: &mut usize, rend: &mut usize) {
+    if *rstart == *rend {
+        *rstart = 0;
+        *rend = 0;
+    } else if rbuf.len() - *rend < MIN_READ_SPACE {
+        rbuf.copy_within(*rstart..*rend, 0);
+        *rend -= *rstart;
+        *rstart = 0;
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn read_room_resets_or_compacts() {
+        let mut buf = vec![0u8; MIN_READ_SPACE + 8];
+        let (mut a, mut b) = (5, 5);
+        make_read_room(&mut buf, &mut a, &mut b);
+        assert_eq!((a, b), (0, 0));
+        // Enough room left: untouched.
+        let (mut a, mut b) = (2, 6);
+        make_read_room(&mut buf, &mut a, &mut b);
+        assert_eq!((a, b), (2, 6));
+        // Too little room: the unparsed octets move to the front.
+        let n = buf.len();
+        buf[n - 3..].copy_from_slice(b"xyz");
+        let (mut a, mut b) = (n - 3, n);
+        make_read_room(&mut buf, &mut a, &mut b);
+        assert_eq!((a, b), (0, 3));
+        assert_eq!(&buf[..3], b"xyz");
+    }
+
     use super::*;
 
     #[test]

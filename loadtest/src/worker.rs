@@ -35,7 +35,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const READ_BUF: usize = 256 * 1024;
-const MIN_READ_SPACE: usize = 16 * 1024;
 const MAX_PDU: u32 = 64 * 1024;
 const MAX_POLL_WAIT: Duration = Duration::from_millis(10);
 const BIND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -727,14 +726,7 @@ impl Worker {
             if c.state == State::Closed || !c.connected {
                 return;
             }
-            if c.rstart == c.rend {
-                c.rstart = 0;
-                c.rend = 0;
-            } else if c.rbuf.len() - c.rend < MIN_READ_SPACE {
-                c.rbuf.copy_within(c.rstart..c.rend, 0);
-                c.rend -= c.rstart;
-                c.rstart = 0;
-            }
+            crate::sys::make_read_room(&mut c.rbuf, &mut c.rstart, &mut c.rend);
             let space = c.rbuf.len() - c.rend;
             match c.stream.read(&mut c.rbuf[c.rend..]) {
                 Ok(0) => {
