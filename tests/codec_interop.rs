@@ -128,33 +128,11 @@ macro_rules! cmp_bind_resp {
     }};
 }
 
-/// The submit_sm / deliver_sm field set, from rusmpp parts.
-macro_rules! cmp_sm {
+/// The fields from esm_class to the TLVs, shared by submit_sm, deliver_sm
+/// and submit_multi (`o` ours, `t` rusmpp's parts).
+macro_rules! cmp_message {
     ($o:expr, $t:expr) => {{
-        let (o, t): (&Sm<'_>, _) = ($o, $t.clone().into_parts());
-        same!(
-            "service_type",
-            o.service_type,
-            chars(t.service_type.value())
-        );
-        same!(
-            "source_addr_ton",
-            o.source_addr_ton,
-            u8::from(t.source_addr_ton)
-        );
-        same!(
-            "source_addr_npi",
-            o.source_addr_npi,
-            u8::from(t.source_addr_npi)
-        );
-        same!("source_addr", o.source_addr, chars(&t.source_addr));
-        same!("dest_addr_ton", o.dest_addr_ton, u8::from(t.dest_addr_ton));
-        same!("dest_addr_npi", o.dest_addr_npi, u8::from(t.dest_addr_npi));
-        same!(
-            "destination_addr",
-            o.destination_addr,
-            chars(&t.destination_addr)
-        );
+        let (o, t) = (&$o, &$t);
         same!("esm_class", o.esm_class, u8::from(t.esm_class));
         same!("protocol_id", o.protocol_id, t.protocol_id);
         same!("priority_flag", o.priority_flag, u8::from(t.priority_flag));
@@ -187,6 +165,37 @@ macro_rules! cmp_sm {
         same!("sm_length", o.short_message.len(), usize::from(t.sm_length));
         same!("short_message", o.short_message, t.short_message.as_ref());
         same!("tlvs", our_tlvs(&o.tlvs), their_tlvs(&t.tlvs));
+    }};
+}
+
+/// The submit_sm / deliver_sm field set, from rusmpp parts.
+macro_rules! cmp_sm {
+    ($o:expr, $t:expr) => {{
+        let (o, t): (&Sm<'_>, _) = ($o, $t.clone().into_parts());
+        same!(
+            "service_type",
+            o.service_type,
+            chars(t.service_type.value())
+        );
+        same!(
+            "source_addr_ton",
+            o.source_addr_ton,
+            u8::from(t.source_addr_ton)
+        );
+        same!(
+            "source_addr_npi",
+            o.source_addr_npi,
+            u8::from(t.source_addr_npi)
+        );
+        same!("source_addr", o.source_addr, chars(&t.source_addr));
+        same!("dest_addr_ton", o.dest_addr_ton, u8::from(t.dest_addr_ton));
+        same!("dest_addr_npi", o.dest_addr_npi, u8::from(t.dest_addr_npi));
+        same!(
+            "destination_addr",
+            o.destination_addr,
+            chars(&t.destination_addr)
+        );
+        cmp_message!(o, t);
     }};
 }
 
@@ -284,38 +293,7 @@ fn compare(ours: &Body<'_>, theirs: &RPdu) {
                     other => panic!("dest[{i}] kind differs: {other:?}"),
                 }
             }
-            same!("esm_class", o.esm_class, u8::from(t.esm_class));
-            same!("protocol_id", o.protocol_id, t.protocol_id);
-            same!("priority_flag", o.priority_flag, u8::from(t.priority_flag));
-            same!(
-                "schedule_delivery_time",
-                o.schedule_delivery_time,
-                chars(&t.schedule_delivery_time)
-            );
-            same!(
-                "validity_period",
-                o.validity_period,
-                chars(&t.validity_period)
-            );
-            same!(
-                "registered_delivery",
-                o.registered_delivery,
-                u8::from(t.registered_delivery)
-            );
-            same!(
-                "replace_if_present_flag",
-                o.replace_if_present_flag,
-                u8::from(t.replace_if_present_flag)
-            );
-            same!("data_coding", o.data_coding, u8::from(t.data_coding));
-            same!(
-                "sm_default_msg_id",
-                o.sm_default_msg_id,
-                t.sm_default_msg_id
-            );
-            same!("sm_length", o.short_message.len(), usize::from(t.sm_length));
-            same!("short_message", o.short_message, t.short_message.as_ref());
-            same!("tlvs", our_tlvs(&o.tlvs), their_tlvs(&t.tlvs));
+            cmp_message!(o, t);
         }
         (Body::SubmitMultiResp(o), RPdu::SubmitMultiResp(t)) => {
             let t = t.clone().into_parts();
