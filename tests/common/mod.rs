@@ -98,23 +98,8 @@ impl Esme {
                 let bytes: Vec<u8> = self.buf.drain(..n).collect();
                 return Some(Got { bytes });
             }
-            let left = deadline.checked_duration_since(Instant::now())?;
-            self.stream
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .unwrap();
-            let mut tmp = [0u8; 65536];
-            match self.stream.read(&mut tmp) {
-                Ok(0) => return None,
-                Ok(n) => self.buf.extend_from_slice(&tmp[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return None
-                }
-                Err(_) => return None,
+            if self.read_more(deadline) != Some(true) {
+                return None;
             }
         }
     }
@@ -154,29 +139,41 @@ impl Esme {
         }
     }
 
+    /// One read into `buf` before `deadline`: Some(true) when octets came,
+    /// Some(false) when the connection is closed (EOF or an error), None
+    /// when the deadline passed.
+    fn read_more(&mut self, deadline: Instant) -> Option<bool> {
+        let left = deadline.checked_duration_since(Instant::now())?;
+        self.stream
+            .set_read_timeout(Some(left.max(Duration::from_millis(1))))
+            .unwrap();
+        let mut tmp = [0u8; 65536];
+        match self.stream.read(&mut tmp) {
+            Ok(0) => Some(false),
+            Ok(n) => {
+                self.buf.extend_from_slice(&tmp[..n]);
+                Some(true)
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                None
+            }
+            Err(_) => Some(false),
+        }
+    }
+
     /// True when the server closed the connection within `t`.
     pub fn closed_within(&mut self, t: Duration) -> bool {
         let deadline = Instant::now() + t;
         loop {
-            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
-                return false;
-            };
-            self.stream
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))))
-                .unwrap();
-            let mut tmp = [0u8; 4096];
-            match self.stream.read(&mut tmp) {
-                Ok(0) => return true,
-                Ok(n) => self.buf.extend_from_slice(&tmp[..n]),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    return false
-                }
-                Err(_) => return true,
+            match self.read_more(deadline) {
+                Some(true) => {}
+                Some(false) => return true,
+                None => return false,
             }
         }
     }
