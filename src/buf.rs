@@ -391,19 +391,7 @@ mod tests {
     use super::*;
     use std::collections::VecDeque;
 
-    /// Seeded xorshift64* so failures reproduce.
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::testutil::Rng;
 
     /// One scripted outcome of a mock read/write call.
     #[derive(Clone, Copy, Debug)]
@@ -763,15 +751,15 @@ mod tests {
                 counter
             };
             for _ in 0..5000 {
-                match rng.below(9) {
+                match rng.index(9) {
                     0 => {
                         // read_from with a short or blocking reader
-                        let n = rng.below(300);
+                        let n = rng.index(300);
                         let data: Vec<u8> = (0..n).map(|_| next_byte()).collect();
-                        let step = if rng.below(5) == 0 {
+                        let step = if rng.index(5) == 0 {
                             Step::WouldBlock
                         } else {
-                            Step::Up(rng.below(200))
+                            Step::Up(rng.index(200))
                         };
                         let mut r = MockReader::new(data.clone(), &[step]);
                         let was_full = b.is_full();
@@ -785,9 +773,9 @@ mod tests {
                         }
                     }
                     1 => {
-                        let step = match rng.below(4) {
+                        let step = match rng.index(4) {
                             0 => Step::WouldBlock,
-                            _ => Step::Up(rng.below(300)),
+                            _ => Step::Up(rng.index(300)),
                         };
                         let mut w = MockWriter {
                             script: [step].into(),
@@ -799,14 +787,14 @@ mod tests {
                         }
                     }
                     2 => {
-                        let k = rng.below(m.len() + 1);
+                        let k = rng.index(m.len() + 1);
                         b.consume(k);
                         m.drain(..k);
                     }
                     3 | 4 => {
-                        let limit = if rng.below(10) == 0 { 700 } else { 40 };
-                        let n = rng.below(limit);
-                        let commit = rng.below(n + 1);
+                        let limit = if rng.index(10) == 0 { 700 } else { 40 };
+                        let n = rng.index(limit);
+                        let commit = rng.index(n + 1);
                         let data: Vec<u8> = (0..n).map(|_| next_byte()).collect();
                         let fits = m.len() + n <= MAX;
                         let ok = b.write_with(n, |d| {
@@ -820,7 +808,7 @@ mod tests {
                         }
                     }
                     5 => {
-                        let n = rng.below(60);
+                        let n = rng.index(60);
                         let data: Vec<u8> = (0..n).map(|_| next_byte()).collect();
                         let ok = b.extend_from_slice(&data);
                         assert_eq!(ok, m.len() + n <= MAX);
@@ -829,14 +817,14 @@ mod tests {
                         }
                     }
                     6 => {
-                        let off = rng.below(m.len() + 2);
+                        let off = rng.index(m.len() + 2);
                         let want = (off + 4 <= m.len()).then(|| {
                             u32::from_be_bytes([m[off], m[off + 1], m[off + 2], m[off + 3]])
                         });
                         assert_eq!(b.peek_u32_be(off), want);
                     }
                     7 => {
-                        let n = rng.below(m.len() + 2);
+                        let n = rng.index(m.len() + 2);
                         let mut dst = vec![0u8; n];
                         let ok = b.copy_front(n, &mut dst);
                         assert_eq!(ok, n <= m.len());

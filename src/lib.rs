@@ -24,6 +24,8 @@ pub mod receipt;
 pub mod server;
 pub mod smpp_time;
 pub mod submit;
+#[cfg(test)]
+mod testutil;
 pub mod text;
 pub mod timer;
 pub mod worker;

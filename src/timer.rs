@@ -299,18 +299,7 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-    }
+    use crate::testutil::Rng;
 
     fn advance<K: Copy>(w: &mut TimerWheel<K>, t: u64) -> Vec<K> {
         let mut v = Vec::new();
