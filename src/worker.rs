@@ -1767,7 +1767,9 @@ fn make_receipts(
     // moved, its addresses and text (written a few octets at a time) were
     // read back 16 octets at a time at once: a store-forwarding stall on
     // every receipt, a third of this function's time.
-    let key = ctx.store.insert(Receipt::new(
+    let entry = ctx.store.vacant_entry();
+    let key = entry.key();
+    let r = entry.insert(Receipt::new(
         a,
         id,
         Addr::default(),
@@ -1777,9 +1779,6 @@ fn make_receipts(
         &[],
         expires.max(ctx.now_unix + 1),
     ));
-    let Some(r) = ctx.store.get_mut(key) else {
-        return;
-    };
     r.source
         .set(sm.dest_addr_ton, sm.dest_addr_npi, sm.destination_addr);
     r.dest
