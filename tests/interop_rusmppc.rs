@@ -225,6 +225,21 @@ macro_rules! bind_pdu {
     };
 }
 
+/// A client bound as a v3.4 transceiver with the test account.
+async fn connect_trx(addr: SocketAddr) -> (Client, Events, TapHandle) {
+    let (client, events, tap) = connect(addr, false).await;
+    client
+        .bind_transceiver(bind_pdu!(
+            BindTransceiver,
+            "esme",
+            "secret",
+            InterfaceVersion::Smpp3_4
+        ))
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}{}", tap.dump()));
+    (client, events, tap)
+}
+
 const SRC: &str = "447700900001";
 const DST: &str = "447700900002";
 
@@ -568,16 +583,7 @@ async fn rusmppc_trx_submit_gets_receipt_and_acks_it() {
     let srv = common::server(&[]);
     let addr = srv.local_addr();
     timeout(TEST_LIMIT, async {
-        let (client, mut events, tap) = connect(addr, false).await;
-        client
-            .bind_transceiver(bind_pdu!(
-                BindTransceiver,
-                "esme",
-                "secret",
-                InterfaceVersion::Smpp3_4
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}{}", tap.dump()));
+        let (client, mut events, tap) = connect_trx(addr).await;
 
         let resp = client
             .submit_sm(
@@ -668,16 +674,7 @@ async fn rusmppc_ucs2_and_message_payload_are_accepted() {
     let srv = common::server(&[]);
     let addr = srv.local_addr();
     timeout(TEST_LIMIT, async {
-        let (client, mut events, tap) = connect(addr, false).await;
-        client
-            .bind_transceiver(bind_pdu!(
-                BindTransceiver,
-                "esme",
-                "secret",
-                InterfaceVersion::Smpp3_4
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}{}", tap.dump()));
+        let (client, mut events, tap) = connect_trx(addr).await;
 
         // UCS2 (data_coding 8): "hi Привет 你好".
         let ucs2 = utf16be("hi Привет 你好");
@@ -784,16 +781,7 @@ async fn server_enquire_link_is_answered_by_rusmppc() {
     let srv = common::server(&["--enquire-link-timer", "200ms"]);
     let addr = srv.local_addr();
     timeout(TEST_LIMIT, async {
-        let (client, mut events, tap) = connect(addr, false).await;
-        client
-            .bind_transceiver(bind_pdu!(
-                BindTransceiver,
-                "esme",
-                "secret",
-                InterfaceVersion::Smpp3_4
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("bind: {e}{}", tap.dump()));
+        let (client, mut events, tap) = connect_trx(addr).await;
         // Idle for a while: the server probes, rusmppc answers, the session
         // stays up and nothing surfaces on the event stream.
         if let Ok(ev) = timeout(Duration::from_millis(1500), events.next()).await {
