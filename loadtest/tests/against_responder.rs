@@ -3,40 +3,20 @@
 //! deliberately broken server, checking the counts on both sides agree and
 //! the verdict follows. Every run is about a second.
 
-use clap::Parser;
-use loadtest::cli::{Cli, Cmd, RunArgs};
 use loadtest::report::parse_hgrm;
 use loadtest::responder::{serve, ResponderStats};
 use loadtest::run::{run, Outcome};
 use smsc::pdu::{check_frame, decode, Body, CommandId, Frame, Pdu, Sm, Tag, TlvBuf};
 use std::io::{BufRead, Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-fn out_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("loadtest-it-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    d
-}
-
-fn args(addr: SocketAddr, out: &Path, extra: &[&str]) -> RunArgs {
-    let mut v: Vec<String> = ["loadtest", "run", "--json", "--addr"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    v.push(addr.to_string());
-    v.push("--out".into());
-    v.push(out.display().to_string());
-    v.extend(extra.iter().map(|s| s.to_string()));
-    match Cli::try_parse_from(v).unwrap().cmd {
-        Cmd::Run(a) => a,
-        Cmd::Compare(_) => unreachable!(),
-    }
-}
+mod common;
+use common::{out_dir, run_args as args};
 
 struct Responder {
     addr: SocketAddr,

@@ -4,34 +4,12 @@
 //! counts must agree with the server's own counters.
 
 use clap::Parser;
-use loadtest::cli::{Cli, Cmd, RunArgs};
 use loadtest::run::run;
 use smsc::pdu::{CommandId, CommandStatus};
 use std::time::{Duration, Instant};
 
-fn args(addr: std::net::SocketAddr, out: &std::path::Path, extra: &[&str]) -> RunArgs {
-    let mut v: Vec<String> = [
-        "loadtest",
-        "run",
-        "--json",
-        "--system-id",
-        "lt",
-        "--password",
-        "pw",
-        "--addr",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    v.push(addr.to_string());
-    v.push("--out".into());
-    v.push(out.display().to_string());
-    v.extend(extra.iter().map(|s| s.to_string()));
-    match Cli::try_parse_from(v).unwrap().cmd {
-        Cmd::Run(a) => a,
-        Cmd::Compare(_) => unreachable!(),
-    }
-}
+mod common;
+use common::{out_dir, run_args};
 
 #[test]
 fn counts_agree_with_the_server_counters() {
@@ -51,12 +29,15 @@ fn counts_agree_with_the_server_counters() {
     ]))
     .unwrap();
     let srv = smsc::server::Server::start(cfg).unwrap();
-    let dir = std::env::temp_dir().join(format!("loadtest-srv-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let a = args(
+    let dir = out_dir("server");
+    let a = run_args(
         srv.local_addr(),
         &dir,
         &[
+            "--system-id",
+            "lt",
+            "--password",
+            "pw",
             "--bind",
             "tx",
             "--binds",
