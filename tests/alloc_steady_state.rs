@@ -5,7 +5,8 @@
 //! publish) allocates a little; per-message work must not, so the count for
 //! 20,000 messages has to stay far below one per message.
 
-use smsc::pdu::{self, Body, CommandId, CommandStatus, Frame, MessageIdResp, Pdu, Sm};
+mod common;
+use smsc::pdu::{self, Body, CommandId, CommandStatus, Frame, MessageIdResp, Pdu};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,22 +74,7 @@ fn exchange(stream: &mut std::net::TcpStream, submit: &mut [u8], n: u32, buf: &m
 
 #[test]
 fn no_allocation_per_message_in_steady_state() {
-    use clap::Parser;
-    smsc::log::set_quiet(true);
-    let args = smsc::config::Args::parse_from([
-        "smsc",
-        "--listen",
-        "127.0.0.1:0",
-        "--threads",
-        "1",
-        "--account",
-        "esme:secret",
-        "--stats-interval",
-        "0",
-        "--shutdown-grace",
-        "200ms",
-    ]);
-    let srv = smsc::server::Server::start(smsc::config::Config::from_args(args).unwrap()).unwrap();
+    let srv = common::server(&["--shutdown-grace", "200ms"]);
     let mut stream = std::net::TcpStream::connect(srv.local_addr()).unwrap();
     stream.set_nodelay(true).unwrap();
     let bind = Pdu::new(
@@ -108,17 +94,7 @@ fn no_allocation_per_message_in_steady_state() {
     assert_eq!(resp.header.command_id, CommandId::BIND_TRANSCEIVER_RESP);
     assert_eq!(resp.header.command_status, CommandStatus::ESME_ROK);
 
-    let sm = Sm {
-        source_addr_ton: 1,
-        source_addr_npi: 1,
-        source_addr: b"447700900001",
-        dest_addr_ton: 1,
-        dest_addr_npi: 1,
-        destination_addr: b"447700900002",
-        registered_delivery: 1,
-        short_message: b"twenty chars message",
-        ..Sm::default()
-    };
+    let sm = common::sm(b"twenty chars message", 1);
     let mut submit = Pdu::new(1, Body::SubmitSm(sm)).to_vec().unwrap();
     // Warm up: buffers, queues and lists reach their working size.
     exchange(&mut stream, &mut submit, 20_000, &mut buf);
