@@ -150,37 +150,6 @@ pub type DeliverSm<'a> = Sm<'a>;
 
 impl<'a> BodyCodec<'a> for Sm<'a> {
     fn read(r: &mut Reader<'a>) -> Result<Self, S> {
-        r.local(Self::read_fields)
-    }
-    fn body_len(&self) -> Result<usize, EncodeError> {
-        if self.short_message.len() > max::SHORT_MESSAGE {
-            return Err(EncodeError::ShortMessageTooLong {
-                len: self.short_message.len(),
-            });
-        }
-        Ok(
-            check_cstr(self.service_type, max::SERVICE_TYPE, "service_type")?
-                + check_cstr(self.source_addr, max::ADDR, "source_addr")?
-                + check_cstr(self.destination_addr, max::ADDR, "destination_addr")?
-                + check_cstr(
-                    self.schedule_delivery_time,
-                    max::TIME,
-                    "schedule_delivery_time",
-                )?
-                + check_cstr(self.validity_period, max::TIME, "validity_period")?
-                + 12
-                + self.short_message.len()
-                + self.tlvs.raw().len(),
-        )
-    }
-    fn write(&self, w: &mut Writer<'_>) {
-        w.local(|w| self.write_fields(w));
-    }
-}
-
-impl<'a> Sm<'a> {
-    #[inline(always)]
-    fn read_fields(r: &mut Reader<'a>) -> Result<Self, S> {
         // Runs of one-octet fields are read as arrays: one bounds check each.
         let service_type = r.cstr(max::SERVICE_TYPE, S::ESME_RINVSERTYP)?;
         let [source_addr_ton, source_addr_npi] = r.array()?;
@@ -214,7 +183,33 @@ impl<'a> Sm<'a> {
             tlvs: tlvs(r)?,
         })
     }
+    fn body_len(&self) -> Result<usize, EncodeError> {
+        if self.short_message.len() > max::SHORT_MESSAGE {
+            return Err(EncodeError::ShortMessageTooLong {
+                len: self.short_message.len(),
+            });
+        }
+        Ok(
+            check_cstr(self.service_type, max::SERVICE_TYPE, "service_type")?
+                + check_cstr(self.source_addr, max::ADDR, "source_addr")?
+                + check_cstr(self.destination_addr, max::ADDR, "destination_addr")?
+                + check_cstr(
+                    self.schedule_delivery_time,
+                    max::TIME,
+                    "schedule_delivery_time",
+                )?
+                + check_cstr(self.validity_period, max::TIME, "validity_period")?
+                + 12
+                + self.short_message.len()
+                + self.tlvs.raw().len(),
+        )
+    }
+    fn write(&self, w: &mut Writer<'_>) {
+        w.local(|w| self.write_fields(w));
+    }
+}
 
+impl Sm<'_> {
     #[inline(always)]
     fn write_fields(&self, w: &mut Writer<'_>) {
         // Runs of one-octet fields are written as one store each.

@@ -39,17 +39,6 @@ impl<'a> Reader<'a> {
         self.buf.len()
     }
 
-    /// Runs `f` with a copy of this reader that can live in registers, then
-    /// takes its position. A body's `read` receives `&mut Reader`, whose
-    /// position would otherwise be stored back to memory after every field.
-    #[inline(always)]
-    pub fn local<T>(&mut self, f: impl FnOnce(&mut Reader<'a>) -> T) -> T {
-        let mut r = Reader { buf: self.buf };
-        let out = f(&mut r);
-        self.buf = r.buf;
-        out
-    }
-
     pub fn rest(&mut self) -> &'a [u8] {
         std::mem::take(&mut self.buf)
     }
