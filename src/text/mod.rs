@@ -60,11 +60,6 @@ impl Encoding {
     }
 }
 
-/// Free function form of [`Encoding::from_data_coding`].
-pub fn from_data_coding(dc: u8, zero_means: Encoding) -> Encoding {
-    Encoding::from_data_coding(dc, zero_means)
-}
-
 /// What [`validate_content`] found. `segments` is informational (how many air
 /// parts the text would need if sent alone without a UDH).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -158,6 +153,7 @@ mod tests {
 
     #[test]
     fn data_coding_map() {
+        let from_data_coding = Encoding::from_data_coding;
         use Encoding::*;
         assert_eq!(Encoding::from_data_coding(0, Gsm7), Gsm7);
         assert_eq!(Encoding::from_data_coding(0, Latin1), Latin1);
