@@ -112,8 +112,7 @@ fn encode_unchecked(command_id: u32, seq: u32, sm: &Sm, out: &mut [u8]) -> Optio
         return None;
     }
     // 16 header + 5 NULs + 2 + 2 + 3 + 5 one-octet fields = 33.
-    let total =
-        33 + st.len() + sa.len() + da.len() + sd.len() + vp.len() + msg.len() + tl.len();
+    let total = 33 + st.len() + sa.len() + da.len() + sd.len() + vp.len() + msg.len() + tl.len();
     let dst = out.get_mut(..total)?;
     let mut h = [0u8; 16];
     h[0..4].copy_from_slice(&u32::try_from(total).ok()?.to_be_bytes());

@@ -1,0 +1,295 @@
+//! Interop with python-smpplib 2.2.4, the most used Python SMPP client, which
+//! no one here wrote. `tests/interop/smpplib_client.py` drives one scenario
+//! against a real server on an ephemeral port and prints what smpplib saw,
+//! one event per line; the assertions are all here.
+//!
+//! Needs `python3` with smpplib installed (`.ci/run` installs it:
+//! `python3 -m pip install smpplib==2.2.4`). Without it these tests fail
+//! and say so; they never skip.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use smsc::dlr::{self, Stat};
+use std::collections::HashMap;
+use std::io::Read;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The script gives up on its own after 20 s; this is the hard stop.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// One line of the script's output: `EVENT key=value ...`.
+#[derive(Debug)]
+struct Event {
+    kind: String,
+    fields: HashMap<String, String>,
+}
+
+impl Event {
+    fn get(&self, key: &str) -> &str {
+        self.fields
+            .get(key)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("{} has no {key}: {self:?}", self.kind))
+    }
+    fn num(&self, key: &str) -> u64 {
+        self.get(key).parse().unwrap()
+    }
+    /// A hex-printed octet string (`-` is empty).
+    fn octets(&self, key: &str) -> Vec<u8> {
+        let h = self.get(key);
+        if h == "-" {
+            return Vec::new();
+        }
+        (0..h.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+            .collect()
+    }
+}
+
+/// Runs one scenario against a fresh server started with `flags`.
+fn run(scenario: &str, flags: &[&str]) -> Vec<Event> {
+    let server = common::server(flags);
+    let port = server.local_addr().port().to_string();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/smpplib_client.py"
+    );
+    let mut child = Command::new("python3")
+        .args(["-W", "ignore", script, scenario, &port])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 must be on PATH for the smpplib interop tests");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > LIMIT {
+            child.kill().unwrap();
+            panic!("smpplib scenario {scenario} still running after {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let (mut out, mut err) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(
+        !err.contains("No module named 'smpplib'"),
+        "smpplib is not installed: python3 -m pip install smpplib==2.2.4"
+    );
+    assert!(
+        status.success(),
+        "scenario {scenario} failed ({status}):\n{out}\n{err}"
+    );
+    server.stop();
+    let events: Vec<Event> = out
+        .lines()
+        .map(|l| {
+            let mut words = l.split(' ');
+            let kind = words.next().unwrap_or_default().to_string();
+            let fields = words
+                .filter_map(|w| w.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            Event { kind, fields }
+        })
+        .collect();
+    assert!(
+        events.last().is_some_and(|e| e.kind == "end"),
+        "scenario {scenario} did not finish:\n{out}\n{err}"
+    );
+    assert!(
+        !events.iter().any(|e| e.kind == "timeout"),
+        "scenario {scenario} timed out waiting:\n{out}"
+    );
+    events
+}
+
+fn of<'a>(events: &'a [Event], kind: &str) -> Vec<&'a Event> {
+    events.iter().filter(|e| e.kind == kind).collect()
+}
+
+/// What the receipt's `text:` should hold for a part smpplib sent: the first
+/// 20 characters of the message (after the UDH), printable ASCII, `?` for
+/// anything else; nothing for binary data.
+fn expected_text(kind: &str, esm_class: u64, part: &[u8]) -> Vec<u8> {
+    let body = if esm_class & 0x40 != 0 {
+        &part[1 + part[0] as usize..]
+    } else {
+        part
+    };
+    let printable = |c: u32| match u8::try_from(c) {
+        Ok(b) if (0x20..0x7F).contains(&b) => b,
+        _ => b'?',
+    };
+    match kind {
+        "binary" => Vec::new(),
+        "ucs2_udh" => body
+            .chunks_exact(2)
+            .take(20)
+            .map(|p| printable(u32::from(u16::from_be_bytes([p[0], p[1]]))))
+            .collect(),
+        _ => body
+            .iter()
+            .take(20)
+            .map(|&b| printable(u32::from(b)))
+            .collect(),
+    }
+}
+
+/// One TRX bind sends long GSM text split with UDH, long UCS2 text split
+/// with UDH, long GSM text split with SAR TLVs, a message_payload message
+/// and binary data, all with registered_delivery. Each part is accepted
+/// with its own id, and its standard receipt comes back on the same bind,
+/// after its response. Then a bad destination, enquire_link and unbind.
+#[test]
+fn smpplib_trx_long_messages_every_coding_and_receipts() {
+    let events = run("trx", &[]);
+    let bind = &of(&events, "bind")[0];
+    assert_eq!(bind.num("status"), 0, "bind_transceiver refused");
+    assert_eq!(bind.get("system_id"), "smsc");
+
+    let sent = of(&events, "sent");
+    let kinds: Vec<&str> = sent.iter().map(|e| e.get("kind")).collect();
+    for (kind, parts) in [
+        ("gsm_udh", 3),
+        ("ucs2_udh", 2),
+        ("gsm_sar", 2),
+        ("payload", 1),
+        ("binary", 1),
+    ] {
+        assert_eq!(
+            kinds.iter().filter(|k| **k == kind).count(),
+            parts,
+            "{kind} parts"
+        );
+    }
+    assert_eq!(of(&events, "total")[0].num("submitted"), sent.len() as u64);
+
+    // Every submit_sm answered OK with a distinct message id.
+    let resps = of(&events, "resp");
+    assert_eq!(resps.len(), sent.len());
+    let mut id_of_seq = HashMap::new();
+    for r in &resps {
+        assert_eq!(r.num("status"), 0, "submit_sm refused: {r:?}");
+        assert!(id_of_seq
+            .insert(r.num("seq"), r.get("id").to_string())
+            .is_none());
+    }
+    let mut ids: Vec<&String> = id_of_seq.values().collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), sent.len(), "message ids repeat");
+
+    // One receipt per part, matched by receipted_message_id and by the id in
+    // its text, DELIVRD, after that part's response on the wire.
+    let receipts = of(&events, "receipt");
+    assert_eq!(receipts.len(), sent.len());
+    let position = |e: &Event| events.iter().position(|x| std::ptr::eq(x, e)).unwrap();
+    for s in &sent {
+        let id = &id_of_seq[&s.num("seq")];
+        let mine: Vec<&&Event> = receipts
+            .iter()
+            .filter(|r| r.get("receipted_message_id") == id)
+            .collect();
+        assert_eq!(mine.len(), 1, "receipts for {id}: {mine:?}");
+        let r = mine[0];
+        assert_eq!(r.num("esm_class"), 4, "esm_class of a receipt");
+        assert_eq!(r.num("message_state"), 2, "message_state DELIVERED");
+        let resp = resps.iter().find(|x| x.num("seq") == s.num("seq")).unwrap();
+        assert!(
+            position(resp) < position(r),
+            "receipt for {id} before its response"
+        );
+
+        let text = r.octets("text");
+        let parsed = dlr::parse(&text).expect("receipt text parses");
+        assert_eq!(parsed.id, id.as_bytes());
+        assert_eq!(parsed.stat, Some(Stat::Delivrd));
+        assert_eq!((parsed.sub, parsed.dlvrd), (Some(1), Some(1)));
+        assert_eq!(parsed.err, Some(&b"000"[..]));
+        assert_eq!(parsed.submit_date.map(<[u8]>::len), Some(10));
+        assert_eq!(parsed.done_date.map(<[u8]>::len), Some(10));
+        let want = expected_text(s.get("kind"), s.num("esm_class"), &s.octets("part"));
+        assert_eq!(
+            parsed.text.unwrap_or_default(),
+            &want[..],
+            "text: of {} ({})",
+            s.get("kind"),
+            String::from_utf8_lossy(&text)
+        );
+    }
+
+    // Empty destination_addr: ESME_RINVDSTADR (0x0B), seen by smpplib as an error.
+    assert_eq!(of(&events, "bad_destination")[0].num("status"), 0x0B);
+    let el = &of(&events, "enquire_link")[0];
+    assert_eq!(
+        (el.get("answer"), el.num("status")),
+        ("enquire_link_resp", 0)
+    );
+    let ub = &of(&events, "unbind")[0];
+    assert_eq!((ub.get("answer"), ub.num("status")), ("unbind_resp", 0));
+}
+
+#[test]
+fn smpplib_wrong_password_gets_rinvpaswd() {
+    let events = run("bad_password", &[]);
+    assert_eq!(of(&events, "bind")[0].num("status"), 0x0E);
+}
+
+/// Receipts made while the account has no receiver bound are held, then
+/// delivered to an RX bind of the same system_id.
+#[test]
+fn smpplib_receipts_are_held_until_a_receiver_binds() {
+    let events = run("held", &[]);
+    let resps = of(&events, "resp");
+    assert_eq!(resps.len(), 2);
+    assert!(resps.iter().all(|r| r.num("status") == 0));
+    let closed = events.iter().position(|e| e.kind == "tx_closed").unwrap();
+    let receipts = of(&events, "receipt");
+    assert_eq!(receipts.len(), 2);
+    for r in &resps {
+        assert_eq!(
+            receipts
+                .iter()
+                .filter(|x| x.get("receipted_message_id") == r.get("id"))
+                .count(),
+            1,
+            "receipt for {}",
+            r.get("id")
+        );
+    }
+    // All of them on the RX bind, none before the transmitter left.
+    assert!(events.iter().take(closed).all(|e| e.kind != "receipt"));
+    assert_eq!(of(&events, "bind")[0].num("status"), 0, "bind_receiver");
+}
+
+/// With a 1 s enquire-link timer, the server probes the idle session;
+/// smpplib answers each probe and the session stays up to unbind cleanly.
+#[test]
+fn smpplib_answers_server_enquire_links_and_stays_bound() {
+    let events = run("enquire", &["--enquire-link-timer", "1s"]);
+    let probes = of(&events, "server_enquire_link");
+    assert!(probes.len() >= 3, "{} enquire_links", probes.len());
+    let seqs: Vec<u64> = probes.iter().map(|p| p.num("seq")).collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "sequence numbers {seqs:?}"
+    );
+    let ub = &of(&events, "unbind")[0];
+    assert_eq!((ub.get("answer"), ub.num("status")), ("unbind_resp", 0));
+}
