@@ -225,64 +225,58 @@ fn check_content(encoding: Encoding, body: &[u8]) -> Result<u32, S> {
     Ok(u32::try_from(segments).unwrap_or(u32::MAX))
 }
 
-/// The first characters of the message for the receipt's `text:` field,
-/// as printable ASCII (the receipt itself is sent with data_coding 0).
-pub fn receipt_text(info: &MessageInfo<'_>, out: &mut [u8; crate::dlr::TEXT_LEN]) -> usize {
-    let mut n = 0;
-    let put = |out: &mut [u8; crate::dlr::TEXT_LEN], c: u8, n: &mut usize| {
-        if let Some(slot) = out.get_mut(*n) {
-            *slot = if (0x20..0x7F).contains(&c) { c } else { b'?' };
-            *n += 1;
+/// Octets that are the same character in ASCII and in the GSM 7-bit default
+/// alphabet map to themselves; every other octet maps to `?`. The receipt
+/// goes out with data_coding 0, which some clients decode as ASCII and
+/// others as GSM 03.38: with this map all of them show the same `text:`.
+/// The two differ at controls, `$ @ [ \ ] ^ _ \` { | } ~` and DEL (GSM puts
+/// `¤ ¡ Ä Ö Ñ Ü § ¿ ä ö ñ ü à` there), so those become `?` too.
+#[allow(clippy::indexing_slicing)] // evaluated at compile time
+const PLAIN: [u8; 256] = {
+    let mut map = [b'?'; 256];
+    let mut c = 0x20;
+    while c < 0x7B {
+        if !matches!(c, 0x24 | 0x40 | 0x5B..=0x60) {
+            map[c] = c as u8;
         }
-    };
+        c += 1;
+    }
+    map
+};
+
+#[inline]
+fn plain(c: u8) -> u8 {
+    PLAIN.get(usize::from(c)).copied().unwrap_or(b'?')
+}
+
+/// The first characters of the message for the receipt's `text:` field, in
+/// the characters ASCII and GSM 7-bit share ([`PLAIN`]), `?` for the rest.
+/// A GSM 7-bit message's septets and an ASCII/Latin-1 message's octets are
+/// mapped alike: in the shared range the two alphabets agree.
+pub fn receipt_text(info: &MessageInfo<'_>, out: &mut [u8; crate::dlr::TEXT_LEN]) -> usize {
     match info.encoding {
         Encoding::Ucs2 => {
-            for pair in info.body.chunks_exact(2).take(crate::dlr::TEXT_LEN) {
+            let mut n = 0;
+            for (slot, pair) in out.iter_mut().zip(info.body.chunks_exact(2)) {
                 let unit = match pair {
                     [a, b] => u16::from_be_bytes([*a, *b]),
                     _ => 0,
                 };
-                put(out, u8::try_from(unit).unwrap_or(b'?'), &mut n);
+                *slot = u8::try_from(unit).map_or(b'?', plain);
+                n += 1;
             }
+            n
         }
-        Encoding::Binary => {}
+        Encoding::Binary => 0,
         _ => {
-            let head = info.body.get(..crate::dlr::TEXT_LEN).unwrap_or(info.body);
-            if all_printable(head) {
-                // The usual case: one copy instead of a check per octet.
-                if let Some(dst) = out.get_mut(..head.len()) {
-                    dst.copy_from_slice(head);
-                    return head.len();
-                }
+            let mut n = 0;
+            for (slot, &c) in out.iter_mut().zip(info.body) {
+                *slot = plain(c);
+                n += 1;
             }
-            for &c in head {
-                put(out, c, &mut n);
-            }
+            n
         }
     }
-    n
-}
-
-/// Every octet in 0x20..0x7F (printable ASCII), eight at a time.
-#[inline]
-fn all_printable(s: &[u8]) -> bool {
-    // Per octet: bit 7 set, or below 0x20 (x + 0x60 has no bit 7), or 0x7F
-    // (x + 1 has bit 7, x < 0x80) fails; carries only leave octets that
-    // already failed on bit 7.
-    #[inline(always)]
-    fn word(c: &[u8; 8]) -> bool {
-        const HI: u64 = 0x8080_8080_8080_8080;
-        let x = u64::from_le_bytes(*c);
-        let low = !x.wrapping_add(0x6060_6060_6060_6060) & HI;
-        let del = x.wrapping_add(0x0101_0101_0101_0101) & HI;
-        (x & HI) | low | del == 0
-    }
-    let Some(last) = s.last_chunk::<8>() else {
-        return s.iter().all(|b| (0x20..0x7F).contains(b));
-    };
-    word(last)
-        && s.chunks_exact(8)
-            .all(|c| c.first_chunk::<8>().is_some_and(word))
 }
 
 #[cfg(test)]
@@ -292,18 +286,20 @@ mod tests {
     use crate::pdu::{Tag, TlvBuf, Tlvs};
 
     #[test]
-    fn all_printable_matches_a_byte_check() {
-        for len in 0..=24 {
-            let text: Vec<u8> = (0..len).map(|i| b' ' + (i % 95) as u8).collect();
-            assert!(all_printable(&text));
-            for pos in 0..len {
-                for b in 0..=255u8 {
-                    let mut v = text.clone();
-                    v[pos] = b;
-                    assert_eq!(all_printable(&v), (0x20..0x7F).contains(&b), "{v:?}");
-                }
+    fn plain_keeps_exactly_what_ascii_and_gsm7_agree_on() {
+        for c in 0..=255u8 {
+            let ascii = (0x20..0x7F).contains(&c).then_some(char::from(c));
+            let gsm = (c < 0x80)
+                .then(|| crate::text::gsm7::septet_to_char(c))
+                .flatten();
+            let same = ascii.is_some() && ascii == gsm;
+            assert_eq!(plain(c) == c, same, "octet {c:#04x}: {ascii:?} / {gsm:?}");
+            if !same {
+                assert_eq!(plain(c), b'?');
             }
         }
+        // 52 letters, 10 digits, space and 20 punctuation marks.
+        assert_eq!((0..=255u8).filter(|&c| plain(c) == c).count(), 83);
     }
 
     #[test]
@@ -636,6 +632,15 @@ mod tests {
         .unwrap();
         let n = receipt_text(&i, &mut out);
         assert_eq!(&out[..n], b"line1?line2?end and ");
+        // Characters GSM 7-bit puts elsewhere: replaced, so a client that
+        // reads data_coding 0 as GSM does not show `~` as `ü`.
+        let i = check(Sm {
+            short_message: b"cost $5 @ shop_x~ {ok}",
+            ..base()
+        })
+        .unwrap();
+        let n = receipt_text(&i, &mut out);
+        assert_eq!(&out[..n], b"cost ?5 ? shop?x? ?o");
         let i = check(Sm {
             short_message: b"hi",
             ..base()

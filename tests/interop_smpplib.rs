@@ -10,46 +10,12 @@
 
 mod common;
 
+use common::script::{of, position, run_script, Event};
 use smsc::dlr::{self, Stat};
 use std::collections::HashMap;
-use std::io::Read;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-/// The script gives up on its own after 20 s; this is the hard stop.
-const LIMIT: Duration = Duration::from_secs(60);
-
-/// One line of the script's output: `EVENT key=value ...`.
-#[derive(Debug)]
-struct Event {
-    kind: String,
-    fields: HashMap<String, String>,
-}
-
-impl Event {
-    fn get(&self, key: &str) -> &str {
-        self.fields
-            .get(key)
-            .map(String::as_str)
-            .unwrap_or_else(|| panic!("{} has no {key}: {self:?}", self.kind))
-    }
-    fn num(&self, key: &str) -> u64 {
-        self.get(key).parse().unwrap()
-    }
-    /// A hex-printed octet string (`-` is empty).
-    fn octets(&self, key: &str) -> Vec<u8> {
-        let h = self.get(key);
-        if h == "-" {
-            return Vec::new();
-        }
-        (0..h.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
-            .collect()
-    }
-}
-
-/// Runs one scenario against a fresh server started with `flags`.
+/// Runs one scenario of the smpplib script against a fresh server started
+/// with `flags`. A scenario that had to wait past its deadline fails.
 fn run(scenario: &str, flags: &[&str]) -> Vec<Event> {
     let server = common::server(flags);
     let port = server.local_addr().port().to_string();
@@ -57,83 +23,33 @@ fn run(scenario: &str, flags: &[&str]) -> Vec<Event> {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/interop/smpplib_client.py"
     );
-    let mut child = Command::new("python3")
-        .args(["-W", "ignore", script, scenario, &port])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 must be on PATH for the smpplib interop tests");
-    let start = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if start.elapsed() > LIMIT {
-            child.kill().unwrap();
-            panic!("smpplib scenario {scenario} still running after {LIMIT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let (mut out, mut err) = (String::new(), String::new());
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert!(
-        !err.contains("No module named 'smpplib'"),
-        "smpplib is not installed: python3 -m pip install smpplib==2.2.4"
-    );
-    assert!(
-        status.success(),
-        "scenario {scenario} failed ({status}):\n{out}\n{err}"
+    let events = run_script(
+        "python3",
+        &["-W", "ignore", script, scenario, &port],
+        "No module named 'smpplib'",
+        "python-smpplib is needed: python3 -m pip install smpplib==2.2.4",
     );
     server.stop();
-    let events: Vec<Event> = out
-        .lines()
-        .map(|l| {
-            let mut words = l.split(' ');
-            let kind = words.next().unwrap_or_default().to_string();
-            let fields = words
-                .filter_map(|w| w.split_once('='))
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect();
-            Event { kind, fields }
-        })
-        .collect();
     assert!(
-        events.last().is_some_and(|e| e.kind == "end"),
-        "scenario {scenario} did not finish:\n{out}\n{err}"
-    );
-    assert!(
-        !events.iter().any(|e| e.kind == "timeout"),
-        "scenario {scenario} timed out waiting:\n{out}"
+        of(&events, "timeout").is_empty(),
+        "scenario {scenario} timed out waiting: {events:?}"
     );
     events
 }
 
-fn of<'a>(events: &'a [Event], kind: &str) -> Vec<&'a Event> {
-    events.iter().filter(|e| e.kind == kind).collect()
-}
-
 /// What the receipt's `text:` should hold for a part smpplib sent: the first
-/// 20 characters of the message (after the UDH), printable ASCII, `?` for
-/// anything else; nothing for binary data.
+/// 20 characters of the message (after the UDH), each kept only if ASCII and
+/// GSM 7-bit agree on it (letters, digits, space, the punctuation below),
+/// else `?`; nothing for binary data.
 fn expected_text(kind: &str, esm_class: u64, part: &[u8]) -> Vec<u8> {
+    const SHARED_PUNCTUATION: &str = " !\"#%&'()*+,-./:;<=>?";
     let body = if esm_class & 0x40 != 0 {
         &part[1 + part[0] as usize..]
     } else {
         part
     };
-    let printable = |c: u32| match u8::try_from(c) {
-        Ok(b) if (0x20..0x7F).contains(&b) => b,
+    let shown = |c: u32| match char::from_u32(c) {
+        Some(ch) if ch.is_ascii_alphanumeric() || SHARED_PUNCTUATION.contains(ch) => ch as u8,
         _ => b'?',
     };
     match kind {
@@ -141,13 +57,9 @@ fn expected_text(kind: &str, esm_class: u64, part: &[u8]) -> Vec<u8> {
         "ucs2_udh" => body
             .chunks_exact(2)
             .take(20)
-            .map(|p| printable(u32::from(u16::from_be_bytes([p[0], p[1]]))))
+            .map(|p| shown(u32::from(u16::from_be_bytes([p[0], p[1]]))))
             .collect(),
-        _ => body
-            .iter()
-            .take(20)
-            .map(|&b| printable(u32::from(b)))
-            .collect(),
+        _ => body.iter().take(20).map(|&b| shown(u32::from(b))).collect(),
     }
 }
 
@@ -199,7 +111,6 @@ fn smpplib_trx_long_messages_every_coding_and_receipts() {
     // its text, DELIVRD, after that part's response on the wire.
     let receipts = of(&events, "receipt");
     assert_eq!(receipts.len(), sent.len());
-    let position = |e: &Event| events.iter().position(|x| std::ptr::eq(x, e)).unwrap();
     for s in &sent {
         let id = &id_of_seq[&s.num("seq")];
         let mine: Vec<&&Event> = receipts
@@ -212,7 +123,7 @@ fn smpplib_trx_long_messages_every_coding_and_receipts() {
         assert_eq!(r.num("message_state"), 2, "message_state DELIVERED");
         let resp = resps.iter().find(|x| x.num("seq") == s.num("seq")).unwrap();
         assert!(
-            position(resp) < position(r),
+            position(&events, resp) < position(&events, r),
             "receipt for {id} before its response"
         );
 

@@ -2,6 +2,8 @@
 //! speaks raw SMPP through the project's codec.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod script;
+
 use clap::Parser;
 use smsc::config::{Args, Config};
 use smsc::pdu::{self, Body, CommandId, CommandStatus, Frame, Pdu, Sm};

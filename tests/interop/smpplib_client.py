@@ -120,7 +120,7 @@ def scenario_trx(port):
     record_receipts(c, got)
 
     sent = []
-    sent += send_text(c, "gsm_udh", "Hello from smpplib! " * 20)  # 400 chars: 3 parts
+    sent += send_text(c, "gsm_udh", "Price: $5 @ shop_1! " * 20)  # 400 chars: 3 parts
     sent += send_text(c, "ucs2_udh", "Привет, мир! Это длинное сообщение. " * 3)  # UCS2, 2 parts
     sent += send_text(c, "gsm_sar", "SAR segmented text. " * 15, use_udhi=False, sar_ref=0x1234)
     p = c.send_message(
