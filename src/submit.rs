@@ -249,6 +249,34 @@ fn plain(c: u8) -> u8 {
     PLAIN.get(usize::from(c)).copied().unwrap_or(b'?')
 }
 
+/// Whether every octet maps to itself in [`PLAIN`], eight at a time. May
+/// say false for a word that holds an octet >= 0x80 next to plain ones
+/// (carries); never true for a word with any octet outside the map.
+#[inline]
+fn all_plain(s: &[u8]) -> bool {
+    #[inline(always)]
+    fn word(c: &[u8; 8]) -> bool {
+        const LO: u64 = 0x0101_0101_0101_0101;
+        const HI: u64 = 0x8080_8080_8080_8080;
+        let x = u64::from_le_bytes(*c);
+        // Bit 7 of each octet of `x + k * LO` is set iff the octet is
+        // >= 0x80 - k (exact while every octet is below 0x80: no carries).
+        let at_least = |k: u64| x.wrapping_add(k.wrapping_mul(LO)) & HI;
+        let has_zero = |v: u64| v.wrapping_sub(LO) & !v & HI;
+        let below_space = !at_least(0x60) & HI; // < 0x20
+        let above_z = at_least(0x05); // > 0x7A
+        let brackets = at_least(0x25) & !at_least(0x1F); // 0x5B..=0x60
+        let dollar_at = has_zero(x ^ (0x24 * LO)) | has_zero(x ^ (0x40 * LO));
+        (x & HI) | below_space | above_z | brackets | dollar_at == 0
+    }
+    let Some(last) = s.last_chunk::<8>() else {
+        return s.iter().all(|&b| plain(b) == b);
+    };
+    word(last)
+        && s.chunks_exact(8)
+            .all(|c| c.first_chunk::<8>().is_some_and(word))
+}
+
 /// The first characters of the message for the receipt's `text:` field, in
 /// the characters ASCII and GSM 7-bit share ([`PLAIN`]), `?` for the rest.
 /// A GSM 7-bit message's septets and an ASCII/Latin-1 message's octets are
@@ -269,8 +297,16 @@ pub fn receipt_text(info: &MessageInfo<'_>, out: &mut [u8; crate::dlr::TEXT_LEN]
         }
         Encoding::Binary => 0,
         _ => {
+            let head = info.body.get(..crate::dlr::TEXT_LEN).unwrap_or(info.body);
+            if all_plain(head) {
+                // The usual case: one copy instead of a lookup per octet.
+                if let Some(dst) = out.get_mut(..head.len()) {
+                    dst.copy_from_slice(head);
+                    return head.len();
+                }
+            }
             let mut n = 0;
-            for (slot, &c) in out.iter_mut().zip(info.body) {
+            for (slot, &c) in out.iter_mut().zip(head) {
                 *slot = plain(c);
                 n += 1;
             }
@@ -284,6 +320,33 @@ pub fn receipt_text(info: &MessageInfo<'_>, out: &mut [u8; crate::dlr::TEXT_LEN]
 mod tests {
     use super::*;
     use crate::pdu::{Tag, TlvBuf, Tlvs};
+
+    #[test]
+    fn all_plain_matches_the_map() {
+        let mut rng = crate::testutil::Rng(7);
+        let good: Vec<u8> = (0..=255u8).filter(|&c| plain(c) == c).collect();
+        for len in 0..=24 {
+            let ok: Vec<u8> = (0..len).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(all_plain(&ok));
+            for pos in 0..len {
+                for b in 0..=255u8 {
+                    let mut v = ok.clone();
+                    v[pos] = b;
+                    assert_eq!(all_plain(&v), plain(b) == b, "{v:?}");
+                }
+            }
+            // Random 7-bit words, mostly plain: exact both ways.
+            for _ in 0..2000 {
+                let v: Vec<u8> = (0..len)
+                    .map(|_| match rng.below(12) {
+                        0 => rng.below(0x80) as u8,
+                        _ => good[rng.index(good.len())],
+                    })
+                    .collect();
+                assert_eq!(all_plain(&v), v.iter().all(|&c| plain(c) == c), "{v:?}");
+            }
+        }
+    }
 
     #[test]
     fn plain_keeps_exactly_what_ascii_and_gsm7_agree_on() {
