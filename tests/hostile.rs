@@ -74,3 +74,193 @@ fn random_frames_never_take_the_server_down() {
     }));
     srv.stop();
 }
+
+/// A frame: header with the given id and sequence number, then `body`.
+fn frame(id: CommandId, seq: u32, body: &[u8]) -> Vec<u8> {
+    let mut f = Vec::with_capacity(16 + body.len());
+    f.extend_from_slice(&((16 + body.len()) as u32).to_be_bytes());
+    f.extend_from_slice(&id.0.to_be_bytes());
+    f.extend_from_slice(&0u32.to_be_bytes());
+    f.extend_from_slice(&seq.to_be_bytes());
+    f.extend_from_slice(body);
+    f
+}
+
+/// submit_sm / deliver_sm body from its parts (addresses international).
+fn sm_body(
+    esm: u8,
+    sched: &[u8],
+    valid: &[u8],
+    rd: u8,
+    dc: u8,
+    msg: &[u8],
+    tlvs: &[u8],
+) -> Vec<u8> {
+    let mut b = vec![0, 1, 1];
+    b.extend_from_slice(b"447700900001\0\x01\x01447700900002\0");
+    b.extend_from_slice(&[esm, 0, 0]);
+    for t in [sched, valid] {
+        b.extend_from_slice(t);
+        b.push(0);
+    }
+    b.extend_from_slice(&[rd, 0, dc, 0, msg.len() as u8]);
+    b.extend_from_slice(msg);
+    b.extend_from_slice(tlvs);
+    b
+}
+
+/// Valid requests of every kind a bound ESME sends, reaching deep into
+/// validation: UDH, SAR, message_payload, UCS2, SMPP times, submit_multi
+/// with a distribution list, data_sm, query/cancel/replace.
+fn seeds() -> Vec<Vec<u8>> {
+    let sar = b"\x02\x0c\x00\x02\x12\x34\x02\x0e\x00\x01\x03\x02\x0f\x00\x01\x01";
+    let payload = b"\x04\x24\x00\x08\x04\x1f\x04\x40\x04\x38\x00\x21";
+    let udh = b"\x05\x00\x03\x7a\x02\x01hello world";
+    let mut multi = vec![0, 1, 1];
+    multi.extend_from_slice(b"447700900001\0\x03");
+    multi.extend_from_slice(b"\x01\x01\x01447700900002\0\x01\x01\x01447700900003\0\x02friends\0");
+    multi.extend_from_slice(b"\x00\x00\x00\0\0\x01\x00\x00\x00\x05hello");
+    let mut data = vec![0, 1, 1];
+    data.extend_from_slice(b"447700900001\0\x01\x01447700900002\0\x00\x01\x08");
+    data.extend_from_slice(payload);
+    let query = b"0123456789ab\0\x01\x01447700900001\0".to_vec();
+    let cancel = b"\00123456789ab\0\x01\x01447700900001\0\x01\x01447700900002\0".to_vec();
+    let replace = b"0123456789ab\0\x01\x01447700900001\0\0\0\x01\x00\x03abc".to_vec();
+    vec![
+        frame(
+            CommandId::SUBMIT_SM,
+            1,
+            &sm_body(0x40, b"", b"", 1, 0, udh, b""),
+        ),
+        frame(
+            CommandId::SUBMIT_SM,
+            2,
+            &sm_body(0, b"", b"", 1, 0, b"part one", sar),
+        ),
+        frame(
+            CommandId::SUBMIT_SM,
+            3,
+            &sm_body(0, b"", b"", 1, 8, b"", payload),
+        ),
+        frame(
+            CommandId::SUBMIT_SM,
+            4,
+            &sm_body(
+                0,
+                b"000000000100000R",
+                b"491231235959000+",
+                0x11,
+                3,
+                b"caf\xe9",
+                b"",
+            ),
+        ),
+        frame(
+            CommandId::SUBMIT_SM,
+            5,
+            &sm_body(0x03, b"", b"", 1, 4, &[0, 1, 2, 0xff], b""),
+        ),
+        frame(CommandId::SUBMIT_MULTI, 6, &multi),
+        frame(CommandId::DATA_SM, 7, &data),
+        frame(CommandId::QUERY_SM, 8, &query),
+        frame(CommandId::CANCEL_SM, 9, &cancel),
+        frame(CommandId::REPLACE_SM, 10, &replace),
+        frame(CommandId::ENQUIRE_LINK, 11, b""),
+        frame(CommandId::DELIVER_SM_RESP, 12, b"\0"),
+    ]
+}
+
+/// Valid frames with a few octets changed, inserted or cut (the length
+/// usually fixed up, so the body is parsed): every answer must be a
+/// well-formed PDU, and the server keeps serving. The tests run a debug
+/// build, so an arithmetic overflow on any of these paths would panic a
+/// loop and fail the final check.
+#[test]
+fn mutated_valid_frames_never_take_the_server_down() {
+    let srv = server(&["--threads", "2", "--window", "8"]);
+    let a = srv.local_addr();
+    let seeds = seeds();
+    // Every seed is valid as it stands: its answer is ROK (query, cancel
+    // and replace answer their own failure statuses, enquire_link and the
+    // stray deliver_sm_resp as they always do).
+    {
+        let mut e = Esme::bound(a, CommandId::BIND_TRANSCEIVER);
+        for f in seeds.iter().take(7) {
+            e.send_raw(f);
+            let id = CommandId(u32::from_be_bytes(f[4..8].try_into().unwrap()));
+            let r = e.recv_id(id.response());
+            assert_eq!(r.status(), S::ESME_ROK, "seed {id:?}");
+        }
+    }
+    let mut rng = Rng(0xC0FF_EE00_D15E_A5E5);
+    let mut e = Esme::bound(a, CommandId::BIND_TRANSCEIVER);
+    let mut reconnects = 0;
+    for _ in 0..150 {
+        let mut burst = Vec::new();
+        for _ in 0..20 {
+            let mut f = seeds[(rng.next() as usize) % seeds.len()].clone();
+            let mut fix_length = true;
+            for _ in 0..1 + rng.next() % 4 {
+                let at = (4 + (rng.next() as usize) % (f.len() - 4).max(1)).min(f.len() - 1);
+                let v = match rng.next() % 4 {
+                    0 => 0,
+                    1 => 0xff,
+                    _ => rng.next() as u8,
+                };
+                match rng.next() % 10 {
+                    0..=5 => f[at] = v,
+                    6 | 7 => f.insert(at, v),
+                    8 => {
+                        let keep = 16 + (rng.next() as usize) % (f.len() - 15);
+                        f.truncate(keep);
+                    }
+                    // Now and then a lying length: nack and close.
+                    _ => fix_length = rng.next() % 8 != 0,
+                }
+            }
+            if fix_length {
+                let n = f.len() as u32;
+                f[..4].copy_from_slice(&n.to_be_bytes());
+            }
+            burst.extend_from_slice(&f);
+        }
+        if e.stream.write_all(&burst).is_err() || e.closed_within(Duration::ZERO) {
+            reconnects += 1;
+            e = Esme::bound(a, CommandId::BIND_TRANSCEIVER);
+            continue;
+        }
+        let mut closed = false;
+        while let Some(g) = e.recv_timeout(Duration::from_millis(30)) {
+            let _ = g.pdu(); // must decode
+                             // Answer receipts and probes; the server may have closed.
+            let answer = match g.id() {
+                CommandId::DELIVER_SM => frame(CommandId::DELIVER_SM_RESP, g.seq(), b"\0"),
+                CommandId::ENQUIRE_LINK => frame(CommandId::ENQUIRE_LINK_RESP, g.seq(), b""),
+                _ => continue,
+            };
+            let _ = e.stream.write_all(&answer);
+        }
+        if e.closed_within(Duration::from_millis(1)) {
+            closed = true;
+        }
+        if closed {
+            reconnects += 1;
+            e = Esme::bound(a, CommandId::BIND_TRANSCEIVER);
+        }
+    }
+    // Still serving, on both loops' connections.
+    for _ in 0..4 {
+        let mut ok = Esme::bound(a, CommandId::BIND_TRANSCEIVER);
+        assert_eq!(ok.submit(sm(b"still here", 1)).status(), S::ESME_ROK);
+        ok.recv_id(CommandId::DELIVER_SM);
+    }
+    // The mutations reached both the decoder and the validation behind it.
+    let c = srv.snapshot().counters;
+    assert!(c.decode_ex > 0, "no decode errors: {c:?}");
+    assert!(c.submit_ex > 50 && c.submit_ok > 100, "submits: {c:?}");
+    eprintln!(
+        "mutated frames: {reconnects} reconnects, decode_ex {}, submit ok/ex {}/{}",
+        c.decode_ex, c.submit_ok, c.submit_ex
+    );
+    srv.stop();
+}
