@@ -124,7 +124,8 @@ fn seeds() -> Vec<Vec<u8>> {
     data.extend_from_slice(b"447700900001\0\x01\x01447700900002\0\x00\x01\x08");
     data.extend_from_slice(payload);
     let query = b"0123456789ab\0\x01\x01447700900001\0".to_vec();
-    let cancel = b"\00123456789ab\0\x01\x01447700900001\0\x01\x01447700900002\0".to_vec();
+    // service_type "", then the message id.
+    let cancel = b"\x000123456789ab\0\x01\x01447700900001\0\x01\x01447700900002\0".to_vec();
     let replace = b"0123456789ab\0\x01\x01447700900001\0\0\0\x01\x00\x03abc".to_vec();
     vec![
         frame(
