@@ -89,6 +89,10 @@ pub struct Args {
     /// Directory for the receipt spool written at shutdown and read at start.
     #[arg(long)]
     pub spool_dir: Option<PathBuf>,
+    /// Receipt journal in --spool-dir: `write` survives a crash of the
+    /// process, `fsync` a power cut too (see docs/operations.md).
+    #[arg(long, value_enum, default_value = "off")]
+    pub journal: crate::journal::Mode,
     /// Serve Prometheus metrics on this address (off by default).
     #[arg(long)]
     pub metrics_listen: Option<SocketAddr>,
@@ -129,6 +133,7 @@ pub struct Config {
     pub data_coding_zero: ZeroCoding,
     pub outcomes: OutcomeModel,
     pub spool_dir: Option<PathBuf>,
+    pub journal: crate::journal::Mode,
     pub metrics_listen: Option<SocketAddr>,
     pub stats_interval: Duration,
     pub bind_fail_limit: u32,
@@ -189,6 +194,11 @@ impl Config {
                 "--system-id must be 1..=15 characters".into(),
             ));
         }
+        if a.journal != crate::journal::Mode::Off && a.spool_dir.is_none() {
+            return Err(ConfigError::Invalid(
+                "--journal needs --spool-dir (the journal lives there)".into(),
+            ));
+        }
         let outcomes = OutcomeModel::parse(&a.outcomes).map_err(ConfigError::Outcomes)?;
         let defaults = account::Defaults {
             receipt_queue: a.receipt_queue,
@@ -236,6 +246,7 @@ impl Config {
             data_coding_zero: a.data_coding_zero,
             outcomes,
             spool_dir: a.spool_dir,
+            journal: a.journal,
             metrics_listen: a.metrics_listen,
             stats_interval: a.stats_interval,
             bind_fail_limit: a.bind_fail_limit,

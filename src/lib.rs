@@ -13,6 +13,7 @@ pub mod config;
 pub mod conn;
 pub mod dlr;
 pub mod http;
+pub mod journal;
 pub mod link;
 pub mod listener;
 pub mod log;

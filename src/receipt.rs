@@ -81,6 +81,8 @@ pub struct Receipt {
     pub prefer: Option<(u32, u32)>,
     /// Unix time after which the receipt is dropped as expired.
     pub expires_unix: i64,
+    /// Its name in the journal (`--journal`); 0 when not journaled.
+    pub jid: u64,
 }
 
 impl Receipt {
@@ -118,6 +120,7 @@ impl Receipt {
             attempts: 0,
             prefer: None,
             expires_unix,
+            jid: 0,
         }
     }
 

@@ -45,6 +45,11 @@ pub struct Shared {
     pub start_unix_ms: u64,
     /// Loops that have finished their shutdown.
     pub stopped: AtomicUsize,
+    /// The receipt journal (`--journal`), committed by every loop.
+    pub journal: Option<Mutex<crate::journal::Writer>>,
+    /// New jids are `(jid_base + n) << LOOP_BITS | loop`: above every jid
+    /// recovered from the journal.
+    pub jid_base: u64,
 }
 
 /// Failed binds from one IP are counted in windows of this length.
@@ -80,6 +85,29 @@ impl Shared {
             epoch: Instant::now(),
             start_unix_ms,
             stopped: AtomicUsize::new(0),
+            journal: None,
+            jid_base: 1,
+        }
+    }
+
+    /// Commits one loop's journal batch; false (and the batch kept) if the
+    /// write failed or the lock is poisoned.
+    pub fn commit_journal(&self, batch: &mut crate::journal::Batch) -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        let Some(j) = &self.journal else {
+            return true;
+        };
+        match j.lock() {
+            Ok(mut w) => match w.commit(batch) {
+                Ok(()) => true,
+                Err(e) => {
+                    crate::log::warn(format_args!("journal write failed: {e}"));
+                    false
+                }
+            },
+            Err(_) => false,
         }
     }
 
@@ -181,7 +209,25 @@ impl Server {
     pub fn start(config: Config) -> io::Result<Server> {
         let n = config.threads;
         let (listeners, local_addr) = crate::listener::bind_all(config.listen, n)?;
-        let shared = Arc::new(Shared::new(config));
+        let mut shared = Shared::new(config);
+        // The journal is read (and compacted) before any loop runs.
+        let mut recovered = None;
+        if let (Some(dir), true) = (
+            &shared.config.spool_dir,
+            shared.config.journal != crate::journal::Mode::Off,
+        ) {
+            let (w, rec) = crate::journal::Writer::open(dir, shared.config.journal)?;
+            crate::log::info(format_args!(
+                "journal {}: {} receipts to deliver ({} unreadable lines skipped)",
+                w.path().display(),
+                rec.receipts.len(),
+                rec.unreadable
+            ));
+            shared.jid_base = (rec.max_jid >> crate::journal::LOOP_BITS) + 1;
+            shared.journal = Some(Mutex::new(w));
+            recovered = Some(rec);
+        }
+        let shared = Arc::new(shared);
 
         // One channel per ordered pair of loops: each has a single producer.
         let mut senders: Vec<Vec<Option<OutLink>>> =
@@ -212,8 +258,11 @@ impl Server {
             workers.push(w);
         }
         let _ = shared.wakers.set(wakers);
-        if let Some(dir) = &shared.config.spool_dir {
-            if let Some(w0) = workers.first_mut() {
+        if let Some(w0) = workers.first_mut() {
+            if let Some(rec) = recovered {
+                w0.load_journaled(rec.receipts);
+            }
+            if let Some(dir) = &shared.config.spool_dir {
                 w0.load_spool(dir);
             }
         }

@@ -132,6 +132,11 @@ struct Ctx {
     /// move 4-byte keys into it, not the 150-byte records.
     store: Slab<Receipt>,
     dates: receipt::DateCache,
+    /// This iteration's journal lines (`--journal`), committed before any
+    /// socket write.
+    journal: Option<crate::journal::Batch>,
+    /// Counter part of the next jid (see [`Ctx::new_jid`]).
+    jid_next: u64,
     zero_means: Encoding,
     window: usize,
     high_watermark: usize,
@@ -142,6 +147,34 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// A jid no other loop or earlier run uses: the loop number in the low
+    /// bits, this loop's counter above.
+    fn new_jid(&mut self) -> u64 {
+        let jid = self.jid_next << crate::journal::LOOP_BITS | self.id as u64;
+        self.jid_next += 1;
+        jid
+    }
+
+    /// Journals a receipt that was just created (no-op without --journal).
+    fn journal_add(&mut self, key: usize, system_id: &str) {
+        if self.journal.is_none() {
+            return;
+        }
+        let jid = self.new_jid();
+        if let (Some(r), Some(b)) = (self.store.get_mut(key), self.journal.as_mut()) {
+            r.jid = jid;
+            b.add(r, system_id);
+        }
+    }
+
+    /// Journals a receipt as finished: delivered, refused, dropped, expired.
+    #[inline]
+    fn journal_done(&mut self, jid: u64) {
+        if let Some(b) = self.journal.as_mut() {
+            b.done(jid);
+        }
+    }
+
     /// Puts a receipt in the store and its key on its account's queue.
     #[inline(always)]
     fn enqueue(&mut self, r: Receipt) {
@@ -159,7 +192,9 @@ impl Ctx {
                 self.mark_dirty(a);
             }
             None => {
-                self.store.try_remove(key);
+                if let Some(r) = self.store.try_remove(key) {
+                    self.journal_done(r.jid);
+                }
             }
         }
     }
@@ -204,6 +239,8 @@ pub struct Worker {
     receivers: Vec<InLink>,
     outbox: Vec<Batch>,
     flush_list: Vec<usize>,
+    /// Connections whose write waits for a failed journal commit.
+    flush_retry: Vec<usize>,
     ready: Vec<usize>,
     close_list: Vec<usize>,
     fired: Vec<TimerKey>,
@@ -261,6 +298,9 @@ impl Worker {
             targets: Vec::new(),
             store: Slab::new(),
             dates: receipt::DateCache::default(),
+            journal: (cfg.journal != crate::journal::Mode::Off)
+                .then(crate::journal::Batch::default),
+            jid_next: shared.jid_base,
             zero_means,
             window: cfg.window,
             high_watermark: cfg
@@ -290,6 +330,7 @@ impl Worker {
             receivers,
             outbox: (0..n).map(|_| Vec::new()).collect(),
             flush_list: Vec::new(),
+            flush_retry: Vec::new(),
             ready: Vec::new(),
             close_list: Vec::new(),
             fired: Vec::new(),
@@ -553,6 +594,35 @@ impl Worker {
 
     // ------------------------------------------------------------ write path
 
+    /// Commits this iteration's journal lines; false if that failed (the
+    /// lines are kept and retried, and no socket is written meanwhile).
+    fn commit_journal(&mut self) -> bool {
+        let Some(b) = self.ctx.journal.as_mut() else {
+            return true;
+        };
+        if b.is_empty() {
+            return true;
+        }
+        if self.ctx.shared.commit_journal(b) {
+            self.ctx.m.journal_commits += 1;
+            true
+        } else {
+            self.ctx.m.journal_errors += 1;
+            false
+        }
+    }
+
+    /// A connection whose write waits for the journal: tried again at the
+    /// next housekeeping tick.
+    fn mark_flush_later(&mut self, idx: usize) {
+        if let Some(c) = self.conns.get_mut(idx) {
+            c.s.in_flush_list = false;
+        }
+        if !self.flush_retry.contains(&idx) {
+            self.flush_retry.push(idx);
+        }
+    }
+
     fn flush_all(&mut self) {
         let mut list = std::mem::take(&mut self.flush_list);
         for &idx in &list {
@@ -565,6 +635,11 @@ impl Worker {
     }
 
     fn flush(&mut self, idx: usize) {
+        // Nothing leaves before the receipts it answers for are journaled.
+        if !self.commit_journal() {
+            self.mark_flush_later(idx);
+            return;
+        }
         let Some(conn) = self.conns.get_mut(idx) else {
             return;
         };
@@ -738,7 +813,9 @@ impl Worker {
             };
             if r.expires_unix < now_unix {
                 al.queue.pop_front();
-                ctx.store.try_remove(rk as usize);
+                if let (Some(r), Some(b)) = (ctx.store.try_remove(rk as usize), &mut ctx.journal) {
+                    b.done(r.jid);
+                }
                 ctx.m.receipt_expired += 1;
                 continue;
             }
@@ -847,6 +924,11 @@ impl Worker {
     }
 
     fn send_outboxes(&mut self) {
+        // A receipt is journaled before another loop can deliver it (and
+        // journal it as done): the journal must see its A line first.
+        if self.outbox.iter().all(|b| b.is_empty()) || !self.commit_journal() {
+            return;
+        }
         for (dst, batch) in self.outbox.iter_mut().enumerate() {
             if batch.is_empty() {
                 continue;
@@ -878,6 +960,13 @@ impl Worker {
     /// Returns true when the loop should exit.
     fn housekeeping(&mut self) -> bool {
         self.ctx.now_unix = unix_now();
+        // Done lines of a quiet loop reach the journal within a tick, and
+        // writes held by a failed commit are tried again.
+        if self.commit_journal() {
+            for idx in std::mem::take(&mut self.flush_retry) {
+                self.mark_flush(idx);
+            }
+        }
         let max = self.ctx.shared.config.max_connections;
         if self.accept_paused
             && self.listening
@@ -1013,7 +1102,15 @@ impl Worker {
                 self.ctx.enqueue(r);
             }
         }
-        if let Some(dir) = self.ctx.shared.config.spool_dir.clone() {
+        if self.ctx.journal.is_some() {
+            // The journal already holds every receipt left: it is the spool.
+            if !self.commit_journal() {
+                crate::log::warn(format_args!(
+                    "loop {}: last journal commit failed",
+                    self.ctx.id
+                ));
+            }
+        } else if let Some(dir) = self.ctx.shared.config.spool_dir.clone() {
             self.write_spool(&dir);
         }
         self.publish();
@@ -1067,6 +1164,38 @@ impl Worker {
         }
     }
 
+    /// Queues the receipts the journal still had (called on loop 0 before
+    /// the loops start); they keep their jids. Those of accounts that no
+    /// longer exist are journaled as done.
+    pub fn load_journaled(&mut self, receipts: Vec<(u64, String)>) {
+        let (mut ok, mut bad) = (0u64, 0u64);
+        for (jid, line) in receipts {
+            let parsed = Receipt::from_spool_line(&line).and_then(|(sid, r)| {
+                let acct = self.ctx.shared.config.accounts.by_system_id(&sid)?;
+                Some((acct.id, r))
+            });
+            match parsed {
+                Some((account, mut r)) => {
+                    r.account = account;
+                    r.jid = jid;
+                    self.ctx.enqueue(r);
+                    ok += 1;
+                }
+                None => {
+                    self.ctx.journal_done(jid);
+                    bad += 1;
+                }
+            }
+        }
+        self.commit_journal();
+        self.ctx.m.receipt_recovered += ok;
+        if ok + bad > 0 {
+            crate::log::info(format_args!(
+                "recovered {ok} receipts from the journal ({bad} unreadable or for unknown accounts)"
+            ));
+        }
+    }
+
     /// Loads every spool file in `dir` into this loop's queues (called on
     /// loop 0 before the loops start), then removes the files.
     pub fn load_spool(&mut self, dir: &Path) {
@@ -1087,13 +1216,24 @@ impl Worker {
                     bad += 1;
                     continue;
                 };
-                let Some(acct) = self.ctx.shared.config.accounts.by_system_id(&sid) else {
+                let shared = self.ctx.shared.clone();
+                let Some(acct) = shared.config.accounts.by_system_id(&sid) else {
                     bad += 1;
                     continue;
                 };
                 r.account = acct.id;
-                self.ctx.enqueue(r);
+                let key = self.ctx.store.insert(r);
+                self.ctx.journal_add(key, &acct.system_id);
+                self.ctx.enqueue_stored(acct.id.index(), key);
                 ok += 1;
+            }
+            // Journaled before the spool file goes.
+            if !self.commit_journal() {
+                crate::log::warn(format_args!(
+                    "{} kept: its receipts could not be journaled",
+                    path.display()
+                ));
+                continue;
             }
             self.ctx.m.receipt_unspooled += ok;
             crate::log::info(format_args!(
@@ -1791,7 +1931,9 @@ fn make_receipts(
             let mut e = base;
             e.stat = Stat::Enroute;
             e.err = 0;
-            ctx.enqueue(e);
+            let ek = ctx.store.insert(e);
+            ctx.journal_add(ek, &acct.system_id);
+            ctx.enqueue_stored(a.index(), ek);
             made += 1;
         }
     }
@@ -1801,6 +1943,9 @@ fn make_receipts(
         3 => stat == Stat::Delivrd,
         _ => false,
     };
+    if wants_final {
+        ctx.journal_add(key, &acct.system_id);
+    }
     if !wants_final {
         ctx.store.try_remove(key);
     } else if delay.is_zero() {
@@ -2034,7 +2179,9 @@ fn on_deliver_sm_resp(ctx: &mut Ctx, s: &mut Session, seq: u32, status: S) {
     };
     if status.is_ok() {
         // Removed without moving the record out (it is not needed).
+        let jid = ctx.store.get(key).map_or(0, |r| r.jid);
         ctx.store.remove(key);
+        ctx.journal_done(jid);
         ctx.m.receipt_acked += 1;
         if let Some(am) = ctx.am.get_mut(a) {
             am.receipt_acked += 1;
@@ -2053,11 +2200,13 @@ fn on_deliver_sm_resp(ctx: &mut Ctx, s: &mut Session, seq: u32, status: S) {
 fn retry_receipt(ctx: &mut Ctx, mut r: Receipt, status: S) {
     if !receipt::is_retryable(status) {
         ctx.m.receipt_rejected += 1;
+        ctx.journal_done(r.jid);
         return;
     }
     r.attempts = r.attempts.saturating_add(1);
     if r.attempts > ctx.shared.config.receipt_retries {
         ctx.m.receipt_dropped_retries += 1;
+        ctx.journal_done(r.jid);
         return;
     }
     ctx.m.receipt_retried += 1;

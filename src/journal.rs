@@ -1,0 +1,433 @@
+//! The receipt journal (`--journal write|fsync`): every receipt the server
+//! creates is recorded before the submit_sm_resp that accepted its message
+//! leaves, and every receipt that is finished (acknowledged, refused for
+//! good, dropped, expired) is recorded as done. After a crash, the receipts
+//! added and not done are delivered again; nothing accepted is lost.
+//!
+//! One journal for all loops, `<spool-dir>/journal-<gen>.log`, of text lines:
+//!
+//! ```text
+//! A <jid> <spool line>      a receipt was created (fields as in the spool)
+//! D <jid>                   that receipt is finished
+//! ```
+//!
+//! Each loop collects its lines for one iteration in a [`Batch`] and
+//! commits it, under one lock, before it writes to any socket: a write, an
+//! `fdatasync` in `fsync` mode when the batch adds receipts, and an update
+//! of the in-memory live set. When the file has grown past twice the live
+//! set (and at least [`ROTATE_MIN_BYTES`]), the writer starts a new
+//! generation holding only the live receipts and deletes the old one, so a
+//! receipt can move between loops without any coordination: the journal
+//! knows it by its jid, not by the loop.
+//!
+//! `write` mode survives a crash or `SIGKILL` of the process (the data is
+//! in the kernel); `fsync` mode also survives a power cut.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use crate::receipt::Receipt;
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// A journal file is compacted once it exceeds this and twice the live set.
+pub const ROTATE_MIN_BYTES: u64 = 64 << 20;
+
+/// Bits of a jid that name the loop that created the receipt: jids are
+/// `counter << LOOP_BITS | loop`, unique without a shared counter.
+pub const LOOP_BITS: u32 = 16;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum Mode {
+    /// No journal: receipts live in memory (and the spool at shutdown).
+    Off,
+    /// Written before responses leave: survives a process crash.
+    Write,
+    /// Written and fdatasync'ed: survives a power cut too.
+    Fsync,
+}
+
+enum Op {
+    Add { jid: u64, start: usize, end: usize },
+    Done(u64),
+}
+
+/// One loop's journal lines for one iteration.
+#[derive(Default)]
+pub struct Batch {
+    text: Vec<u8>,
+    ops: Vec<Op>,
+    adds: usize,
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// Records a receipt as created. `system_id` names its account.
+    pub fn add(&mut self, r: &Receipt, system_id: &str) {
+        let start = self.text.len();
+        let _ = write!(self.text, "A {} {}", r.jid, r.to_spool_line(system_id));
+        self.ops.push(Op::Add {
+            jid: r.jid,
+            start,
+            end: self.text.len(),
+        });
+        self.adds += 1;
+    }
+
+    /// Records a receipt as finished (no-op for one never journaled).
+    pub fn done(&mut self, jid: u64) {
+        if jid != 0 {
+            let _ = writeln!(self.text, "D {jid}");
+            self.ops.push(Op::Done(jid));
+        }
+    }
+
+    fn clear(&mut self) {
+        self.text.clear();
+        self.ops.clear();
+        self.adds = 0;
+    }
+}
+
+/// A journal line read back: a receipt added (with its line) or done.
+#[derive(Debug, PartialEq, Eq)]
+enum Line<'a> {
+    Add(u64, &'a str),
+    Done(u64),
+}
+
+fn parse_line(line: &str) -> Option<Line<'_>> {
+    let (kind, rest) = line.split_once(' ')?;
+    match kind {
+        "A" => {
+            let (jid, spool) = rest.split_once(' ')?;
+            Some(Line::Add(jid.parse().ok()?, spool))
+        }
+        "D" => Some(Line::Done(rest.trim_end().parse().ok()?)),
+        _ => None,
+    }
+}
+
+fn file_name(gen: u64) -> String {
+    format!("journal-{gen:012}.log")
+}
+
+fn generation(path: &Path) -> Option<u64> {
+    let name = path.file_name()?.to_str()?;
+    name.strip_prefix("journal-")?
+        .strip_suffix(".log")?
+        .parse()
+        .ok()
+}
+
+/// The one writer behind a lock in [`crate::server::Shared`].
+pub struct Writer {
+    dir: PathBuf,
+    mode: Mode,
+    gen: u64,
+    file: File,
+    bytes: u64,
+    /// Receipts added and not done: jid -> its `A` line.
+    live: HashMap<u64, Box<[u8]>>,
+    live_bytes: u64,
+}
+
+/// What [`Writer::open`] found in the directory.
+pub struct Recovered {
+    /// (jid, spool line) of every receipt added and not done.
+    pub receipts: Vec<(u64, String)>,
+    /// The largest jid seen: new jids are made above it.
+    pub max_jid: u64,
+    /// Lines that could not be read (a torn last line after a crash).
+    pub unreadable: u64,
+}
+
+impl Writer {
+    /// Reads the newest journal in `dir` (each generation holds the whole
+    /// live set of the one before), then starts a new generation that holds
+    /// only the live receipts, and deletes the older files.
+    pub fn open(dir: &Path, mode: Mode) -> io::Result<(Writer, Recovered)> {
+        fs::create_dir_all(dir)?;
+        let mut gens: Vec<(u64, PathBuf)> = fs::read_dir(dir)?
+            .flatten()
+            .map(|e| e.path())
+            .filter_map(|p| generation(&p).map(|g| (g, p)))
+            .collect();
+        gens.sort();
+        let mut live: HashMap<u64, Box<[u8]>> = HashMap::new();
+        let mut order: Vec<u64> = Vec::new();
+        let (mut max_jid, mut unreadable) = (0u64, 0u64);
+        if let Some((_, newest)) = gens.last() {
+            let text = fs::read(newest)?;
+            let text = String::from_utf8_lossy(&text);
+            for raw in text.split_inclusive('\n') {
+                // A line without its newline was cut by the crash.
+                let parsed = raw
+                    .strip_suffix('\n')
+                    .and_then(|l| parse_line(l).map(|p| (l, p)));
+                match parsed {
+                    Some((l, Line::Add(jid, _))) => {
+                        max_jid = max_jid.max(jid);
+                        let mut line = l.as_bytes().to_vec();
+                        line.push(b'\n');
+                        if live.insert(jid, line.into_boxed_slice()).is_none() {
+                            order.push(jid);
+                        }
+                    }
+                    Some((_, Line::Done(jid))) => {
+                        max_jid = max_jid.max(jid);
+                        live.remove(&jid);
+                    }
+                    None if raw.trim().is_empty() => {}
+                    None => unreadable += 1,
+                }
+            }
+        }
+        let receipts = order
+            .iter()
+            .filter_map(|jid| {
+                let line = live.get(jid)?;
+                let text = std::str::from_utf8(line).ok()?;
+                match parse_line(text.trim_end())? {
+                    Line::Add(j, spool) => Some((j, spool.to_string())),
+                    Line::Done(_) => None,
+                }
+            })
+            .collect();
+        let next_gen = gens.last().map_or(1, |(g, _)| g + 1);
+        let live_bytes = live.values().map(|l| l.len() as u64).sum();
+        let mut w = Writer {
+            dir: dir.to_path_buf(),
+            mode,
+            gen: 0,
+            file: File::create(dir.join("journal.tmp"))?,
+            bytes: 0,
+            live,
+            live_bytes,
+        };
+        w.start_generation(next_gen)?;
+        for (g, p) in gens {
+            if g < next_gen {
+                fs::remove_file(p)?;
+            }
+        }
+        Ok((
+            w,
+            Recovered {
+                receipts,
+                max_jid,
+                unreadable,
+            },
+        ))
+    }
+
+    /// Writes the live set to a new file, makes it durable, then switches
+    /// to it (the old file is removed by the caller or the next rotation).
+    fn start_generation(&mut self, gen: u64) -> io::Result<()> {
+        let tmp = self.dir.join("journal.tmp");
+        let mut f = File::create(&tmp)?;
+        let mut buf = Vec::with_capacity(self.live_bytes as usize);
+        for line in self.live.values() {
+            buf.extend_from_slice(line);
+        }
+        f.write_all(&buf)?;
+        f.sync_data()?;
+        let path = self.dir.join(file_name(gen));
+        fs::rename(&tmp, &path)?;
+        // The rename itself must survive a power cut.
+        File::open(&self.dir)?.sync_all()?;
+        self.file = OpenOptions::new().append(true).open(&path)?;
+        self.gen = gen;
+        self.bytes = buf.len() as u64;
+        Ok(())
+    }
+
+    /// Appends `batch`, makes it durable as the mode asks, updates the live
+    /// set and compacts when due. On error the batch is kept for a retry:
+    /// the caller must not send the responses it covers.
+    pub fn commit(&mut self, batch: &mut Batch) -> io::Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        self.file.write_all(&batch.text)?;
+        if self.mode == Mode::Fsync && batch.adds > 0 {
+            self.file.sync_data()?;
+        }
+        self.bytes += batch.text.len() as u64;
+        for op in &batch.ops {
+            match *op {
+                Op::Add { jid, start, end } => {
+                    if let Some(line) = batch.text.get(start..end) {
+                        self.live_bytes += line.len() as u64;
+                        if let Some(old) = self.live.insert(jid, line.into()) {
+                            self.live_bytes -= old.len() as u64;
+                        }
+                    }
+                }
+                Op::Done(jid) => {
+                    if let Some(old) = self.live.remove(&jid) {
+                        self.live_bytes -= old.len() as u64;
+                    }
+                }
+            }
+        }
+        batch.clear();
+        if self.bytes > ROTATE_MIN_BYTES.max(2 * self.live_bytes) {
+            self.rotate()?;
+        }
+        Ok(())
+    }
+
+    /// Compacts: a new generation with the live receipts only.
+    pub fn rotate(&mut self) -> io::Result<()> {
+        let old = self.dir.join(file_name(self.gen));
+        self.start_generation(self.gen + 1)?;
+        fs::remove_file(old)
+    }
+
+    /// Receipts added and not done.
+    pub fn live(&self) -> usize {
+        self.live.len()
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.join(file_name(self.gen))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::account::AccountId;
+    use crate::dlr::Stat;
+    use crate::receipt::Addr;
+
+    fn dir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("smsc-journal-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    fn receipt(jid: u64) -> Receipt {
+        let mut r = Receipt::new(
+            AccountId(0),
+            *b"0123456789a0100000000001",
+            Addr::new(1, 1, b"447700900002"),
+            Addr::new(1, 1, b"447700900001"),
+            1_715_005_320,
+            Stat::Delivrd,
+            b"hello",
+            1_715_091_720,
+        );
+        r.jid = jid;
+        r
+    }
+
+    fn jids(rec: &Recovered) -> Vec<u64> {
+        rec.receipts.iter().map(|(j, _)| *j).collect()
+    }
+
+    #[test]
+    fn added_and_not_done_come_back_in_order() {
+        let d = dir("basic");
+        let (mut w, rec) = Writer::open(&d, Mode::Fsync).unwrap();
+        assert!(rec.receipts.is_empty());
+        let mut b = Batch::default();
+        for jid in [5, 3, 9, 7] {
+            b.add(&receipt(jid), "movider");
+        }
+        b.done(3);
+        b.done(0); // never journaled: nothing written
+        w.commit(&mut b).unwrap();
+        assert!(b.is_empty());
+        b.done(7);
+        b.done(42); // unknown: ignored
+        w.commit(&mut b).unwrap();
+        assert_eq!(w.live(), 2);
+        drop(w);
+
+        let (w, rec) = Writer::open(&d, Mode::Fsync).unwrap();
+        assert_eq!(jids(&rec), vec![5, 9]);
+        assert_eq!(rec.max_jid, 42);
+        let (sid, r) = Receipt::from_spool_line(&rec.receipts[0].1).unwrap();
+        assert_eq!(sid, b"movider");
+        assert_eq!(r.text(), b"hello");
+        // The reopened writer compacted into one new generation.
+        let files: Vec<_> = fs::read_dir(&d).unwrap().flatten().collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert_eq!(files[0].path(), w.path());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_torn_last_line_is_skipped() {
+        let d = dir("torn");
+        let (mut w, _) = Writer::open(&d, Mode::Write).unwrap();
+        let mut b = Batch::default();
+        b.add(&receipt(1), "movider");
+        b.add(&receipt(2), "movider");
+        w.commit(&mut b).unwrap();
+        let path = w.path();
+        drop(w);
+        // A crash in the middle of the next write.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(b"D 1\nA 3 6d6f766964657220303132").unwrap();
+        drop(f);
+        let (_, rec) = Writer::open(&d, Mode::Write).unwrap();
+        assert_eq!(jids(&rec), vec![2]);
+        assert_eq!(rec.unreadable, 1);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn rotation_keeps_only_the_live_set() {
+        let d = dir("rotate");
+        let (mut w, _) = Writer::open(&d, Mode::Write).unwrap();
+        let mut b = Batch::default();
+        for jid in 1..=1000 {
+            b.add(&receipt(jid), "movider");
+            if jid % 10 != 0 {
+                b.done(jid);
+            }
+        }
+        w.commit(&mut b).unwrap();
+        let before = w.path();
+        let big = fs::metadata(&before).unwrap().len();
+        w.rotate().unwrap();
+        assert!(!before.exists());
+        let small = fs::metadata(w.path()).unwrap().len();
+        assert!(small * 5 < big, "{small} vs {big}");
+        // Records after the rotation go to the new file.
+        b.done(10);
+        w.commit(&mut b).unwrap();
+        drop(w);
+        let (_, rec) = Writer::open(&d, Mode::Write).unwrap();
+        let mut got = jids(&rec);
+        got.sort();
+        assert_eq!(got, (2..=100).map(|i| i * 10).collect::<Vec<_>>());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn lines_parse_strictly() {
+        assert_eq!(parse_line("D 17"), Some(Line::Done(17)));
+        assert_eq!(parse_line("A 9 x y"), Some(Line::Add(9, "x y")));
+        assert_eq!(parse_line("A x y"), None);
+        assert_eq!(parse_line("Z 1"), None);
+        assert_eq!(parse_line("D"), None);
+        assert_eq!(
+            generation(Path::new("/d/journal-000000000012.log")),
+            Some(12)
+        );
+        assert_eq!(generation(Path::new("/d/journal.tmp")), None);
+    }
+}

@@ -1,0 +1,182 @@
+//! The receipt journal against the real `smsc` binary: receipts accepted
+//! before a `SIGKILL` are delivered after the restart, each once, and those
+//! already acknowledged are not delivered again.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use smsc::pdu::{Body, CommandId, CommandStatus as S};
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("smsc-journal-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Starts the binary on an ephemeral port; returns it and its address
+/// (read from its "listening on" log line).
+fn start(dir: &Path, mode: &str) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_smsc"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--threads",
+            "2",
+            "--stats-interval",
+            "0",
+        ])
+        .args(["--account", "esme:secret", "--shutdown-grace", "200ms"])
+        .arg("--spool-dir")
+        .arg(dir)
+        .args(["--journal", mode])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let addr = loop {
+        assert!(Instant::now() < deadline, "no listening line");
+        let line = lines.next().expect("smsc exited").unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    // Keep reading its log so it never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+/// Message ids as text, so a failed comparison reads well.
+fn text(id: &[u8]) -> String {
+    String::from_utf8_lossy(id).into_owned()
+}
+
+fn message_id(g: &Got) -> String {
+    let Body::SubmitSmResp(m) = g.pdu().body else {
+        panic!("not a submit_sm_resp: {g:?}")
+    };
+    text(m.message_id)
+}
+
+/// Receives receipts (acknowledging each) until `quiet` passes without one.
+fn receipts_until_quiet(e: &mut Esme, quiet: Duration) -> Vec<String> {
+    let mut got = Vec::new();
+    while let Some(g) = e.recv_timeout(quiet) {
+        if g.id() == CommandId::DELIVER_SM {
+            let Body::DeliverSm(d) = g.pdu().body else {
+                unreachable!()
+            };
+            got.push(text(d.tlvs.receipted_message_id().unwrap()));
+        }
+        e.auto_answer(&g);
+    }
+    got
+}
+
+/// Held receipts survive SIGKILL; delivered and acknowledged ones do not
+/// come back. Two loops, so receipts also cross between them.
+fn survives_sigkill(mode: &str) {
+    let dir = temp_dir(mode);
+    let (mut srv, addr) = start(&dir, mode);
+
+    // 10 messages whose receipts are delivered and acknowledged before the crash.
+    let mut trx = Esme::bound(addr, CommandId::BIND_TRANSCEIVER);
+    for _ in 0..10 {
+        trx.request(Body::SubmitSm(sm(b"acked", 1)));
+    }
+    let (mut acked, mut got) = (BTreeSet::new(), BTreeSet::new());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while acked.len() < 10 || got.len() < 10 {
+        assert!(
+            Instant::now() < deadline,
+            "{} resps, {} receipts",
+            acked.len(),
+            got.len()
+        );
+        let g = trx.recv();
+        match g.pdu().body {
+            Body::SubmitSmResp(m) => {
+                acked.insert(text(m.message_id));
+            }
+            Body::DeliverSm(d) => {
+                got.insert(text(d.tlvs.receipted_message_id().unwrap()));
+            }
+            _ => {}
+        }
+        trx.auto_answer(&g);
+    }
+    assert_eq!(got, acked);
+    drop(trx);
+
+    // 40 messages whose receipts wait: nobody can receive them.
+    let mut tx = Esme::bound(addr, CommandId::BIND_TRANSMITTER);
+    let mut held = BTreeSet::new();
+    for i in 0..40 {
+        let g = tx.submit(sm(b"held over a crash", 1));
+        assert_eq!(g.status(), S::ESME_ROK, "submit {i}");
+        held.insert(message_id(&g));
+    }
+    // The acknowledgements' done lines reach the journal within a tick.
+    std::thread::sleep(Duration::from_millis(300));
+    srv.kill().unwrap(); // SIGKILL: no shutdown, no spool
+    srv.wait().unwrap();
+
+    let (mut srv, addr) = start(&dir, mode);
+    let mut rx = Esme::bound(addr, CommandId::BIND_RECEIVER);
+    let got = receipts_until_quiet(&mut rx, Duration::from_millis(1500));
+    let unique: BTreeSet<String> = got.iter().cloned().collect();
+    assert_eq!(unique.len(), got.len(), "a receipt came twice");
+    assert_eq!(unique, held, "exactly the held receipts come back");
+    drop(rx);
+
+    // A clean stop now leaves nothing to deliver.
+    sigterm(&srv);
+    assert!(srv.wait().unwrap().success());
+    let (mut srv, addr) = start(&dir, mode);
+    let mut rx = Esme::bound(addr, CommandId::BIND_RECEIVER);
+    assert!(receipts_until_quiet(&mut rx, Duration::from_millis(500)).is_empty());
+    srv.kill().unwrap();
+    srv.wait().unwrap();
+    let journals = std::fs::read_dir(&dir).unwrap().count();
+    assert_eq!(journals, 1, "one compacted journal file");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// SIGTERM through the `kill` command (no libc in the tests).
+fn sigterm(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -TERM");
+}
+
+#[test]
+fn journal_write_mode_keeps_receipts_over_sigkill() {
+    survives_sigkill("write");
+}
+
+#[test]
+fn journal_fsync_mode_keeps_receipts_over_sigkill() {
+    survives_sigkill("fsync");
+}
+
+#[test]
+fn journal_without_spool_dir_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_smsc"))
+        .args(["--listen", "127.0.0.1:0", "--journal", "write"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--journal needs --spool-dir"));
+}
