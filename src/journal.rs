@@ -73,7 +73,10 @@ impl Batch {
     /// Records a receipt as created. `system_id` names its account.
     pub fn add(&mut self, r: &Receipt, system_id: &str) {
         let start = self.text.len();
-        let _ = write!(self.text, "A {} {}", r.jid, r.to_spool_line(system_id));
+        self.text.extend_from_slice(b"A ");
+        crate::receipt::push_u64(&mut self.text, r.jid);
+        self.text.push(b' ');
+        r.write_spool_line(system_id, &mut self.text);
         self.ops.push(Op::Add {
             jid: r.jid,
             start,
@@ -85,7 +88,9 @@ impl Batch {
     /// Records a receipt as finished (no-op for one never journaled).
     pub fn done(&mut self, jid: u64) {
         if jid != 0 {
-            let _ = writeln!(self.text, "D {jid}");
+            self.text.extend_from_slice(b"D ");
+            crate::receipt::push_u64(&mut self.text, jid);
+            self.text.push(b'\n');
             self.ops.push(Op::Done(jid));
         }
     }
@@ -128,6 +133,29 @@ fn generation(path: &Path) -> Option<u64> {
         .ok()
 }
 
+/// jids are the server's own counters, not input from the network: a
+/// multiplicative hash is enough (SipHash cost more than the map itself).
+#[derive(Default, Clone, Copy)]
+pub struct JidHasher(u64);
+
+impl std::hash::Hasher for JidHasher {
+    fn finish(&self) -> u64 {
+        // The product's high bits depend on every bit of the jid; the map
+        // indexes by the low bits (a jid's low bits are its loop number).
+        self.0.rotate_left(26)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type Live = HashMap<u64, Box<[u8]>, std::hash::BuildHasherDefault<JidHasher>>;
+
 /// The one writer behind a lock in [`crate::server::Shared`].
 pub struct Writer {
     dir: PathBuf,
@@ -136,7 +164,7 @@ pub struct Writer {
     file: File,
     bytes: u64,
     /// Receipts added and not done: jid -> its `A` line.
-    live: HashMap<u64, Box<[u8]>>,
+    live: Live,
     live_bytes: u64,
 }
 
@@ -162,7 +190,7 @@ impl Writer {
             .filter_map(|p| generation(&p).map(|g| (g, p)))
             .collect();
         gens.sort();
-        let mut live: HashMap<u64, Box<[u8]>> = HashMap::new();
+        let mut live = Live::default();
         let mut order: Vec<u64> = Vec::new();
         let (mut max_jid, mut unreadable) = (0u64, 0u64);
         if let Some((_, newest)) = gens.last() {

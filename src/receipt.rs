@@ -232,29 +232,40 @@ impl Receipt {
 
     /// One spool line: space-separated fields, byte strings in hex.
     pub fn to_spool_line(&self, system_id: &str) -> String {
-        fn hex(b: &[u8]) -> String {
-            if b.is_empty() {
-                return "-".into();
-            }
-            b.iter().map(|x| format!("{x:02x}")).collect()
+        let mut v = Vec::with_capacity(192);
+        self.write_spool_line(system_id, &mut v);
+        String::from_utf8(v).unwrap_or_default()
+    }
+
+    /// [`Receipt::to_spool_line`] appended to `out`, without formatting
+    /// machinery or allocation (the journal writes one per receipt).
+    pub fn write_spool_line(&self, system_id: &str, out: &mut Vec<u8>) {
+        let hex = |out: &mut Vec<u8>, b: &[u8]| {
+            push_hex(out, b);
+            out.push(b' ');
+        };
+        let num = |out: &mut Vec<u8>, v: i64| {
+            push_num(out, v);
+            out.push(b' ');
+        };
+        hex(out, system_id.as_bytes());
+        hex(out, &self.message_id);
+        num(out, self.source.ton.into());
+        num(out, self.source.npi.into());
+        hex(out, self.source.as_bytes());
+        num(out, self.dest.ton.into());
+        num(out, self.dest.npi.into());
+        hex(out, self.dest.as_bytes());
+        num(out, self.submit_unix);
+        num(out, self.done_unix);
+        num(out, self.stat.message_state().into());
+        num(out, self.err.into());
+        hex(out, self.text());
+        num(out, self.expires_unix);
+        // The last field's separator becomes the line's end.
+        if let Some(last) = out.last_mut() {
+            *last = b'\n';
         }
-        format!(
-            "{} {} {} {} {} {} {} {} {} {} {} {} {} {}\n",
-            hex(system_id.as_bytes()),
-            hex(&self.message_id),
-            self.source.ton,
-            self.source.npi,
-            hex(self.source.as_bytes()),
-            self.dest.ton,
-            self.dest.npi,
-            hex(self.dest.as_bytes()),
-            self.submit_unix,
-            self.done_unix,
-            self.stat.message_state(),
-            self.err,
-            hex(self.text()),
-            self.expires_unix,
-        )
     }
 
     /// Parses a spool line; returns the system_id and the receipt with
@@ -294,6 +305,54 @@ impl Receipt {
         r.err = err.parse().ok()?;
         Some((unhex(sid)?, r))
     }
+}
+
+/// Lower-case hex of every octet (`-` for none), from a 256-entry table.
+pub fn push_hex(out: &mut Vec<u8>, b: &[u8]) {
+    #[allow(clippy::indexing_slicing)] // evaluated at compile time
+    const TABLE: [[u8; 2]; 256] = {
+        let digits = b"0123456789abcdef";
+        let mut t = [[0u8; 2]; 256];
+        let mut i = 0;
+        while i < 256 {
+            t[i] = [digits[i >> 4], digits[i & 15]];
+            i += 1;
+        }
+        t
+    };
+    if b.is_empty() {
+        out.push(b'-');
+        return;
+    }
+    out.reserve(2 * b.len());
+    for &x in b {
+        out.extend_from_slice(TABLE.get(usize::from(x)).unwrap_or(&[b'0'; 2]));
+    }
+}
+
+/// Decimal digits of `v`, without the formatting machinery.
+pub fn push_num(out: &mut Vec<u8>, v: i64) {
+    if v < 0 {
+        out.push(b'-');
+    }
+    push_u64(out, v.unsigned_abs());
+}
+
+/// [`push_num`] for unsigned values.
+pub fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(digits.get(i..).unwrap_or_default());
 }
 
 /// Receipt dates by minute: consecutive receipts almost always share them,
@@ -403,6 +462,26 @@ mod tests {
         assert_eq!(back, r);
         assert!(Receipt::from_spool_line("garbage").is_none());
         assert!(Receipt::from_spool_line("6d 00 1 1 - 1 1 - 0 0 2 0 - 0").is_none());
+        // Empty fields, extreme numbers, an error code: written by hand.
+        let mut e = Receipt::new(
+            AccountId(0),
+            *b"00000000000000000000000f",
+            Addr::new(0, 0, b""),
+            Addr::new(255, 18, b"12"),
+            -1,
+            Stat::Undeliv,
+            b"",
+            i64::MAX,
+        );
+        e.err = 65535;
+        e.done_unix = i64::MIN + 1;
+        let line = e.to_spool_line("a");
+        assert_eq!(
+            line,
+            "61 303030303030303030303030303030303030303030303066 0 0 - 255 18 3132 \
+             -1 -9223372036854775807 5 65535 - 9223372036854775807\n"
+        );
+        assert_eq!(Receipt::from_spool_line(&line).unwrap().1, e);
     }
 
     /// The direct writer gives exactly what the generic codec builds from
