@@ -171,6 +171,126 @@ fn journal_fsync_mode_keeps_receipts_over_sigkill() {
     survives_sigkill("fsync");
 }
 
+/// Under load on two loops (receipts crossing between them), a SIGKILL in
+/// the middle loses nothing: every message the server accepted gets its
+/// receipt, before the crash or after the restart.
+#[test]
+fn journal_loses_no_receipt_when_killed_under_load() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    let dir = temp_dir("load");
+    let (mut srv, addr) = start(&dir, "write");
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let (stop, pause) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    // One receiver: its loop gets the other loop's receipts over the link.
+    // Halfway it stops reading, so receipts pile up in its window and the
+    // account's queue, on both loops and in the link.
+    let receiver = {
+        let (seen, stop, pause) = (seen.clone(), stop.clone(), pause.clone());
+        let mut rx = Esme::bound(addr, CommandId::BIND_RECEIVER);
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                if pause.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+                let Some(g) = rx.recv_timeout(Duration::from_millis(20)) else {
+                    continue;
+                };
+                if let Body::DeliverSm(d) = g.pdu().body {
+                    let id = text(d.tlvs.receipted_message_id().unwrap());
+                    seen.lock().unwrap().push(id);
+                }
+                rx.auto_answer(&g);
+            }
+        })
+    };
+
+    // Submitters: 4 transmitters, 20 requests in flight each, until 1500
+    // messages are accepted; then the server is killed with more in flight.
+    let mut txs: Vec<Esme> = (0..4)
+        .map(|_| Esme::bound(addr, CommandId::BIND_TRANSMITTER))
+        .collect();
+    let mut accepted = BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while accepted.len() < 1500 {
+        assert!(
+            Instant::now() < deadline,
+            "only {} accepted",
+            accepted.len()
+        );
+        if accepted.len() >= 750 {
+            pause.store(true, Ordering::Relaxed);
+        }
+        for tx in &mut txs {
+            for _ in 0..20 {
+                tx.request(Body::SubmitSm(sm(b"under load", 1)));
+            }
+        }
+        for tx in &mut txs {
+            for _ in 0..20 {
+                let g = tx.recv_id(CommandId::SUBMIT_SM_RESP);
+                assert_eq!(g.status(), S::ESME_ROK);
+                accepted.insert(message_id(&g));
+            }
+        }
+    }
+    // More submits on the wire, some answered, some not: then SIGKILL.
+    for tx in &mut txs {
+        for _ in 0..20 {
+            tx.request(Body::SubmitSm(sm(b"in flight at the crash", 1)));
+        }
+    }
+    for tx in &mut txs {
+        while let Some(g) = tx.recv_timeout(Duration::from_millis(5)) {
+            if g.id() == CommandId::SUBMIT_SM_RESP && g.status() == S::ESME_ROK {
+                accepted.insert(message_id(&g));
+            }
+        }
+    }
+    srv.kill().unwrap();
+    srv.wait().unwrap();
+    stop.store(true, Ordering::Relaxed);
+    receiver.join().unwrap();
+    let before = seen.lock().unwrap().len();
+
+    let (mut srv, addr) = start(&dir, "write");
+    let mut rx = Esme::bound(addr, CommandId::BIND_RECEIVER);
+    let after = receipts_until_quiet(&mut rx, Duration::from_millis(1500));
+    assert!(
+        after.len() >= 500,
+        "the crash left only {} receipts ({before} before, {} accepted)",
+        after.len(),
+        accepted.len()
+    );
+    let mut all: BTreeSet<String> = seen.lock().unwrap().iter().cloned().collect();
+    all.extend(after.iter().cloned());
+    let lost: Vec<&String> = accepted.difference(&all).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} accepted messages have no receipt (first: {:?}); {before} before the crash, {} after",
+        lost.len(),
+        accepted.len(),
+        lost.first(),
+        after.len()
+    );
+    // Receipts come only for messages the server accepted (or was about
+    // to acknowledge when it died).
+    assert!(all.len() <= accepted.len() + 4 * 20);
+    eprintln!(
+        "accepted {}, receipts before the crash {before}, after {}",
+        accepted.len(),
+        after.len()
+    );
+    srv.kill().unwrap();
+    srv.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn journal_without_spool_dir_is_refused() {
     let out = Command::new(env!("CARGO_BIN_EXE_smsc"))
