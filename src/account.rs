@@ -119,6 +119,9 @@ pub struct Account {
     pub throughput: u32,
     pub receipt_queue: usize,
     pub outcomes: OutcomeModel,
+    /// Gone from the accounts file at a reload: kept so that its id still
+    /// names it (queued receipts, counters), but it cannot bind.
+    pub removed: bool,
 }
 
 impl Account {
@@ -135,6 +138,7 @@ impl Account {
             throughput: d.throughput,
             receipt_queue: d.receipt_queue,
             outcomes: d.outcomes.clone(),
+            removed: false,
         }
     }
 
@@ -187,10 +191,47 @@ impl Accounts {
         Ok(Accounts { list, by_id })
     }
 
+    /// The account with this system_id, unless it was removed.
     pub fn by_system_id(&self, system_id: &[u8]) -> Option<&Account> {
         self.by_id
             .get(system_id)
             .and_then(|id| self.list.get(id.index()))
+            .filter(|a| !a.removed)
+    }
+
+    /// The accounts of a reload: an account that already existed keeps its
+    /// id, a new one gets the next free id, and one that is gone stays as
+    /// `removed` so that no id ever changes meaning while the server runs.
+    pub fn merged(&self, new: Vec<Account>) -> Result<Accounts, AccountError> {
+        let mut list = self.list.clone();
+        for a in &mut list {
+            a.removed = true;
+        }
+        let mut by_id = self.by_id.clone();
+        let mut seen = std::collections::HashSet::new();
+        for mut a in new {
+            if !seen.insert(a.system_id.clone()) {
+                return Err(AccountError::new(
+                    0,
+                    "system_id",
+                    format!("duplicate account {:?}", a.system_id),
+                ));
+            }
+            match by_id.get(a.system_id.as_bytes()) {
+                Some(&id) => {
+                    a.id = id;
+                    if let Some(slot) = list.get_mut(id.index()) {
+                        *slot = a;
+                    }
+                }
+                None => {
+                    a.id = AccountId(list.len() as u32);
+                    by_id.insert(a.system_id.as_bytes().to_vec(), a.id);
+                    list.push(a);
+                }
+            }
+        }
+        Ok(Accounts { list, by_id })
     }
 
     pub fn get(&self, id: AccountId) -> Option<&Account> {
@@ -427,5 +468,39 @@ mod tests {
             .contains("8.8.8.8".parse().unwrap()));
         assert!(Cidr::parse("::1").unwrap().contains("::1".parse().unwrap()));
         assert!(Cidr::parse("nope").is_none());
+    }
+
+    #[test]
+    fn a_reload_keeps_ids_adds_and_marks_removed() {
+        let acc = |sid: &str, pw: &str| Account::new(sid, pw, &d());
+        let old = Accounts::new(vec![
+            acc("alpha", "a1"),
+            acc("beta", "b1"),
+            acc("gamma", "g1"),
+        ])
+        .unwrap();
+        let new = old
+            .merged(vec![
+                acc("gamma", "g2"),
+                acc("delta", "d1"),
+                acc("alpha", "a1"),
+            ])
+            .unwrap();
+        // Same ids for the accounts that stay, new settings taken.
+        assert_eq!(new.by_system_id(b"alpha").unwrap().id, AccountId(0));
+        let gamma = new.by_system_id(b"gamma").unwrap();
+        assert_eq!((gamma.id, gamma.password.as_str()), (AccountId(2), "g2"));
+        // A new account gets the next id; a removed one keeps its id but
+        // cannot be found by name any more.
+        assert_eq!(new.by_system_id(b"delta").unwrap().id, AccountId(3));
+        assert!(new.by_system_id(b"beta").is_none());
+        assert!(new.get(AccountId(1)).unwrap().removed);
+        assert_eq!(new.len(), 4);
+        // Back again: the old id, no longer removed.
+        let again = new.merged(vec![acc("beta", "b2")]).unwrap();
+        assert_eq!(again.by_system_id(b"beta").unwrap().id, AccountId(1));
+        assert!(again.get(AccountId(0)).unwrap().removed);
+        // A duplicate in the new list is refused.
+        assert!(old.merged(vec![acc("x", "1"), acc("x", "2")]).is_err());
     }
 }

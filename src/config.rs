@@ -118,6 +118,10 @@ pub struct Config {
     pub cores: Vec<usize>,
     pub accounts: Accounts,
     pub demo_account: bool,
+    /// Where the accounts came from, for a reload.
+    pub accounts_file: Option<PathBuf>,
+    pub account_flags: Vec<String>,
+    pub account_defaults: account::Defaults,
     pub system_id: String,
     pub session_init_timer: Duration,
     pub enquire_link_timer: Duration,
@@ -158,7 +162,47 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
+/// The accounts of `--accounts FILE` followed by those of `--account` flags.
+fn account_list(
+    file: Option<&std::path::Path>,
+    flags: &[String],
+    defaults: &account::Defaults,
+) -> Result<Vec<Account>, ConfigError> {
+    let mut list: Vec<Account> = Vec::new();
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::Invalid(format!("--accounts {}: {e}", path.display())))?;
+        list.extend(
+            account::parse_file(&text, defaults)
+                .map_err(|e| ConfigError::Account(e.in_file(path.display().to_string())))?,
+        );
+    }
+    for (i, spec) in flags.iter().enumerate() {
+        list.push(
+            account::parse_flag(spec, defaults)
+                .map_err(|e| ConfigError::Invalid(format!("--account #{}: {e}", i + 1)))?,
+        );
+    }
+    Ok(list)
+}
+
 impl Config {
+    /// Reads the accounts file again (for a reload on SIGHUP), with the
+    /// `--account` flags after it as at start.
+    pub fn reread_accounts(&self) -> Result<Vec<Account>, ConfigError> {
+        let Some(file) = &self.accounts_file else {
+            return Err(ConfigError::Invalid("no --accounts file to reload".into()));
+        };
+        let list = account_list(Some(file), &self.account_flags, &self.account_defaults)?;
+        if list.is_empty() {
+            return Err(ConfigError::Invalid(format!(
+                "{} has no account: keeping the current ones",
+                file.display()
+            )));
+        }
+        Ok(list)
+    }
+
     pub fn from_args(a: Args) -> Result<Config, ConfigError> {
         let threads = a.threads.unwrap_or_else(|| {
             std::thread::available_parallelism()
@@ -205,21 +249,7 @@ impl Config {
             throughput: a.throughput,
             outcomes: outcomes.clone(),
         };
-        let mut list: Vec<Account> = Vec::new();
-        if let Some(path) = &a.accounts_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| ConfigError::Invalid(format!("--accounts {}: {e}", path.display())))?;
-            list.extend(
-                account::parse_file(&text, &defaults)
-                    .map_err(|e| ConfigError::Account(e.in_file(path.display().to_string())))?,
-            );
-        }
-        for (i, spec) in a.accounts.iter().enumerate() {
-            list.push(
-                account::parse_flag(spec, &defaults)
-                    .map_err(|e| ConfigError::Invalid(format!("--account #{}: {e}", i + 1)))?,
-            );
-        }
+        let mut list = account_list(a.accounts_file.as_deref(), &a.accounts, &defaults)?;
         let demo_account = list.is_empty();
         if demo_account {
             list.push(Account::new("movider", "1111", &defaults));
@@ -231,6 +261,9 @@ impl Config {
             cores: a.cores,
             accounts,
             demo_account,
+            accounts_file: a.accounts_file,
+            account_flags: a.accounts,
+            account_defaults: defaults,
             system_id: a.system_id,
             session_init_timer: a.session_init_timer,
             enquire_link_timer: a.enquire_link_timer,

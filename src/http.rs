@@ -68,8 +68,7 @@ pub fn render(shared: &Shared, s: &Snapshot) -> String {
     let _ = writeln!(out, "# HELP smsc_account_submit_ok Accepted submits per account\n# TYPE smsc_account_submit_ok counter");
     for (i, a) in s.accounts.iter().enumerate() {
         let sid = shared
-            .config
-            .accounts
+            .accounts()
             .get(crate::account::AccountId(i as u32))
             .map(|a| a.system_id.as_str())
             .unwrap_or("?");

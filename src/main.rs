@@ -40,6 +40,12 @@ fn main() {
             std::process::exit(1);
         }
     }
+    // SIGHUP: read the accounts file again.
+    let reload = Arc::new(AtomicBool::new(false));
+    if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone()) {
+        eprintln!("smsc: cannot install signal handler: {e}");
+        std::process::exit(1);
+    }
     let threads = config.threads;
     let server = match Server::start(config) {
         Ok(s) => s,
@@ -60,6 +66,12 @@ fn main() {
     }
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
+        if reload.swap(false, Ordering::Relaxed) {
+            match server.reload_accounts() {
+                Ok(summary) => smsc::log::info(format_args!("accounts reloaded: {summary}")),
+                Err(e) => smsc::log::warn(format_args!("accounts not reloaded: {e}")),
+            }
+        }
     }
     smsc::log::info(format_args!("shutting down: unbinding sessions"));
     server.shutdown();

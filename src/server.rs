@@ -5,7 +5,7 @@
 //! limit pays one CAS per submit (its rate limiter), and a submit that asks
 //! for a receipt reads one relaxed counter (the account's held receipts).
 
-use crate::account::AccountId;
+use crate::account::{AccountId, Accounts};
 use crate::config::Config;
 use crate::link::{InLink, OutLink, LINK_BATCHES};
 use crate::metrics::Snapshot;
@@ -50,7 +50,19 @@ pub struct Shared {
     /// New jids are `(jid_base + n) << LOOP_BITS | loop`: above every jid
     /// recovered from the journal.
     pub jid_base: u64,
+    /// The account tables: the one from the start, then one per reload
+    /// (SIGHUP). The current one is read by every PDU without a lock or a
+    /// reference count; old ones stay until exit (a few per reload).
+    accounts_versions: Vec<OnceLock<Accounts>>,
+    accounts_current: AtomicUsize,
+    reload_lock: Mutex<()>,
 }
+
+/// Reloads allowed before a restart is needed.
+pub const MAX_RELOADS: usize = 256;
+/// Accounts a reload can add beyond those at start (their shared state is
+/// allocated up front).
+pub const ACCOUNT_HEADROOM: usize = 1024;
 
 /// Failed binds from one IP are counted in windows of this length.
 pub const BIND_FAILURE_WINDOW: Duration = Duration::from_secs(60);
@@ -58,9 +70,7 @@ pub const BIND_FAILURE_WINDOW: Duration = Duration::from_secs(60);
 impl Shared {
     pub fn new(config: Config) -> Shared {
         let threads = config.threads;
-        let accounts = config
-            .accounts
-            .iter()
+        let accounts = (0..config.accounts.len() + ACCOUNT_HEADROOM)
             .map(|_| AccountState {
                 binds: AtomicU32::new(0),
                 receivers: (0..threads).map(|_| AtomicU32::new(0)).collect(),
@@ -72,7 +82,15 @@ impl Shared {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
+        let accounts_versions: Vec<OnceLock<Accounts>> =
+            (0..=MAX_RELOADS).map(|_| OnceLock::new()).collect();
+        if let Some(first) = accounts_versions.first() {
+            let _ = first.set(config.accounts.clone());
+        }
         Shared {
+            accounts_versions,
+            accounts_current: AtomicUsize::new(0),
+            reload_lock: Mutex::new(()),
             snapshots: (0..threads)
                 .map(|_| Mutex::new(Snapshot::default()))
                 .collect(),
@@ -109,6 +127,67 @@ impl Shared {
             },
             Err(_) => false,
         }
+    }
+
+    /// The accounts in force (the latest reload).
+    #[inline]
+    pub fn accounts(&self) -> &Accounts {
+        let i = self.accounts_current.load(Ordering::Acquire);
+        self.accounts_versions
+            .get(i)
+            .and_then(OnceLock::get)
+            .unwrap_or(&self.config.accounts)
+    }
+
+    /// Changes with every reload (loops compare it once per iteration).
+    #[inline]
+    pub fn accounts_version(&self) -> usize {
+        self.accounts_current.load(Ordering::Acquire)
+    }
+
+    /// Reads the accounts file again and puts it in force: existing
+    /// accounts keep their ids and take the new settings (password, binds,
+    /// limits; sessions already bound stay), new ones can bind at once, and
+    /// removed ones cannot bind any more (their sessions are unbound).
+    /// Returns a summary for the log, or why nothing changed.
+    pub fn reload_accounts(&self) -> Result<String, String> {
+        let _one_at_a_time = self
+            .reload_lock
+            .lock()
+            .map_err(|_| "reload lock poisoned")?;
+        let cur = self.accounts_current.load(Ordering::Acquire);
+        let slot = self
+            .accounts_versions
+            .get(cur + 1)
+            .ok_or_else(|| format!("{MAX_RELOADS} reloads done: restart to reload again"))?;
+        let list = self.config.reread_accounts().map_err(|e| e.to_string())?;
+        let old = self.accounts();
+        let merged = old.merged(list).map_err(|e| e.to_string())?;
+        if merged.len() > self.accounts.len() {
+            return Err(format!(
+                "{} accounts exceed the {} this run can hold: restart to add more",
+                merged.len(),
+                self.accounts.len()
+            ));
+        }
+        let live = |a: &Accounts| a.iter().filter(|x| !x.removed).count();
+        let added = merged.len() - old.len();
+        let removed = merged
+            .iter()
+            .filter(|a| a.removed && old.get(a.id).is_some_and(|o| !o.removed))
+            .count();
+        let summary = format!(
+            "{} accounts in force ({added} added, {removed} removed, was {})",
+            live(&merged),
+            live(old)
+        );
+        slot.set(merged)
+            .map_err(|_| "accounts slot already used".to_string())?;
+        self.accounts_current.store(cur + 1, Ordering::Release);
+        for i in 0..self.config.threads {
+            self.wake(i);
+        }
+        Ok(summary)
     }
 
     pub fn account(&self, id: AccountId) -> Option<&AccountState> {
@@ -296,6 +375,11 @@ impl Server {
     }
 
     /// Merged counters of all loops (as of their last housekeeping tick).
+    /// See [`Shared::reload_accounts`] (the binary calls it on SIGHUP).
+    pub fn reload_accounts(&self) -> Result<String, String> {
+        self.shared.reload_accounts()
+    }
+
     pub fn snapshot(&self) -> Snapshot {
         self.shared.snapshot()
     }

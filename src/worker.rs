@@ -183,9 +183,24 @@ impl Ctx {
         self.enqueue_stored(a, key);
     }
 
+    /// Per-account tables as long as the accounts in force (a reload may
+    /// have added some; another loop may send their receipts first).
+    fn grow_accounts(&mut self) {
+        let n = self.shared.accounts().len();
+        if self.acct.len() < n {
+            self.acct.resize_with(n, AcctLocal::default);
+        }
+        if self.am.len() < n {
+            self.am.resize(n, AccountCounters::default());
+        }
+    }
+
     /// Queues a receipt already in the store (key `key`) for account `a`.
     #[inline(always)]
     fn enqueue_stored(&mut self, a: usize, key: usize) {
+        if a >= self.acct.len() {
+            self.grow_accounts();
+        }
         match self.acct.get_mut(a) {
             Some(al) => {
                 al.queue.push_back(key as u32);
@@ -245,6 +260,8 @@ pub struct Worker {
     close_list: Vec<usize>,
     fired: Vec<TimerKey>,
     last_housekeeping: u64,
+    /// The accounts version this loop has applied (see `accounts_reloaded`).
+    accounts_seen: usize,
     last_stats: Instant,
     last_stats_snapshot: Snapshot,
     shutdown_deadline: Option<Instant>,
@@ -335,6 +352,7 @@ impl Worker {
             close_list: Vec::new(),
             fired: Vec::new(),
             last_housekeeping: 0,
+            accounts_seen: shared.accounts_version(),
             last_stats: Instant::now(),
             last_stats_snapshot: Snapshot::default(),
             shutdown_deadline: None,
@@ -374,6 +392,9 @@ impl Worker {
             self.ctx.tick =
                 (self.ctx.now.duration_since(self.start()).as_millis() / TICK.as_millis()) as u64;
             self.ctx.m.loop_iterations += 1;
+            if self.shared.accounts_version() != self.accounts_seen {
+                self.accounts_reloaded();
+            }
 
             let mut wake = false;
             let mut accept = false;
@@ -424,6 +445,35 @@ impl Worker {
             self.flush_all();
             self.send_outboxes();
             self.reap();
+        }
+    }
+
+    /// After a reload: tables for new accounts, and sessions of removed
+    /// accounts are unbound (they close when they answer, or at the
+    /// response timer).
+    fn accounts_reloaded(&mut self) {
+        self.accounts_seen = self.shared.accounts_version();
+        self.ctx.grow_accounts();
+        let shared = self.shared.clone();
+        let accounts = shared.accounts();
+        let gone: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| {
+                c.s.is_bound()
+                    && c.s.unbind_pending.is_none()
+                    && c.s
+                        .account
+                        .and_then(|a| accounts.get(a))
+                        .is_some_and(|a| a.removed)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for idx in gone {
+            if let Some(conn) = self.conns.get_mut(idx) {
+                start_unbind(&mut self.ctx, &mut conn.s);
+                self.mark_flush(idx);
+            }
         }
     }
 
@@ -1132,7 +1182,7 @@ impl Worker {
                 .iter()
                 .filter_map(|&k| self.ctx.store.get(k as usize))
             {
-                if let Some(acct) = self.ctx.shared.config.accounts.get(r.account) {
+                if let Some(acct) = self.ctx.shared.accounts().get(r.account) {
                     text.push_str(&r.to_spool_line(&acct.system_id));
                     n += 1;
                 }
@@ -1171,7 +1221,7 @@ impl Worker {
         let (mut ok, mut bad) = (0u64, 0u64);
         for (jid, line) in receipts {
             let parsed = Receipt::from_spool_line(&line).and_then(|(sid, r)| {
-                let acct = self.ctx.shared.config.accounts.by_system_id(&sid)?;
+                let acct = self.ctx.shared.accounts().by_system_id(&sid)?;
                 Some((acct.id, r))
             });
             match parsed {
@@ -1217,7 +1267,7 @@ impl Worker {
                     continue;
                 };
                 let shared = self.ctx.shared.clone();
-                let Some(acct) = shared.config.accounts.by_system_id(&sid) else {
+                let Some(acct) = shared.accounts().by_system_id(&sid) else {
                     bad += 1;
                     continue;
                 };
@@ -1656,7 +1706,7 @@ fn on_bind(ctx: &mut Ctx, s: &mut Session, seq: u32, t: BindType, b: &pdu::Bind<
             ctx.m.bind_throttled += 1;
             return Err(S::ESME_RBINDFAIL);
         }
-        let Some(acct) = shared.config.accounts.by_system_id(b.system_id) else {
+        let Some(acct) = shared.accounts().by_system_id(b.system_id) else {
             shared.record_bind_failure(ip, ctx.now);
             return Err(S::ESME_RINVSYSID);
         };
@@ -1763,7 +1813,7 @@ fn on_submit(
         return refuse(ctx, s, resp_id, S::ESME_RINVBNDSTS, seq);
     };
 
-    let Some(acct) = shared.config.accounts.get(a) else {
+    let Some(acct) = shared.accounts().get(a) else {
         return refuse(ctx, s, resp_id, S::ESME_RSYSERR, seq);
     };
     let rule = acct.outcomes.rule_for(sm.destination_addr);
@@ -1984,7 +2034,7 @@ fn on_submit_multi(
     m: &pdu::SubmitMulti<'_>,
 ) {
     let resp_id = CommandId::SUBMIT_MULTI_RESP;
-    let Some(acct) = s.account.and_then(|a| shared.config.accounts.get(a)) else {
+    let Some(acct) = s.account.and_then(|a| shared.accounts().get(a)) else {
         return refuse(ctx, s, resp_id, S::ESME_RINVBNDSTS, seq);
     };
     let a = acct.id;

@@ -5,13 +5,13 @@
 
 mod common;
 
+use common::binary::{signal, start_smsc};
 use common::*;
 use smsc::pdu::{Body, CommandId, CommandStatus as S};
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 fn temp_dir(name: &str) -> PathBuf {
@@ -21,38 +21,21 @@ fn temp_dir(name: &str) -> PathBuf {
     d
 }
 
-/// Starts the binary on an ephemeral port; returns it and its address
-/// (read from its "listening on" log line).
+/// The binary with two loops and the journal in `dir`.
 fn start(dir: &Path, mode: &str) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_smsc"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--threads",
-            "2",
-            "--stats-interval",
-            "0",
-        ])
-        .args(["--account", "esme:secret", "--shutdown-grace", "200ms"])
-        .arg("--spool-dir")
-        .arg(dir)
-        .args(["--journal", mode])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let addr = loop {
-        assert!(Instant::now() < deadline, "no listening line");
-        let line = lines.next().expect("smsc exited").unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().parse().unwrap();
-        }
-    };
-    // Keep reading its log so it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
+    let dir = dir.to_str().unwrap();
+    start_smsc(&[
+        "--threads",
+        "2",
+        "--account",
+        "esme:secret",
+        "--shutdown-grace",
+        "200ms",
+        "--spool-dir",
+        dir,
+        "--journal",
+        mode,
+    ])
 }
 
 /// Message ids as text, so a failed comparison reads well.
@@ -139,7 +122,7 @@ fn survives_sigkill(mode: &str) {
     drop(rx);
 
     // A clean stop now leaves nothing to deliver.
-    sigterm(&srv);
+    signal(&srv, "TERM");
     assert!(srv.wait().unwrap().success());
     let (mut srv, addr) = start(&dir, mode);
     let mut rx = Esme::bound(addr, CommandId::BIND_RECEIVER);
@@ -149,16 +132,6 @@ fn survives_sigkill(mode: &str) {
     let journals = std::fs::read_dir(&dir).unwrap().count();
     assert_eq!(journals, 1, "one compacted journal file");
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-/// SIGTERM through the `kill` command (no libc in the tests).
-fn sigterm(child: &Child) {
-    let ok = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok, "kill -TERM");
 }
 
 #[test]

@@ -394,3 +394,89 @@ fn accepting_stops_at_max_connections_and_resumes_below_it() {
     drop(first);
     srv.stop();
 }
+
+#[test]
+fn accounts_reload_adds_changes_and_removes_accounts() {
+    let dir = temp_dir("reload");
+    let path = dir.join("accounts.conf");
+    std::fs::write(&path, "[keep]\npassword = k1\n\n[gone]\npassword = g1\n").unwrap();
+    let file = path.to_str().unwrap();
+    let srv = server(&[
+        "--accounts",
+        file,
+        "--bind-fail-limit",
+        "0",
+        "--threads",
+        "2",
+    ]);
+    let a = srv.local_addr();
+    let bind = |sid: &str, pw: &str| {
+        let mut e = Esme::connect(a);
+        let st = e.bind(CommandId::BIND_TRANSCEIVER, sid, pw).status();
+        (e, st)
+    };
+    let (mut gone, st) = bind("gone", "g1");
+    assert_eq!(st, S::ESME_ROK);
+    let (mut keep, st) = bind("keep", "k1");
+    assert_eq!(st, S::ESME_ROK);
+    assert_eq!(bind("fresh", "f1").1, S::ESME_RINVSYSID);
+
+    std::fs::write(&path, "[keep]\npassword = k2\n\n[fresh]\npassword = f1\n").unwrap();
+    let summary = srv.reload_accounts().unwrap();
+    assert!(summary.contains("1 added, 1 removed"), "{summary}");
+
+    // The removed account's session is unbound and it cannot bind again.
+    let u = gone.recv_id(CommandId::UNBIND);
+    gone.send(&Pdu::new(u.seq(), Body::UnbindResp));
+    assert!(gone.closed_within(Duration::from_secs(2)));
+    assert_eq!(bind("gone", "g1").1, S::ESME_RINVSYSID);
+    // A changed password: the new one binds, the old one no longer; the
+    // session bound before the reload goes on.
+    assert_eq!(bind("keep", "k1").1, S::ESME_RINVPASWD);
+    assert_eq!(bind("keep", "k2").1, S::ESME_ROK);
+    assert_eq!(keep.submit(sm(b"still bound", 0)).status(), S::ESME_ROK);
+    // A new account binds, submits and gets its receipt, on either loop.
+    for _ in 0..4 {
+        let (mut fresh, st) = bind("fresh", "f1");
+        assert_eq!(st, S::ESME_ROK);
+        assert_eq!(fresh.submit(sm(b"new account", 1)).status(), S::ESME_ROK);
+        fresh.recv_id(CommandId::DELIVER_SM);
+    }
+
+    // A broken file changes nothing.
+    std::fs::write(&path, "[keep\npassword = x\n").unwrap();
+    assert!(srv.reload_accounts().is_err());
+    assert_eq!(bind("fresh", "f1").1, S::ESME_ROK);
+    srv.stop();
+}
+
+/// The binary reloads its accounts file on SIGHUP.
+#[test]
+fn sighup_reloads_the_accounts_file() {
+    let dir = temp_dir("sighup");
+    let path = dir.join("accounts.conf");
+    std::fs::write(&path, "[first]\npassword = one\n").unwrap();
+    let (mut srv, a) = common::binary::start_smsc(&[
+        "--accounts",
+        path.to_str().unwrap(),
+        "--bind-fail-limit",
+        "0",
+    ]);
+    let bind = |sid: &str, pw: &str| {
+        Esme::connect(a)
+            .bind(CommandId::BIND_TRANSCEIVER, sid, pw)
+            .status()
+    };
+    assert_eq!(bind("second", "two"), S::ESME_RINVSYSID);
+    std::fs::write(
+        &path,
+        "[first]\npassword = one\n\n[second]\npassword = two\n",
+    )
+    .unwrap();
+    common::binary::signal(&srv, "HUP");
+    assert!(eventually(Duration::from_secs(3), || bind("second", "two")
+        == S::ESME_ROK));
+    assert_eq!(bind("first", "one"), S::ESME_ROK);
+    srv.kill().unwrap();
+    srv.wait().unwrap();
+}

@@ -2,6 +2,7 @@
 //! speaks raw SMPP through the project's codec.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod binary;
 pub mod script;
 
 use clap::Parser;
