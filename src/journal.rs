@@ -166,6 +166,8 @@ pub struct Writer {
     /// Receipts added and not done: jid -> its `A` line.
     live: Live,
     live_bytes: u64,
+    /// The last commit failed (logged once, not on every retry).
+    failing: bool,
 }
 
 /// What [`Writer::open`] found in the directory.
@@ -200,7 +202,13 @@ impl Writer {
                 // A line without its newline was cut by the crash.
                 let parsed = raw
                     .strip_suffix('\n')
-                    .and_then(|l| parse_line(l).map(|p| (l, p)));
+                    .and_then(|l| parse_line(l).map(|p| (l, p)))
+                    .filter(|(_, p)| match p {
+                        // A line ended after a failed write may hold half
+                        // a receipt: only whole ones count.
+                        Line::Add(_, spool) => Receipt::from_spool_line(spool).is_some(),
+                        Line::Done(_) => true,
+                    });
                 match parsed {
                     Some((l, Line::Add(jid, _))) => {
                         max_jid = max_jid.max(jid);
@@ -240,6 +248,7 @@ impl Writer {
             bytes: 0,
             live,
             live_bytes,
+            failing: false,
         };
         w.start_generation(next_gen)?;
         for (g, p) in gens {
@@ -285,11 +294,53 @@ impl Writer {
         if batch.is_empty() {
             return Ok(());
         }
+        match self.append(batch) {
+            Ok(()) if self.failing => {
+                self.failing = false;
+                crate::log::info(format_args!("journal writes work again"));
+            }
+            Ok(()) => {}
+            Err(e) => {
+                if !self.failing {
+                    self.failing = true;
+                    crate::log::warn(format_args!(
+                        "journal write failed, holding responses until it works: {e}"
+                    ));
+                }
+                return Err(e);
+            }
+        }
+        self.apply(batch);
+        batch.clear();
+        if self.bytes > ROTATE_MIN_BYTES.max(2 * self.live_bytes) {
+            if let Err(e) = self.rotate() {
+                // The current file is still whole: go on with it.
+                crate::log::warn(format_args!("journal compaction failed: {e}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The batch's lines on disk (and synced in fsync mode). A failed write
+    /// is retried whole: a repeated A or D line means the same thing, and
+    /// the half line a failure may leave is ended before the retry (replay
+    /// skips it).
+    fn append(&mut self, batch: &Batch) -> io::Result<()> {
+        if self.failing {
+            // The failed write may have left half a line: end it, so the
+            // retried batch's first line stays readable.
+            self.file.write_all(b"\n")?;
+        }
         self.file.write_all(&batch.text)?;
         if self.mode == Mode::Fsync && batch.adds > 0 {
             self.file.sync_data()?;
         }
         self.bytes += batch.text.len() as u64;
+        Ok(())
+    }
+
+    /// The batch applied to the live set.
+    fn apply(&mut self, batch: &Batch) {
         for op in &batch.ops {
             match *op {
                 Op::Add { jid, start, end } => {
@@ -307,11 +358,6 @@ impl Writer {
                 }
             }
         }
-        batch.clear();
-        if self.bytes > ROTATE_MIN_BYTES.max(2 * self.live_bytes) {
-            self.rotate()?;
-        }
-        Ok(())
     }
 
     /// Compacts: a new generation with the live receipts only.
@@ -442,6 +488,37 @@ mod tests {
         let mut got = jids(&rec);
         got.sort();
         assert_eq!(got, (2..=100).map(|i| i * 10).collect::<Vec<_>>());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn a_failed_write_is_retried_whole_and_a_torn_line_ended() {
+        let d = dir("fail");
+        let (mut w, _) = Writer::open(&d, Mode::Fsync).unwrap();
+        let path = w.path();
+        let mut b = Batch::default();
+        b.add(&receipt(1), "movider");
+        w.commit(&mut b).unwrap();
+        // The disk refuses the next write (a read-only handle stands in).
+        let writable = std::mem::replace(&mut w.file, File::open(&path).unwrap());
+        b.add(&receipt(2), "movider");
+        assert!(w.commit(&mut b).is_err());
+        assert!(!b.is_empty(), "the batch is kept for the retry");
+        assert_eq!(w.live(), 1);
+        // As if the failed write had left half a line behind.
+        OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(b"A 2 6d6f76")
+            .unwrap();
+        w.file = writable;
+        w.commit(&mut b).unwrap();
+        assert_eq!(w.live(), 2);
+        drop(w);
+        let (_, rec) = Writer::open(&d, Mode::Fsync).unwrap();
+        assert_eq!(jids(&rec), vec![1, 2]);
+        assert_eq!(rec.unreadable, 1);
         fs::remove_dir_all(&d).unwrap();
     }
 

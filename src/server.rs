@@ -118,13 +118,7 @@ impl Shared {
             return true;
         };
         match j.lock() {
-            Ok(mut w) => match w.commit(batch) {
-                Ok(()) => true,
-                Err(e) => {
-                    crate::log::warn(format_args!("journal write failed: {e}"));
-                    false
-                }
-            },
+            Ok(mut w) => w.commit(batch).is_ok(),
             Err(_) => false,
         }
     }

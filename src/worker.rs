@@ -256,6 +256,8 @@ pub struct Worker {
     flush_list: Vec<usize>,
     /// Connections whose write waits for a failed journal commit.
     flush_retry: Vec<usize>,
+    /// A journal commit failed: no new attempt until housekeeping.
+    journal_blocked: bool,
     ready: Vec<usize>,
     close_list: Vec<usize>,
     fired: Vec<TimerKey>,
@@ -348,6 +350,7 @@ impl Worker {
             outbox: (0..n).map(|_| Vec::new()).collect(),
             flush_list: Vec::new(),
             flush_retry: Vec::new(),
+            journal_blocked: false,
             ready: Vec::new(),
             close_list: Vec::new(),
             fired: Vec::new(),
@@ -653,11 +656,17 @@ impl Worker {
         if b.is_empty() {
             return true;
         }
+        // After a failure, one retry per housekeeping tick, not one per
+        // connection flush.
+        if self.journal_blocked {
+            return false;
+        }
         if self.ctx.shared.commit_journal(b) {
             self.ctx.m.journal_commits += 1;
             true
         } else {
             self.ctx.m.journal_errors += 1;
+            self.journal_blocked = true;
             false
         }
     }
@@ -1012,6 +1021,7 @@ impl Worker {
         self.ctx.now_unix = unix_now();
         // Done lines of a quiet loop reach the journal within a tick, and
         // writes held by a failed commit are tried again.
+        self.journal_blocked = false;
         if self.commit_journal() {
             for idx in std::mem::take(&mut self.flush_retry) {
                 self.mark_flush(idx);
@@ -1154,6 +1164,7 @@ impl Worker {
         }
         if self.ctx.journal.is_some() {
             // The journal already holds every receipt left: it is the spool.
+            self.journal_blocked = false;
             if !self.commit_journal() {
                 crate::log::warn(format_args!(
                     "loop {}: last journal commit failed",
