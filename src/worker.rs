@@ -1260,6 +1260,7 @@ impl Worker {
     /// Loads every spool file in `dir` into this loop's queues (called on
     /// loop 0 before the loops start), then removes the files.
     pub fn load_spool(&mut self, dir: &Path) {
+        let shared = self.ctx.shared.clone();
         let Ok(rd) = std::fs::read_dir(dir) else {
             return;
         };
@@ -1277,7 +1278,6 @@ impl Worker {
                     bad += 1;
                     continue;
                 };
-                let shared = self.ctx.shared.clone();
                 let Some(acct) = shared.accounts().by_system_id(&sid) else {
                     bad += 1;
                     continue;
