@@ -628,11 +628,17 @@ impl Worker {
             self.close(idx);
             return;
         }
+        self.mark_flush(idx);
+        // With a journal, every connection read in this iteration is
+        // answered at its end, after one commit for all of them (one
+        // fdatasync per iteration, not one per connection).
+        if self.ctx.journal.is_some() {
+            return;
+        }
         // Answer now, like a request/response server should: receipts made
         // by these PDUs are pumped first so a TRX session gets its
         // submit_sm_resp and the receipt in the same write.
         self.pump_dirty();
-        self.mark_flush(idx);
         self.flush_all();
     }
 
