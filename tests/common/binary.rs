@@ -29,10 +29,11 @@ pub fn start_smsc(args: &[&str]) -> (Child, SocketAddr) {
     (child, addr)
 }
 
-/// Sends a signal by name (`TERM`, `HUP`) through the `kill` command.
+/// Sends a signal by name (`TERM`, `HUP`) with the shell's `kill` builtin
+/// (always there, unlike a `kill` binary; the tests use no libc).
 pub fn signal(child: &Child, name: &str) {
-    let ok = Command::new("kill")
-        .args([&format!("-{name}"), &child.id().to_string()])
+    let ok = Command::new("sh")
+        .args(["-c", &format!("kill -{name} {}", child.id())])
         .status()
         .unwrap()
         .success();
