@@ -4,12 +4,11 @@
 mod common;
 use common::*;
 use smsc::pdu::{Body, CommandId, CommandStatus as S, Pdu};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-/// Starts the binary on an ephemeral port (via a shell when `ulimit` is
-/// given) and returns it with the address it logged.
+/// The binary with one loop and the test account (under `ulimit -n` when
+/// `nofile` is given).
 fn spawn(
     extra: &[&str],
     nofile: Option<u32>,
@@ -18,62 +17,9 @@ fn spawn(
     std::net::SocketAddr,
     std::sync::mpsc::Receiver<String>,
 ) {
-    let bin = env!("CARGO_BIN_EXE_smsc");
-    let mut args: Vec<String> = [
-        "--listen",
-        "127.0.0.1:0",
-        "--threads",
-        "1",
-        "--account",
-        "esme:secret",
-        "--stats-interval",
-        "0",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let mut cmd = match nofile {
-        Some(n) => {
-            let mut c = Command::new("sh");
-            c.arg("-c")
-                .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
-                .arg(bin)
-                .args(&args);
-            c
-        }
-        None => {
-            let mut c = Command::new(bin);
-            c.args(&args);
-            c
-        }
-    };
-    let mut child = cmd
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn smsc");
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        assert!(Instant::now() < deadline, "no listening line");
-        if err.read_line(&mut line).unwrap() == 0 {
-            panic!("smsc exited early");
-        }
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap().parse().unwrap();
-        }
-    };
-    // Keep draining stderr so the child never blocks on a full pipe.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for l in err.lines().map_while(Result::ok) {
-            let _ = tx.send(l);
-        }
-    });
-    (child, addr, rx)
+    let mut args = vec!["--threads", "1", "--account", "esme:secret"];
+    args.extend_from_slice(extra);
+    common::binary::spawn_smsc(&args, nofile)
 }
 
 fn wait_exit(child: &mut Child, t: Duration) -> Option<i32> {
@@ -93,12 +39,7 @@ fn sigterm_unbinds_sessions_and_exits_zero() {
     let (mut child, addr, _log) = spawn(&["--shutdown-grace", "2s"], None);
     let mut e = Esme::bound(addr, CommandId::BIND_TRANSCEIVER);
     assert_eq!(e.submit(sm(b"before", 0)).status(), S::ESME_ROK);
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    common::binary::signal(&child, "TERM");
     let g = e.recv_id(CommandId::UNBIND);
     e.send(&Pdu::new(g.seq(), Body::UnbindResp));
     assert!(e.closed_within(Duration::from_secs(3)));
@@ -154,8 +95,6 @@ fn running_out_of_descriptors_does_not_kill_the_loop() {
         "EMFILE was not reached: {lines:?}"
     );
     assert!(child.try_wait().unwrap().is_none(), "server died");
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
+    common::binary::signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
 }

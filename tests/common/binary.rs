@@ -1,31 +1,55 @@
 //! The real `smsc` binary as a child process: for what only a process
-//! shows (signals, SIGKILL, restarts).
+//! shows (signals, SIGKILL, restarts, descriptor limits).
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 /// Starts the binary on an ephemeral 127.0.0.1 port with `args` after the
-/// listen flags; returns it and its address (from its "listening on" log
-/// line). Its log is read on and dropped so it never blocks.
-pub fn start_smsc(args: &[&str]) -> (Child, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_smsc"))
+/// listen flags (under `ulimit -n` when `nofile` is given). Returns it, the
+/// address from its "listening on" log line, and the rest of its log, read
+/// on a thread so it never blocks on a full pipe.
+pub fn spawn_smsc(args: &[&str], nofile: Option<u32>) -> (Child, SocketAddr, Receiver<String>) {
+    let bin = env!("CARGO_BIN_EXE_smsc");
+    let mut cmd = match nofile {
+        Some(n) => {
+            let mut c = Command::new("sh");
+            c.arg("-c")
+                .arg(format!("ulimit -n {n} && exec \"$0\" \"$@\""))
+                .arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
+    let mut child = cmd
         .args(["--listen", "127.0.0.1:0", "--stats-interval", "0"])
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
+        .expect("spawn smsc");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let deadline = Instant::now() + Duration::from_secs(10);
     let addr = loop {
         assert!(Instant::now() < deadline, "no listening line");
-        let line = lines.next().expect("smsc exited").unwrap();
+        let line = lines.next().expect("smsc exited early").unwrap();
         if let Some(rest) = line.split("listening on ").nth(1) {
             break rest.split_whitespace().next().unwrap().parse().unwrap();
         }
     };
-    std::thread::spawn(move || for _ in lines {});
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in lines.map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    (child, addr, rx)
+}
+
+/// [`spawn_smsc`] when the log is not needed.
+pub fn start_smsc(args: &[&str]) -> (Child, SocketAddr) {
+    let (child, addr, _log) = spawn_smsc(args, None);
     (child, addr)
 }
 
