@@ -50,11 +50,13 @@ pub struct Shared {
     /// New jids are `(jid_base + n) << LOOP_BITS | loop`: above every jid
     /// recovered from the journal.
     pub jid_base: u64,
-    /// The account tables: the one from the start, then one per reload
-    /// (SIGHUP). The current one is read by every PDU without a lock or a
-    /// reference count; old ones stay until exit (a few per reload).
-    accounts_versions: Vec<OnceLock<Accounts>>,
-    accounts_current: AtomicUsize,
+    /// The account tables of the reloads (SIGHUP), in order; before the
+    /// first, `config.accounts` is in force. The current one is read by
+    /// every PDU without a lock or a reference count; old ones stay until
+    /// exit (a few KiB per reload).
+    reloads: Vec<OnceLock<Accounts>>,
+    /// Reloads done: 0 means `config.accounts`, n means `reloads[n - 1]`.
+    reloads_done: AtomicUsize,
     reload_lock: Mutex<()>,
 }
 
@@ -82,14 +84,9 @@ impl Shared {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
-        let accounts_versions: Vec<OnceLock<Accounts>> =
-            (0..=MAX_RELOADS).map(|_| OnceLock::new()).collect();
-        if let Some(first) = accounts_versions.first() {
-            let _ = first.set(config.accounts.clone());
-        }
         Shared {
-            accounts_versions,
-            accounts_current: AtomicUsize::new(0),
+            reloads: (0..MAX_RELOADS).map(|_| OnceLock::new()).collect(),
+            reloads_done: AtomicUsize::new(0),
             reload_lock: Mutex::new(()),
             snapshots: (0..threads)
                 .map(|_| Mutex::new(Snapshot::default()))
@@ -111,9 +108,6 @@ impl Shared {
     /// Commits one loop's journal batch; false (and the batch kept) if the
     /// write failed or the lock is poisoned.
     pub fn commit_journal(&self, batch: &mut crate::journal::Batch) -> bool {
-        if batch.is_empty() {
-            return true;
-        }
         let Some(j) = &self.journal else {
             return true;
         };
@@ -126,17 +120,20 @@ impl Shared {
     /// The accounts in force (the latest reload).
     #[inline]
     pub fn accounts(&self) -> &Accounts {
-        let i = self.accounts_current.load(Ordering::Acquire);
-        self.accounts_versions
-            .get(i)
-            .and_then(OnceLock::get)
-            .unwrap_or(&self.config.accounts)
+        match self.reloads_done.load(Ordering::Acquire) {
+            0 => &self.config.accounts,
+            n => self
+                .reloads
+                .get(n - 1)
+                .and_then(OnceLock::get)
+                .unwrap_or(&self.config.accounts),
+        }
     }
 
     /// Changes with every reload (loops compare it once per iteration).
     #[inline]
     pub fn accounts_version(&self) -> usize {
-        self.accounts_current.load(Ordering::Acquire)
+        self.reloads_done.load(Ordering::Acquire)
     }
 
     /// Reads the accounts file again and puts it in force: existing
@@ -149,10 +146,10 @@ impl Shared {
             .reload_lock
             .lock()
             .map_err(|_| "reload lock poisoned")?;
-        let cur = self.accounts_current.load(Ordering::Acquire);
+        let done = self.reloads_done.load(Ordering::Acquire);
         let slot = self
-            .accounts_versions
-            .get(cur + 1)
+            .reloads
+            .get(done)
             .ok_or_else(|| format!("{MAX_RELOADS} reloads done: restart to reload again"))?;
         let list = self.config.reread_accounts().map_err(|e| e.to_string())?;
         let old = self.accounts();
@@ -177,7 +174,7 @@ impl Shared {
         );
         slot.set(merged)
             .map_err(|_| "accounts slot already used".to_string())?;
-        self.accounts_current.store(cur + 1, Ordering::Release);
+        self.reloads_done.store(done + 1, Ordering::Release);
         for i in 0..self.config.threads {
             self.wake(i);
         }
@@ -368,12 +365,12 @@ impl Server {
         &self.shared
     }
 
-    /// Merged counters of all loops (as of their last housekeeping tick).
     /// See [`Shared::reload_accounts`] (the binary calls it on SIGHUP).
     pub fn reload_accounts(&self) -> Result<String, String> {
         self.shared.reload_accounts()
     }
 
+    /// Merged counters of all loops (as of their last housekeeping tick).
     pub fn snapshot(&self) -> Snapshot {
         self.shared.snapshot()
     }
