@@ -180,6 +180,28 @@ pub struct Recovered {
     pub unreadable: u64,
 }
 
+/// Writes `live` as generation `gen` and makes it durable (written to a
+/// temporary file, synced, renamed into place, directory synced). Returns
+/// the file open for appending and its size.
+fn write_generation(dir: &Path, gen: u64, live: &Live) -> io::Result<(File, u64)> {
+    let tmp = dir.join("journal.tmp");
+    let mut buf = Vec::new();
+    for line in live.values() {
+        buf.extend_from_slice(line);
+    }
+    let mut f = File::create(&tmp)?;
+    f.write_all(&buf)?;
+    f.sync_data()?;
+    let path = dir.join(file_name(gen));
+    fs::rename(&tmp, &path)?;
+    // The rename itself must survive a power cut.
+    File::open(dir)?.sync_all()?;
+    Ok((
+        OpenOptions::new().append(true).open(&path)?,
+        buf.len() as u64,
+    ))
+}
+
 impl Writer {
     /// Reads the newest journal in `dir` (each generation holds the whole
     /// live set of the one before), then starts a new generation that holds
@@ -193,6 +215,7 @@ impl Writer {
             .collect();
         gens.sort();
         let mut live = Live::default();
+        // Recovered receipts in the order they were journaled.
         let mut order: Vec<u64> = Vec::new();
         let (mut max_jid, mut unreadable) = (0u64, 0u64);
         if let Some((_, newest)) = gens.last() {
@@ -227,30 +250,28 @@ impl Writer {
                 }
             }
         }
+        // A live line is `A <jid> <spool line>\n`: the spool line is what
+        // follows the jid.
         let receipts = order
             .iter()
-            .filter_map(|jid| {
-                let line = live.get(jid)?;
-                let text = std::str::from_utf8(line).ok()?;
-                match parse_line(text.trim_end())? {
-                    Line::Add(j, spool) => Some((j, spool.to_string())),
-                    Line::Done(_) => None,
-                }
+            .filter_map(|&jid| {
+                let line = std::str::from_utf8(live.get(&jid)?).ok()?;
+                let spool = line.trim_end().splitn(3, ' ').nth(2)?;
+                Some((jid, spool.to_string()))
             })
             .collect();
         let next_gen = gens.last().map_or(1, |(g, _)| g + 1);
-        let live_bytes = live.values().map(|l| l.len() as u64).sum();
-        let mut w = Writer {
+        let (file, bytes) = write_generation(dir, next_gen, &live)?;
+        let w = Writer {
             dir: dir.to_path_buf(),
             mode,
-            gen: 0,
-            file: File::create(dir.join("journal.tmp"))?,
-            bytes: 0,
+            gen: next_gen,
+            file,
+            bytes,
+            live_bytes: bytes,
             live,
-            live_bytes,
             failing: false,
         };
-        w.start_generation(next_gen)?;
         for (g, p) in gens {
             if g < next_gen {
                 fs::remove_file(p)?;
@@ -264,27 +285,6 @@ impl Writer {
                 unreadable,
             },
         ))
-    }
-
-    /// Writes the live set to a new file, makes it durable, then switches
-    /// to it (the old file is removed by the caller or the next rotation).
-    fn start_generation(&mut self, gen: u64) -> io::Result<()> {
-        let tmp = self.dir.join("journal.tmp");
-        let mut f = File::create(&tmp)?;
-        let mut buf = Vec::with_capacity(self.live_bytes as usize);
-        for line in self.live.values() {
-            buf.extend_from_slice(line);
-        }
-        f.write_all(&buf)?;
-        f.sync_data()?;
-        let path = self.dir.join(file_name(gen));
-        fs::rename(&tmp, &path)?;
-        // The rename itself must survive a power cut.
-        File::open(&self.dir)?.sync_all()?;
-        self.file = OpenOptions::new().append(true).open(&path)?;
-        self.gen = gen;
-        self.bytes = buf.len() as u64;
-        Ok(())
     }
 
     /// Appends `batch`, makes it durable as the mode asks, updates the live
@@ -360,10 +360,14 @@ impl Writer {
         }
     }
 
-    /// Compacts: a new generation with the live receipts only.
+    /// Compacts: a new generation with the live receipts only, then the
+    /// old file goes.
     pub fn rotate(&mut self) -> io::Result<()> {
-        let old = self.dir.join(file_name(self.gen));
-        self.start_generation(self.gen + 1)?;
+        let old = self.path();
+        let (file, bytes) = write_generation(&self.dir, self.gen + 1, &self.live)?;
+        self.file = file;
+        self.bytes = bytes;
+        self.gen += 1;
         fs::remove_file(old)
     }
 
