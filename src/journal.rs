@@ -385,9 +385,6 @@ impl Writer {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
-    use crate::account::AccountId;
-    use crate::dlr::Stat;
-    use crate::receipt::Addr;
 
     fn dir(name: &str) -> PathBuf {
         let d = std::env::temp_dir().join(format!("smsc-journal-{name}-{}", std::process::id()));
@@ -396,16 +393,7 @@ mod tests {
     }
 
     fn receipt(jid: u64) -> Receipt {
-        let mut r = Receipt::new(
-            AccountId(0),
-            *b"0123456789a0100000000001",
-            Addr::new(1, 1, b"447700900002"),
-            Addr::new(1, 1, b"447700900001"),
-            1_715_005_320,
-            Stat::Delivrd,
-            b"hello",
-            1_715_091_720,
-        );
+        let mut r = crate::testutil::receipt();
         r.jid = jid;
         r
     }
@@ -438,7 +426,7 @@ mod tests {
         assert_eq!(rec.max_jid, 42);
         let (sid, r) = Receipt::from_spool_line(&rec.receipts[0].1).unwrap();
         assert_eq!(sid, b"movider");
-        assert_eq!(r.text(), b"hello");
+        assert_eq!(r.text(), b"hello world");
         // The reopened writer compacted into one new generation.
         let files: Vec<_> = fs::read_dir(&d).unwrap().flatten().collect();
         assert_eq!(files.len(), 1, "{files:?}");

@@ -391,18 +391,7 @@ pub fn is_retryable(s: CommandStatus) -> bool {
 mod tests {
     use super::*;
 
-    fn sample() -> Receipt {
-        Receipt::new(
-            AccountId(0),
-            *b"0123456789a0100000000001",
-            Addr::new(1, 1, b"447700900002"),
-            Addr::new(5, 0, b"Shop"),
-            1_715_005_320, // 2024-05-06 14:22:00 UTC
-            Stat::Delivrd,
-            b"hello world",
-            i64::MAX,
-        )
-    }
+    use crate::testutil::receipt as sample;
 
     #[test]
     fn encodes_standard_receipt() {

@@ -670,46 +670,36 @@ mod tests {
 
     #[test]
     fn receipt_text_is_printable() {
-        let i = check(Sm {
-            short_message: b"hello world, this is longer than twenty",
-            ..base()
-        })
-        .unwrap();
-        let mut out = [0u8; 20];
-        let n = receipt_text(&i, &mut out);
-        assert_eq!(&out[..n], b"hello world, this is");
         let ucs = [0x00, b'h', 0x04, 0x10, 0x00, b'i'];
-        let i = check(Sm {
-            data_coding: 8,
-            short_message: &ucs,
-            ..base()
-        })
-        .unwrap();
-        let n = receipt_text(&i, &mut out);
-        assert_eq!(&out[..n], b"h?i");
-        // A control character or DEL within the first twenty: replaced.
-        let i = check(Sm {
-            short_message: b"line1\nline2\x7Fend and more text",
-            ..base()
-        })
-        .unwrap();
-        let n = receipt_text(&i, &mut out);
-        assert_eq!(&out[..n], b"line1?line2?end and ");
-        // Characters GSM 7-bit puts elsewhere: replaced, so a client that
-        // reads data_coding 0 as GSM does not show `~` as `ü`.
-        let i = check(Sm {
-            short_message: b"cost $5 @ shop_x~ {ok}",
-            ..base()
-        })
-        .unwrap();
-        let n = receipt_text(&i, &mut out);
-        assert_eq!(&out[..n], b"cost ?5 ? shop?x? ?o");
-        let i = check(Sm {
-            short_message: b"hi",
-            ..base()
-        })
-        .unwrap();
-        let n = receipt_text(&i, &mut out);
-        assert_eq!(&out[..n], b"hi");
+        // (data_coding, message, the receipt's text:)
+        let cases: [(u8, &[u8], &[u8]); 5] = [
+            (
+                0,
+                b"hello world, this is longer than twenty",
+                b"hello world, this is",
+            ),
+            (8, &ucs, b"h?i"),
+            // A control character or DEL within the first twenty: replaced.
+            (
+                0,
+                b"line1\nline2\x7Fend and more text",
+                b"line1?line2?end and ",
+            ),
+            // Characters GSM 7-bit puts elsewhere: replaced, so a client
+            // that reads data_coding 0 as GSM does not show `~` as `ü`.
+            (0, b"cost $5 @ shop_x~ {ok}", b"cost ?5 ? shop?x? ?o"),
+            (0, b"hi", b"hi"),
+        ];
+        let mut out = [0u8; 20];
+        for (data_coding, short_message, want) in cases {
+            let i = check(Sm {
+                data_coding,
+                short_message,
+                ..base()
+            })
+            .unwrap();
+            let n = receipt_text(&i, &mut out);
+            assert_eq!(&out[..n], want, "{short_message:?}");
+        }
     }
 }

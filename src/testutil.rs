@@ -21,3 +21,19 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 }
+
+/// A receipt as the receipt and journal tests use it: DELIVRD, text
+/// "hello world", no expiry.
+pub fn receipt() -> crate::receipt::Receipt {
+    use crate::receipt::{Addr, Receipt};
+    Receipt::new(
+        crate::account::AccountId(0),
+        *b"0123456789a0100000000001",
+        Addr::new(1, 1, b"447700900002"),
+        Addr::new(5, 0, b"Shop"),
+        1_715_005_320, // 2024-05-06 14:22:00 UTC
+        crate::dlr::Stat::Delivrd,
+        b"hello world",
+        i64::MAX,
+    )
+}
