@@ -410,11 +410,7 @@ fn accounts_reload_adds_changes_and_removes_accounts() {
         "2",
     ]);
     let a = srv.local_addr();
-    let bind = |sid: &str, pw: &str| {
-        let mut e = Esme::connect(a);
-        let st = e.bind(CommandId::BIND_TRANSCEIVER, sid, pw).status();
-        (e, st)
-    };
+    let bind = |sid: &str, pw: &str| Esme::try_bind(a, sid, pw);
     let (mut gone, st) = bind("gone", "g1");
     assert_eq!(st, S::ESME_ROK);
     let (mut keep, st) = bind("keep", "k1");
@@ -462,11 +458,7 @@ fn sighup_reloads_the_accounts_file() {
         "--bind-fail-limit",
         "0",
     ]);
-    let bind = |sid: &str, pw: &str| {
-        Esme::connect(a)
-            .bind(CommandId::BIND_TRANSCEIVER, sid, pw)
-            .status()
-    };
+    let bind = |sid: &str, pw: &str| Esme::try_bind(a, sid, pw).1;
     assert_eq!(bind("second", "two"), S::ESME_RINVSYSID);
     std::fs::write(
         &path,

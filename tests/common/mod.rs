@@ -200,6 +200,16 @@ impl Esme {
         self.recv_id(id.response())
     }
 
+    /// A transceiver bind as `system_id`/`password`: the session and the
+    /// bind's status, whatever it is.
+    pub fn try_bind(addr: SocketAddr, system_id: &str, password: &str) -> (Esme, CommandStatus) {
+        let mut e = Esme::connect(addr);
+        let status = e
+            .bind(CommandId::BIND_TRANSCEIVER, system_id, password)
+            .status();
+        (e, status)
+    }
+
     pub fn bound(addr: SocketAddr, id: CommandId) -> Esme {
         let mut e = Esme::connect(addr);
         let r = e.bind(id, "esme", "secret");
