@@ -1025,7 +1025,7 @@ impl Worker {
     /// Returns true when the loop should exit.
     fn housekeeping(&mut self) -> bool {
         self.ctx.now_unix = unix_now();
-        // Done lines of a quiet loop reach the journal within a tick, and
+        // Done lines of a quiet loop reach the journal within 100 ms, and
         // writes held by a failed commit are tried again.
         self.journal_blocked = false;
         if self.commit_journal() {
