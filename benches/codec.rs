@@ -31,9 +31,14 @@
 //! Run: `cargo bench --bench codec`. Results: docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{
+    receipt, receipt_bytes, rusmpp_decoded, rusmpp_encode, submit_sm_pdu, DST, MSG_ID, SRC, TEXT,
+};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use rusmpp::decode::DecodeWithLength;
-use rusmpp::encode::{Encode, Length};
+use rusmpp::encode::Length;
 use rusmpp::pdus::{DeliverSm as RDeliverSm, SubmitSm as RSubmitSm, SubmitSmResp as RSubmitSmResp};
 use rusmpp::tlvs::{MessageDeliveryRequestTlvValue, MessageSubmissionRequestTlvValue};
 use rusmpp::types::{AnyOctetString, COctetString, OctetString};
@@ -42,62 +47,16 @@ use rusmpp::values::{
     ReplaceIfPresentFlag, Ton,
 };
 use rusmpp::{Command, CommandStatus as RStatus};
-use smsc::account::AccountId;
-use smsc::dlr::Stat;
-use smsc::pdu::{self, Body, Frame, MessageIdResp, Pdu, Sm, Tlvs};
-use smsc::receipt::{Addr, Receipt, MAX_PDU_LEN};
+use smsc::pdu::{self, Body, Frame, MessageIdResp, Pdu, Sm};
+use smsc::receipt::MAX_PDU_LEN;
 use std::hint::black_box;
 use std::time::Duration;
-
-const SRC: &[u8] = b"447700900001";
-const DST: &[u8] = b"447700900002";
-const TEXT: &[u8; 140] = b"Your verification code is 482913. It expires in 10 minutes. Do not share this code with anyone, including people claiming to be from us. App";
-const MSG_ID: &[u8] = b"0123456789a0100000000001";
-
-fn submit_sm_pdu() -> Pdu<'static> {
-    Pdu::new(
-        0x0102_0304,
-        Body::SubmitSm(Sm {
-            source_addr_ton: 1,
-            source_addr_npi: 1,
-            source_addr: SRC,
-            dest_addr_ton: 1,
-            dest_addr_npi: 1,
-            destination_addr: DST,
-            registered_delivery: 1,
-            short_message: TEXT,
-            tlvs: Tlvs::EMPTY,
-            ..Sm::default()
-        }),
-    )
-}
 
 fn submit_sm_resp_pdu(id: &[u8]) -> Pdu<'_> {
     Pdu::new(
         0x0102_0304,
         Body::SubmitSmResp(MessageIdResp { message_id: id }),
     )
-}
-
-fn receipt() -> Receipt {
-    let mut r = Receipt::new(
-        AccountId(1),
-        MSG_ID.try_into().unwrap(),
-        Addr::new(1, 1, DST),
-        Addr::new(1, 1, SRC),
-        1_715_005_320,
-        Stat::Delivrd,
-        &TEXT[..20],
-        i64::MAX,
-    );
-    r.done_unix += 7;
-    r
-}
-
-fn receipt_bytes() -> Vec<u8> {
-    let mut out = [0u8; MAX_PDU_LEN];
-    let n = receipt().encode(0x0102_0304, true, &mut out).unwrap();
-    out[..n].to_vec()
 }
 
 /// Decode with rusmpp as its codec does: the buffer starts after
@@ -143,22 +102,11 @@ fn bench_decode(c: &mut Criterion, name: &str, frame: &[u8]) {
     g.finish();
 }
 
-fn rusmpp_encode(cmd: &Command, out: &mut [u8]) -> usize {
-    let len = 4 + cmd.length();
-    out[..4].copy_from_slice(&(len as u32).to_be_bytes());
-    cmd.encode(&mut out[4..len]) + 4
-}
-
 fn rusmpp_vec(cmd: &Command) -> Vec<u8> {
     let mut out = vec![0u8; 4 + cmd.length()];
     let n = rusmpp_encode(cmd, &mut out);
     out.truncate(n);
     out
-}
-
-fn rusmpp_decoded(frame: &[u8]) -> Command {
-    let mut src = AnyOctetString::from_slice(&frame[4..]).into_bytes().into();
-    Command::decode(&mut src, frame.len() - 4).unwrap().0
 }
 
 fn c<const MIN: usize, const MAX: usize>(s: &[u8]) -> COctetString<MIN, MAX> {

@@ -20,22 +20,12 @@
 //! - `d_*`: the same three for a receipt deliver_sm (with its two TLVs).
 //!
 //! Each encoder's output is checked against the others before timing.
-use rusmpp::{
-    decode::DecodeWithLength,
-    encode::{Encode, Length},
-    types::AnyOctetString,
-    Command,
-};
-use smsc::account::AccountId;
-use smsc::dlr::Stat;
-use smsc::pdu::{self, Body, Pdu, Sm, Tlvs};
-use smsc::receipt::{Addr, Receipt, MAX_PDU_LEN};
-use std::hint::black_box;
+#[path = "../benches/common/mod.rs"]
+mod common;
 
-const SRC: &[u8] = b"447700900001";
-const DST: &[u8] = b"447700900002";
-const TEXT: &[u8; 140] = b"Your verification code is 482913. It expires in 10 minutes. Do not share this code with anyone, including people claiming to be from us. App";
-const SEQ: u32 = 0x0102_0304;
+use common::{receipt_bytes, rusmpp_decoded, rusmpp_encode, submit_sm_pdu, SEQ};
+use smsc::pdu::{self, Body, Sm};
+use std::hint::black_box;
 
 /// Copies `s` to `d` and returns the end: short lengths as two overlapping
 /// unaligned word copies (as the shipped writer does), the rest by memcpy.
@@ -148,62 +138,24 @@ fn encode_unchecked(command_id: u32, seq: u32, sm: &Sm, out: &mut [u8]) -> Optio
     Some(total)
 }
 
-fn rusmpp_command(frame: &[u8]) -> Command {
-    let mut src = AnyOctetString::from_slice(&frame[4..]).into_bytes().into();
-    Command::decode(&mut src, frame.len() - 4).unwrap().0
-}
-
-fn rusmpp_encode(cmd: &Command, out: &mut [u8]) -> usize {
-    let len = 4 + cmd.length();
-    out[..4].copy_from_slice(&(len as u32).to_be_bytes());
-    cmd.encode(&mut out[4..len]) + 4
-}
-
 fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().expect("encoder name");
     let n: u64 = args.next().expect("count").parse().expect("count");
 
-    let submit = Pdu::new(
-        SEQ,
-        Body::SubmitSm(Sm {
-            source_addr_ton: 1,
-            source_addr_npi: 1,
-            source_addr: SRC,
-            dest_addr_ton: 1,
-            dest_addr_npi: 1,
-            destination_addr: DST,
-            registered_delivery: 1,
-            short_message: TEXT,
-            tlvs: Tlvs::EMPTY,
-            ..Sm::default()
-        }),
-    );
+    let submit = submit_sm_pdu();
     let submit_frame = submit.to_vec().unwrap();
     let Body::SubmitSm(submit_body) = submit.body else {
         unreachable!()
     };
-    let submit_cmd = rusmpp_command(&submit_frame);
+    let submit_cmd = rusmpp_decoded(&submit_frame);
 
-    let mut receipt = Receipt::new(
-        AccountId(1),
-        b"0123456789a0100000000001".as_slice().try_into().unwrap(),
-        Addr::new(1, 1, DST),
-        Addr::new(1, 1, SRC),
-        1_715_005_320,
-        Stat::Delivrd,
-        &TEXT[..20],
-        i64::MAX,
-    );
-    receipt.done_unix += 7;
-    let mut buf = [0u8; MAX_PDU_LEN];
-    let len = receipt.encode(SEQ, true, &mut buf).unwrap();
-    let deliver_frame = buf[..len].to_vec();
+    let deliver_frame = receipt_bytes();
     let deliver = pdu::decode(&deliver_frame).unwrap();
     let Body::DeliverSm(deliver_body) = deliver.body else {
         unreachable!()
     };
-    let deliver_cmd = rusmpp_command(&deliver_frame);
+    let deliver_cmd = rusmpp_decoded(&deliver_frame);
 
     // All three encoders produce the same octets.
     let mut out = [0u8; 1024];
