@@ -184,7 +184,8 @@ fn smpplib_receipts_are_held_until_a_receiver_binds() {
             r.get("id")
         );
     }
-    // All of them on the RX bind, none before the transmitter left.
+    // All of them on the RX bind: none reached the transmitter (the
+    // script reports any deliver_sm the TX bind gets, before tx_closed).
     assert!(events.iter().take(closed).all(|e| e.kind != "receipt"));
     assert_eq!(of(&events, "bind")[0].num("status"), 0, "bind_receiver");
 }
