@@ -6,23 +6,29 @@
 //! `loadtest` crate sit on top of it. See docs/architecture.md.
 #![forbid(unsafe_op_in_unsafe_fn)]
 
+pub mod accept;
 pub mod account;
 pub mod affinity;
 pub mod buf;
+pub mod clock;
 pub mod config;
 pub mod conn;
+pub mod delivery;
 pub mod dlr;
 pub mod http;
 pub mod journal;
 pub mod link;
 pub mod listener;
 pub mod log;
+pub mod loop_state;
 pub mod metrics;
 pub mod msgid;
 pub mod outcome;
 pub mod pdu;
+pub mod persist;
 pub mod receipt;
 pub mod server;
+pub mod session;
 pub mod smpp_time;
 pub mod submit;
 #[cfg(test)]

@@ -165,6 +165,42 @@ impl AccountCounters {
     }
 }
 
+/// A loop's own counters: loop-wide ones (reached through `Deref`, so
+/// `m.submit_ok += 1` reads as before) and per account.
+#[derive(Clone, Debug, Default)]
+pub struct LoopMetrics {
+    pub counters: Counters,
+    pub accounts: Vec<AccountCounters>,
+}
+
+impl LoopMetrics {
+    pub fn new(accounts: usize) -> LoopMetrics {
+        LoopMetrics {
+            counters: Counters::new(),
+            accounts: vec![AccountCounters::default(); accounts],
+        }
+    }
+
+    /// Account `a`'s counters (None for an account this loop has no row for yet).
+    #[inline]
+    pub fn account(&mut self, a: usize) -> Option<&mut AccountCounters> {
+        self.accounts.get_mut(a)
+    }
+}
+
+impl std::ops::Deref for LoopMetrics {
+    type Target = Counters;
+    fn deref(&self) -> &Counters {
+        &self.counters
+    }
+}
+
+impl std::ops::DerefMut for LoopMetrics {
+    fn deref_mut(&mut self) -> &mut Counters {
+        &mut self.counters
+    }
+}
+
 /// One loop's published state.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {

@@ -1,0 +1,399 @@
+//! Message acceptance: submit_sm, data_sm and submit_multi once the session
+//! has let them through. Rate limits, the outcome model's refusals, the
+//! checks of `submit.rs`, the message id, the answer, and what is created
+//! for each accepted message (today: its receipts, handed to delivery).
+//!
+//! It never writes a deliver_sm itself and never waits: a receipt goes to
+//! [`Delivery`](crate::delivery::Delivery), which may put it straight
+//! behind the submit_sm_resp in the same write.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use crate::account::{Account, AccountId};
+use crate::clock::Kind;
+use crate::conn::{ConnKey, Session};
+use crate::dlr::Stat;
+use crate::loop_state::LoopState;
+use crate::msgid::{MessageId, MsgIdGen};
+use crate::outcome::PrefixAction;
+use crate::pdu::{self, Body, CommandId, CommandStatus as S, Sm};
+use crate::receipt::{Addr, Receipt};
+use crate::server::Shared;
+use crate::session::respond::{refuse, respond, respond_accepted};
+use crate::submit;
+use crate::text::Encoding;
+use slab::Slab;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// A submit_sm_resp (or data_sm_resp) held back by a `late:` rule.
+pub struct LateResponse {
+    pub key: ConnKey,
+    pub seq: u32,
+    pub id: MessageId,
+    pub data_sm: bool,
+}
+
+/// Acceptance's own state on one loop.
+pub struct Acceptance {
+    msgid: MsgIdGen,
+    /// The outcome model's dice.
+    rng: u64,
+    /// What data_coding 0 means (`--data-coding-zero`).
+    zero_means: Encoding,
+    /// Responses waiting for their `late:` delay (timer [`Kind::LateResponse`]).
+    pub late: Slab<LateResponse>,
+}
+
+impl Acceptance {
+    pub fn new(id: usize, shared: &Shared) -> Acceptance {
+        let zero_means = match shared.config.data_coding_zero {
+            crate::config::ZeroCoding::Gsm7 => Encoding::Gsm7,
+            crate::config::ZeroCoding::Latin1 => Encoding::Latin1,
+            crate::config::ZeroCoding::Ascii => Encoding::Ascii,
+        };
+        Acceptance {
+            msgid: MsgIdGen::new(shared.start_unix_ms, id as u8),
+            rng: 0x9E37_79B9_7F4A_7C15 ^ ((id as u64 + 1) << 32) ^ shared.start_unix_ms,
+            zero_means,
+            late: Slab::new(),
+        }
+    }
+
+    fn next_f64(&mut self) -> f64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// A bound transmitter's submit_sm, or a data_sm (`data_sm`: answered with
+/// data_sm_resp).
+pub fn on_submit(
+    st: &mut LoopState,
+    shared: &Shared,
+    s: &mut Session,
+    seq: u32,
+    sm: &Sm<'_>,
+    data_sm: bool,
+) {
+    let resp_id = if data_sm {
+        CommandId::DATA_SM_RESP
+    } else {
+        CommandId::SUBMIT_SM_RESP
+    };
+    let Some(a) = s.account else {
+        return refuse(&mut st.m, s, resp_id, S::ESME_RINVBNDSTS, seq);
+    };
+    let Some(acct) = shared.accounts().get(a) else {
+        return refuse(&mut st.m, s, resp_id, S::ESME_RSYSERR, seq);
+    };
+    let rule = acct.outcomes.rule_for(sm.destination_addr);
+    let refused_by_rule = match rule {
+        Some(PrefixAction::Refuse(code)) => Err(*code),
+        _ => Ok(()),
+    };
+    if let Err(code) = rate_limit(st, shared, acct).and(refused_by_rule) {
+        return refuse_message(st, s, a, resp_id, code, seq);
+    }
+    // Kept in place and used by reference: moving the MessageInfo out of
+    // its Result (as a combinator chain did) read its one-octet fields back
+    // 16 octets at a time right after they were written, a store-forwarding
+    // stall on every message.
+    let validated = submit::validate(sm, st.accept.zero_means, st.clock.unix);
+    let info = match &validated {
+        Ok(i) => i,
+        Err(code) => return refuse_message(st, s, a, resp_id, *code, seq),
+    };
+    if let Err(code) = receipt_room(st, shared, acct, info) {
+        return refuse_message(st, s, a, resp_id, code, seq);
+    }
+    let id = st.accept.msgid.next_id();
+    match rule {
+        Some(PrefixAction::LateResponse(d)) => {
+            let slot = st.accept.late.insert(LateResponse {
+                key: s.key,
+                seq,
+                id,
+                data_sm,
+            });
+            st.clock.slot_after(slot, Kind::LateResponse, *d);
+        }
+        _ => respond_accepted(&mut st.m, s, seq, &id, data_sm),
+    }
+    count_accepted(st, a, info.segments);
+    // Its receipt may follow the submit_sm_resp at once, not before a late one.
+    let direct = !matches!(rule, Some(PrefixAction::LateResponse(_)));
+    make_receipts(st, shared, acct, sm, info, id, s, direct);
+}
+
+/// The account's submit rate (GCRA), only for accounts with a limit.
+#[inline]
+fn rate_limit(st: &mut LoopState, shared: &Shared, acct: &Account) -> Result<(), S> {
+    if acct.throughput > 0 && !shared.admit(acct.id, acct.throughput, st.clock.now) {
+        st.m.submit_throttled += 1;
+        return Err(S::ESME_RTHROTTLED);
+    }
+    Ok(())
+}
+
+/// A message asking for a receipt is refused while the account already
+/// holds `receipt_queue` receipts nobody can take (they would be lost).
+#[inline]
+fn receipt_room(
+    st: &mut LoopState,
+    shared: &Shared,
+    acct: &Account,
+    info: &submit::MessageInfo<'_>,
+) -> Result<(), S> {
+    if info.receipt == 0 && !info.intermediate {
+        return Ok(());
+    }
+    let held = shared
+        .account(acct.id)
+        .map(|a| a.queued.load(Ordering::Relaxed))
+        .unwrap_or(0);
+    if held >= acct.receipt_queue {
+        st.m.submit_queue_full += 1;
+        return Err(S::ESME_RMSGQFUL);
+    }
+    Ok(())
+}
+
+/// A refused message, counted per loop and per account.
+fn refuse_message(
+    st: &mut LoopState,
+    s: &mut Session,
+    a: AccountId,
+    id: CommandId,
+    status: S,
+    seq: u32,
+) {
+    st.m.submit_ex += 1;
+    if let Some(am) = st.m.account(a.index()) {
+        am.submit_ex += 1;
+    }
+    refuse(&mut st.m, s, id, status, seq);
+}
+
+/// An accepted message (one per submit_sm, one per submit_multi destination).
+#[inline]
+fn count_accepted(st: &mut LoopState, a: AccountId, segments: u32) {
+    st.m.submit_ok += 1;
+    st.m.submit_segments += u64::from(segments);
+    if let Some(am) = st.m.account(a.index()) {
+        am.submit_ok += 1;
+        am.segments += u64::from(segments);
+    }
+}
+
+/// Creates the receipts an accepted message asked for: an ENROUTE
+/// notification if wanted, and the final one (now, or after the outcome
+/// model's delay). `s` submitted the message; with `direct` an immediate
+/// final receipt may go straight to it (see `Delivery::send_direct`).
+#[allow(clippy::too_many_arguments)]
+fn make_receipts(
+    st: &mut LoopState,
+    shared: &Shared,
+    acct: &Account,
+    sm: &Sm<'_>,
+    info: &submit::MessageInfo<'_>,
+    id: MessageId,
+    s: &mut Session,
+    direct: bool,
+) {
+    let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
+    let a = acct.id;
+    if info.receipt == 0 && !info.intermediate {
+        return;
+    }
+    let (stat, delay) = if acct.outcomes.is_trivial() {
+        (Stat::Delivrd, Duration::ZERO)
+    } else {
+        let (r1, r2) = (st.accept.next_f64(), st.accept.next_f64());
+        let f = acct.outcomes.decide(sm.destination_addr, r1, r2);
+        (f.stat, f.delay)
+    };
+    let now_unix = st.clock.unix;
+    let expires = info
+        .expires_at
+        .unwrap_or(now_unix + shared.config.receipt_ttl.as_secs() as i64);
+    let d = &mut st.delivery;
+    // The record is filled where it is stored. Filled on the stack and then
+    // moved, its addresses and text (written a few octets at a time) were
+    // read back 16 octets at a time at once: a store-forwarding stall on
+    // every receipt, a third of this function's time.
+    let entry = d.store.vacant_entry();
+    let key = entry.key();
+    let r = entry.insert(Receipt::new(
+        a,
+        id,
+        Addr::default(),
+        Addr::default(),
+        now_unix,
+        stat,
+        &[],
+        expires.max(now_unix + 1),
+    ));
+    r.source
+        .set(sm.dest_addr_ton, sm.dest_addr_npi, sm.destination_addr);
+    r.dest
+        .set(sm.source_addr_ton, sm.source_addr_npi, sm.source_addr);
+    r.set_text(|buf| submit::receipt_text(info, buf));
+    r.prefer = prefer;
+    let mut made = 0;
+    if acct.outcomes.enroute || info.intermediate {
+        if let Some(&base) = d.store.get(key) {
+            let mut e = base;
+            e.stat = Stat::Enroute;
+            e.err = 0;
+            let ek = d.store.insert(e);
+            d.journal_add(ek, &acct.system_id);
+            d.enqueue_stored(a.index(), ek, shared);
+            made += 1;
+        }
+    }
+    let wants_final = match info.receipt {
+        1 => true,
+        2 => stat != Stat::Delivrd,
+        3 => stat == Stat::Delivrd,
+        _ => false,
+    };
+    if wants_final {
+        d.journal_add(key, &acct.system_id);
+    }
+    if !wants_final {
+        d.store.try_remove(key);
+    } else if delay.is_zero() {
+        if !(direct && d.send_direct(s, a.index(), key as u32, &mut st.clock, &mut st.m)) {
+            d.enqueue_stored(a.index(), key, shared);
+        }
+        made += 1;
+    } else if let Some(mut r) = d.store.try_remove(key) {
+        r.done_unix = now_unix + delay.as_secs() as i64;
+        d.delay(r, delay, &mut st.clock);
+        made += 1;
+    }
+    st.m.receipt_created += made;
+    if let Some(am) = st.m.account(a.index()) {
+        am.receipt_created += made;
+    }
+}
+
+/// submit_multi: one message id for the PDU; every SME destination that
+/// passes its address checks is a message with its own receipt (carrying
+/// that id); the others are listed in unsuccess_sme with their status.
+/// Distribution lists are not provisioned here (ESME_RINVDLNAME).
+pub fn on_submit_multi(
+    st: &mut LoopState,
+    shared: &Shared,
+    s: &mut Session,
+    seq: u32,
+    m: &pdu::SubmitMulti<'_>,
+) {
+    let resp_id = CommandId::SUBMIT_MULTI_RESP;
+    let Some(acct) = s.account.and_then(|a| shared.accounts().get(a)) else {
+        return refuse(&mut st.m, s, resp_id, S::ESME_RINVBNDSTS, seq);
+    };
+    let a = acct.id;
+    let n = m.dest_addresses.count();
+    let template = Sm {
+        service_type: m.service_type,
+        source_addr_ton: m.source_addr_ton,
+        source_addr_npi: m.source_addr_npi,
+        source_addr: m.source_addr,
+        // A placeholder destination: message-level checks first.
+        dest_addr_ton: 1,
+        dest_addr_npi: 1,
+        destination_addr: b"0",
+        esm_class: m.esm_class,
+        protocol_id: m.protocol_id,
+        priority_flag: m.priority_flag,
+        schedule_delivery_time: m.schedule_delivery_time,
+        validity_period: m.validity_period,
+        registered_delivery: m.registered_delivery,
+        replace_if_present_flag: m.replace_if_present_flag,
+        data_coding: m.data_coding,
+        sm_default_msg_id: m.sm_default_msg_id,
+        short_message: m.short_message,
+        tlvs: m.tlvs,
+    };
+    let checked = if n == 0 || n > 254 {
+        Err(S::ESME_RINVNUMDESTS)
+    } else {
+        rate_limit(st, shared, acct)
+            .and_then(|()| submit::validate(&template, st.accept.zero_means, st.clock.unix))
+            .and_then(|info| receipt_room(st, shared, acct, &info).map(|()| info))
+    };
+    let info = match checked {
+        Ok(i) => i,
+        Err(code) => return refuse_message(st, s, a, resp_id, code, seq),
+    };
+    let id = st.accept.msgid.next_id();
+    let mut failed: Vec<pdu::UnsuccessSme<'_>> = Vec::new();
+    for dest in m.dest_addresses.iter() {
+        let (ton, npi, addr) = match dest {
+            pdu::DestAddress::Sme {
+                dest_addr_ton,
+                dest_addr_npi,
+                destination_addr,
+            } => (dest_addr_ton, dest_addr_npi, destination_addr),
+            pdu::DestAddress::DistributionList { dl_name } => {
+                failed.push(pdu::UnsuccessSme {
+                    dest_addr_ton: 0,
+                    dest_addr_npi: 0,
+                    destination_addr: dl_name,
+                    error_status_code: S::ESME_RINVDLNAME,
+                });
+                continue;
+            }
+        };
+        let code = if !submit::ton_valid(ton) {
+            Some(S::ESME_RINVDSTTON)
+        } else if !submit::npi_valid(npi) {
+            Some(S::ESME_RINVDSTNPI)
+        } else if addr.is_empty() || !submit::address_valid(ton, addr) {
+            Some(S::ESME_RINVDSTADR)
+        } else {
+            match acct.outcomes.rule_for(addr) {
+                Some(PrefixAction::Refuse(code)) => Some(*code),
+                _ => None,
+            }
+        };
+        if let Some(code) = code {
+            failed.push(pdu::UnsuccessSme {
+                dest_addr_ton: ton,
+                dest_addr_npi: npi,
+                destination_addr: addr,
+                error_status_code: code,
+            });
+            continue;
+        }
+        let one = Sm {
+            dest_addr_ton: ton,
+            dest_addr_npi: npi,
+            destination_addr: addr,
+            ..template
+        };
+        count_accepted(st, a, info.segments);
+        // The submit_multi_resp is written after the loop: queue receipts.
+        make_receipts(st, shared, acct, &one, &info, id, s, false);
+    }
+    // submit_multi is rare: building its response list may allocate.
+    let mut scratch = Vec::new();
+    let body = match pdu::RawList::build(&failed, &mut scratch) {
+        Ok(unsuccess_smes) => pdu::SubmitMultiResp {
+            message_id: &id,
+            unsuccess_smes,
+        },
+        Err(_) => return refuse(&mut st.m, s, resp_id, S::ESME_RSYSERR, seq),
+    };
+    respond(&mut st.m, s, seq, S::ESME_ROK, Body::SubmitMultiResp(body));
+}

@@ -1,0 +1,115 @@
+//! The window's other side: deliver_sm_resp (or a generic_nack, or the
+//! response timer) frees a slot; the delivery is finished, retried after a
+//! back-off, or dropped with its reason counted.
+
+use super::Delivery;
+use crate::clock::{Clock, Kind};
+use crate::conn::Session;
+use crate::metrics::LoopMetrics;
+use crate::pdu::CommandStatus as S;
+use crate::receipt::{self, Receipt};
+use std::time::Duration;
+
+/// What became of a deliver_sm_resp.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Answered {
+    /// It answered one of ours in the window.
+    InWindow,
+    /// Its sequence number is not in the window (late, duplicate, made up).
+    Unexpected,
+}
+
+impl Delivery {
+    /// The ESME answered deliver_sm `seq` with `status`.
+    pub fn on_resp(
+        &mut self,
+        s: &mut Session,
+        seq: u32,
+        status: S,
+        clock: &mut Clock,
+        m: &mut LoopMetrics,
+    ) -> Answered {
+        let Some(pos) = s.inflight.iter().position(|i| i.seq == seq) else {
+            return Answered::Unexpected;
+        };
+        let Some(inf) = s.inflight.remove(pos) else {
+            return Answered::Unexpected;
+        };
+        let key = inf.receipt as usize;
+        let Some(a) = self.store.get(key).map(|r| r.account.index()) else {
+            return Answered::InWindow;
+        };
+        if status.is_ok() {
+            // Removed without moving the record out (it is not needed).
+            let jid = self.store.get(key).map_or(0, |r| r.jid);
+            self.store.remove(key);
+            self.journal.done(jid);
+            m.receipt_acked += 1;
+            if let Some(am) = m.account(a) {
+                am.receipt_acked += 1;
+            }
+        } else if let Some(r) = self.store.try_remove(key) {
+            self.retry(r, status, clock, m);
+        }
+        // A window slot is free: send more.
+        if !self.queue_is_empty(a) {
+            self.mark_dirty(a);
+        }
+        Answered::InWindow
+    }
+
+    /// Whether `seq` is one of ours in the session's window.
+    pub fn in_window(s: &Session, seq: u32) -> bool {
+        s.inflight.iter().any(|i| i.seq == seq)
+    }
+
+    /// After an error status or a timeout: try again later with back-off, or
+    /// count the drop with its reason.
+    pub fn retry(&mut self, mut r: Receipt, status: S, clock: &mut Clock, m: &mut LoopMetrics) {
+        if !receipt::is_retryable(status) {
+            m.receipt_rejected += 1;
+            self.journal.done(r.jid);
+            return;
+        }
+        r.attempts = r.attempts.saturating_add(1);
+        if r.attempts > self.policy.retries {
+            m.receipt_dropped_retries += 1;
+            self.journal.done(r.jid);
+            return;
+        }
+        m.receipt_retried += 1;
+        let backoff = self.policy.backoff * (1u32 << (r.attempts - 1).min(10));
+        self.delay(r, backoff, clock);
+    }
+
+    /// Keeps `r` aside until `delay` has passed; then it is queued again.
+    pub fn delay(&mut self, r: Receipt, delay: Duration, clock: &mut Clock) {
+        let slot = self.delayed.insert(r);
+        clock.slot_after(slot, Kind::Receipt, delay);
+    }
+
+    /// The timer of delayed receipt `slot` fired: it is queued this iteration.
+    pub fn on_delayed(&mut self, slot: usize) {
+        if let Some(r) = self.delayed.try_remove(slot) {
+            self.fresh.push(r);
+        }
+    }
+
+    /// The response timer of `s` fired: every deliver_sm unanswered for the
+    /// response timer is given up on this session and retried.
+    pub fn expire_window(&mut self, s: &mut Session, clock: &mut Clock, m: &mut LoopMetrics) {
+        let limit = clock.timers.response;
+        while s
+            .inflight
+            .front()
+            .is_some_and(|i| clock.tick >= i.sent_tick + limit)
+        {
+            if let Some(inf) = s.inflight.pop_front() {
+                m.timeout_response += 1;
+                if let Some(r) = self.store.try_remove(inf.receipt as usize) {
+                    self.retry(r, S::ESME_RSYSERR, clock, m);
+                }
+            }
+        }
+    }
+}

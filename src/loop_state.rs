@@ -1,0 +1,64 @@
+//! What one loop owns besides its sockets, in the typed parts the SMPP
+//! logic works on: the clock and timers, the counters, message acceptance,
+//! delivery (with its journal hooks). The session handlers take this and
+//! the read-only [`Shared`]; nothing here touches a socket, so a test builds
+//! one from a configuration and drives sessions with frames and ticks.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use crate::accept::Acceptance;
+use crate::clock::Clock;
+use crate::delivery::{Delivery, Policy};
+use crate::metrics::LoopMetrics;
+use crate::server::Shared;
+
+pub struct LoopState {
+    /// This loop's number (0..threads).
+    pub id: usize,
+    pub clock: Clock,
+    pub m: LoopMetrics,
+    pub accept: Acceptance,
+    pub delivery: Delivery,
+    /// A session whose write buffer holds this much stops reading
+    /// (backpressure) and takes no more deliver_sm.
+    pub high_watermark: usize,
+}
+
+impl LoopState {
+    pub fn new(id: usize, shared: &Shared) -> LoopState {
+        let cfg = &shared.config;
+        let high_watermark = cfg
+            .max_write_buffer_bytes
+            .saturating_sub(cfg.max_pdu_bytes as usize + 4096)
+            .max(16 * 1024);
+        let policy = Policy {
+            window: cfg.window,
+            high_watermark,
+            retries: cfg.receipt_retries,
+            backoff: cfg.receipt_retry_backoff,
+        };
+        LoopState {
+            id,
+            clock: Clock::new(shared.epoch, cfg),
+            m: LoopMetrics::new(cfg.accounts.len()),
+            accept: Acceptance::new(id, shared),
+            delivery: Delivery::new(id, shared, policy),
+            high_watermark,
+        }
+    }
+
+    /// Per-account tables as long as the accounts in force (after a reload).
+    pub fn grow_accounts(&mut self, shared: &Shared) {
+        let n = shared.accounts().len();
+        self.delivery.grow_accounts(n);
+        if self.m.accounts.len() < n {
+            self.m
+                .accounts
+                .resize(n, crate::metrics::AccountCounters::default());
+        }
+    }
+}

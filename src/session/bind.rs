@@ -1,0 +1,142 @@
+//! Binding and unbinding: bind_transmitter / bind_receiver /
+//! bind_transceiver against the accounts in force, unbind from either side,
+//! and what a session's end releases.
+
+use super::respond::{respond, respond_header};
+use super::timers::arm_response;
+use crate::account::BindType;
+use crate::clock::Kind;
+use crate::conn::{Session, State};
+use crate::loop_state::LoopState;
+use crate::pdu::{self, Body, CommandId, CommandStatus as S, Tag, TlvBuf};
+use crate::server::Shared;
+use std::sync::atomic::Ordering;
+
+pub(super) fn on_bind(
+    st: &mut LoopState,
+    shared: &Shared,
+    s: &mut Session,
+    seq: u32,
+    t: BindType,
+    b: &pdu::Bind<'_>,
+) {
+    let resp_id = match t {
+        BindType::Transmitter => CommandId::BIND_TRANSMITTER_RESP,
+        BindType::Receiver => CommandId::BIND_RECEIVER_RESP,
+        BindType::Transceiver => CommandId::BIND_TRANSCEIVER_RESP,
+    };
+    if s.state != State::Open {
+        st.m.bind_ex += 1;
+        return respond_header(&mut st.m, s, resp_id, S::ESME_RALYBND, seq);
+    }
+    let ip = s.peer.ip();
+    let now = st.clock.now;
+    let status = (|| {
+        if shared.bind_blocked(ip, now) {
+            st.m.bind_throttled += 1;
+            return Err(S::ESME_RBINDFAIL);
+        }
+        let Some(acct) = shared.accounts().by_system_id(b.system_id) else {
+            shared.record_bind_failure(ip, now);
+            return Err(S::ESME_RINVSYSID);
+        };
+        if !acct.password_matches(b.password) {
+            shared.record_bind_failure(ip, now);
+            return Err(S::ESME_RINVPASWD);
+        }
+        if !acct.allows(t) || !acct.ip_allowed(ip) {
+            return Err(S::ESME_RBINDFAIL);
+        }
+        let state = shared.account(acct.id).ok_or(S::ESME_RSYSERR)?;
+        let before = state.binds.fetch_add(1, Ordering::Relaxed);
+        if acct.max_binds > 0 && before >= acct.max_binds {
+            state.binds.fetch_sub(1, Ordering::Relaxed);
+            return Err(S::ESME_RBINDFAIL);
+        }
+        Ok(acct.id)
+    })();
+    let a = match status {
+        Ok(a) => a,
+        Err(code) => {
+            st.m.bind_ex += 1;
+            crate::log::debug(format_args!("bind refused for {}: {:?}", s.peer, code));
+            return respond_header(&mut st.m, s, resp_id, code, seq);
+        }
+    };
+    s.state = State::Bound(t);
+    s.account = Some(a);
+    s.v34 = b.interface_version >= 0x34;
+    match t {
+        BindType::Transmitter => st.m.bind_tx += 1,
+        BindType::Receiver => st.m.bind_rx += 1,
+        BindType::Transceiver => st.m.bind_trx += 1,
+    }
+    let mut tlvs = TlvBuf::new();
+    if s.v34 {
+        tlvs.push_u8(Tag::SC_INTERFACE_VERSION, 0x34);
+    }
+    let resp = pdu::BindResp {
+        system_id: shared.config.system_id.as_bytes(),
+        tlvs: tlvs.as_tlvs(),
+    };
+    let body = match t {
+        BindType::Transmitter => Body::BindTransmitterResp(resp),
+        BindType::Receiver => Body::BindReceiverResp(resp),
+        BindType::Transceiver => Body::BindTransceiverResp(resp),
+    };
+    respond(&mut st.m, s, seq, S::ESME_ROK, body);
+    let c = &mut st.clock;
+    c.session_at(s.key, Kind::EnquireLink, c.tick + c.timers.enquire_link);
+    c.session_at(s.key, Kind::Inactivity, c.tick + c.timers.inactivity);
+    if t.can_receive() {
+        st.delivery.add_receiver(s, a, shared);
+    }
+    crate::log::debug(format_args!("{} bound as {} ({:?})", s.peer, t.name(), a));
+}
+
+/// The ESME's unbind: answered, the session leaves delivery (its window goes
+/// back to the queue) and closes once the answer is out.
+pub(super) fn on_unbind(st: &mut LoopState, shared: &Shared, s: &mut Session, seq: u32) {
+    if s.is_bound() || s.state == State::Unbinding {
+        st.m.unbind_rx += 1;
+        respond_header(&mut st.m, s, CommandId::UNBIND_RESP, S::ESME_ROK, seq);
+        // Unbound: no further PDUs; close once the response is out.
+        if let Some(a) = s.account {
+            st.delivery.stop_receiving(s, a, shared, &mut st.m);
+        }
+        s.close_after_flush = true;
+    } else {
+        respond_header(
+            &mut st.m,
+            s,
+            CommandId::UNBIND_RESP,
+            S::ESME_RINVBNDSTS,
+            seq,
+        );
+    }
+}
+
+/// The server's unbind (inactivity, shutdown, account removed): no new
+/// deliveries; those in flight may still be answered until the unbind_resp
+/// or the response timer.
+pub fn start_unbind(st: &mut LoopState, shared: &Shared, s: &mut Session) {
+    let seq = s.next_seq();
+    respond_header(&mut st.m, s, CommandId::UNBIND, S::ESME_ROK, seq);
+    st.m.unbind_tx += 1;
+    s.unbind_pending = Some((seq, st.clock.tick));
+    if let Some(a) = s.account {
+        st.delivery.stop_routing(s, a, shared);
+    }
+    s.state = State::Unbinding;
+    arm_response(st, s);
+}
+
+/// The connection is closing: the session leaves its account (bind count,
+/// receivers) and its unacknowledged deliveries go back on the queue.
+pub fn end(st: &mut LoopState, shared: &Shared, s: &mut Session) {
+    let Some(a) = s.account.take() else { return };
+    if let Some(state) = shared.accounts.get(a.index()) {
+        state.binds.fetch_sub(1, Ordering::Relaxed);
+    }
+    st.delivery.stop_receiving(s, a, shared, &mut st.m);
+}

@@ -1,0 +1,656 @@
+//! One event loop per core: a `mio::Poll`, its own SO_REUSEPORT listener, a
+//! slab of connections, and the links to the other loops. Mechanics only:
+//! poll, accept, read, flush, close, reap, fire timers, housekeeping, ship
+//! and drain the links. Every SMPP decision is the session's
+//! (`session/`), acceptance's (`accept.rs`) or delivery's (`delivery/`),
+//! working on the loop's [`LoopState`].
+//!
+//! One iteration (see docs/architecture.md for the whole path):
+//! poll -> accept, drain mailboxes -> per ready connection: read, decode,
+//! answer, pump the receipts it produced, flush -> fire timers ->
+//! housekeeping (every 100 ms) -> pump and flush what those produced ->
+//! send cross-loop batches -> reap closes.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod housekeeping;
+
+use crate::buf::RingBuf;
+use crate::clock::{Kind, TimerKey, TICK};
+use crate::conn::{Conn, ConnKey, Session, State};
+use crate::delivery::Sessions;
+use crate::link::{InLink, OutLink, Shipped};
+use crate::loop_state::LoopState;
+use crate::metrics::Snapshot;
+use crate::server::Shared;
+use crate::session;
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
+use std::io::{self, ErrorKind};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+const CONN_BASE: usize = 2;
+
+/// Housekeeping (metrics publish, shutdown check, accept resume) period in ticks.
+const HOUSEKEEPING_TICKS: u64 = 10;
+/// Bytes read from one connection before yielding to the others.
+const READ_BUDGET: usize = 1 << 20;
+const RX_INITIAL: usize = 4096;
+/// Read buffer size a busy connection grows to (fewer reads per PDU).
+const RX_BUSY: usize = 256 * 1024;
+/// A connection idle this long (in ticks) releases its buffers.
+const IDLE_RELEASE_TICKS: u64 = 100;
+const TX_INITIAL: usize = 4096;
+
+pub struct Worker {
+    st: LoopState,
+    shared: Arc<Shared>,
+    poll: Poll,
+    events: Events,
+    waker: Arc<Waker>,
+    listener: TcpListener,
+    listening: bool,
+    accept_paused: bool,
+    conns: Slab<Conn>,
+    next_gen: u32,
+    scratch: Vec<u8>,
+    senders: Vec<Option<OutLink>>,
+    receivers: Vec<InLink>,
+    flush_list: Vec<usize>,
+    /// Connections whose write waits for a failed journal commit.
+    flush_retry: Vec<usize>,
+    /// A journal commit failed: no new attempt until housekeeping.
+    journal_blocked: bool,
+    ready: Vec<usize>,
+    close_list: Vec<usize>,
+    fired: Vec<TimerKey>,
+    last_housekeeping: u64,
+    /// The accounts version this loop has applied (see `accounts_reloaded`).
+    accounts_seen: usize,
+    last_stats: Instant,
+    last_stats_snapshot: Snapshot,
+    shutdown_deadline: Option<Instant>,
+}
+
+/// The loop's connections as delivery sees them: sessions by key, and a
+/// flush scheduled for each one written to.
+struct Conns<'a> {
+    slab: &'a mut Slab<Conn>,
+    flush_list: &'a mut Vec<usize>,
+}
+
+impl Sessions for Conns<'_> {
+    #[inline]
+    fn get(&mut self, key: ConnKey) -> Option<&mut Session> {
+        self.slab
+            .get_mut(key.slot as usize)
+            .map(|c| &mut c.s)
+            .filter(|s| s.key == key)
+    }
+
+    #[inline]
+    fn wrote(&mut self, key: ConnKey) {
+        if let Some(c) = self.slab.get_mut(key.slot as usize) {
+            if !c.s.in_flush_list {
+                c.s.in_flush_list = true;
+                self.flush_list.push(key.slot as usize);
+            }
+        }
+    }
+}
+
+impl Worker {
+    pub fn new(
+        id: usize,
+        shared: Arc<Shared>,
+        listener: TcpListener,
+        senders: Vec<Option<OutLink>>,
+        receivers: Vec<InLink>,
+    ) -> io::Result<Worker> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let mut listener = listener;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        Ok(Worker {
+            st: LoopState::new(id, &shared),
+            poll,
+            events: Events::with_capacity(1024),
+            waker,
+            listener,
+            listening: true,
+            accept_paused: false,
+            conns: Slab::new(),
+            next_gen: 0,
+            scratch: vec![0; shared.config.max_pdu_bytes as usize],
+            senders,
+            receivers,
+            flush_list: Vec::new(),
+            flush_retry: Vec::new(),
+            journal_blocked: false,
+            ready: Vec::new(),
+            close_list: Vec::new(),
+            fired: Vec::new(),
+            last_housekeeping: 0,
+            accounts_seen: shared.accounts_version(),
+            last_stats: Instant::now(),
+            last_stats_snapshot: Snapshot::default(),
+            shutdown_deadline: None,
+            shared,
+        })
+    }
+
+    pub fn waker(&self) -> Arc<Waker> {
+        self.waker.clone()
+    }
+
+    /// Runs the loop until shutdown completes.
+    pub fn run(&mut self) {
+        let mut ready_now: Vec<usize> = Vec::new();
+        let mut writable_now: Vec<usize> = Vec::new();
+        loop {
+            let timeout = if !self.ready.is_empty() {
+                Some(Duration::ZERO)
+            } else if self.st.delivery.outbox.iter().any(|b| !b.is_empty()) {
+                // A full link to another loop: retry after one tick.
+                Some(TICK)
+            } else {
+                let next = self.st.clock.next_deadline().unwrap_or(u64::MAX);
+                let hk = self.last_housekeeping + HOUSEKEEPING_TICKS;
+                let t = next.min(hk).saturating_sub(self.st.clock.tick);
+                Some(TICK * (t.clamp(1, 100) as u32))
+            };
+            if let Err(e) = self.poll.poll(&mut self.events, timeout) {
+                if e.kind() != ErrorKind::Interrupted {
+                    crate::log::warn(format_args!("loop {}: poll failed: {e}", self.st.id));
+                }
+            }
+            self.st.clock.update();
+            self.st.m.loop_iterations += 1;
+            if self.shared.accounts_version() != self.accounts_seen {
+                self.accounts_reloaded();
+            }
+
+            let mut wake = false;
+            let mut accept = false;
+            // Events are copied out so the handlers may borrow `self`.
+            ready_now.clear();
+            writable_now.clear();
+            for ev in self.events.iter() {
+                self.st.m.loop_events += 1;
+                match ev.token() {
+                    LISTENER => accept = true,
+                    WAKER => wake = true,
+                    Token(t) => {
+                        let idx = t - CONN_BASE;
+                        if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                            ready_now.push(idx);
+                        }
+                        if ev.is_writable() {
+                            writable_now.push(idx);
+                        }
+                    }
+                }
+            }
+            for &idx in &writable_now {
+                self.mark_flush(idx);
+            }
+            if accept {
+                self.accept_all();
+            }
+            if wake {
+                self.drain_mailboxes();
+            }
+            ready_now.append(&mut self.ready);
+            // Each connection is answered as soon as it is read (on_readable).
+            for &idx in &ready_now {
+                self.on_readable(idx);
+            }
+            self.fire_timers();
+            if self.st.clock.tick >= self.last_housekeeping + HOUSEKEEPING_TICKS {
+                self.last_housekeeping = self.st.clock.tick;
+                if self.housekeeping() {
+                    break;
+                }
+            }
+            // What mailboxes, timers and housekeeping produced, and the
+            // connections that became writable, go out in this iteration too.
+            self.st.delivery.route_fresh(&self.shared);
+            self.pump_dirty();
+            self.flush_all();
+            self.send_outboxes();
+            self.reap();
+        }
+    }
+
+    // ---------------------------------------------------------------- accept
+
+    fn accept_all(&mut self) {
+        if !self.listening || self.accept_paused {
+            return;
+        }
+        let max = self.shared.config.max_connections;
+        loop {
+            if self.shared.connections.load(Ordering::Relaxed) >= max {
+                // Stop accepting; housekeeping resumes below 90% of the limit.
+                self.accept_paused = true;
+                self.st.m.conn_rejected_limit += 1;
+                return;
+            }
+            match self.listener.accept() {
+                Ok((stream, peer)) => self.add_conn(stream, peer),
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE/ENFILE/ENOBUFS: back off and retry on the next
+                    // housekeeping tick instead of spinning or dying.
+                    self.st.m.accept_ex += 1;
+                    self.accept_paused = true;
+                    crate::log::debug(format_args!("loop {}: accept: {e}", self.st.id));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn add_conn(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
+        let _ = stream.set_nodelay(true);
+        let entry = self.conns.vacant_entry();
+        let slot = entry.key();
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let key = ConnKey {
+            slot: slot as u32,
+            gen: self.next_gen,
+        };
+        if let Err(e) = self.poll.registry().register(
+            &mut stream,
+            Token(slot + CONN_BASE),
+            // Write interest is added only while output is blocked: every
+            // ACK would otherwise wake the loop with a useless EPOLLOUT.
+            Interest::READABLE,
+        ) {
+            crate::log::warn(format_args!("register: {e}"));
+            return;
+        }
+        let cfg = &self.shared.config;
+        let rx_max = (cfg.max_pdu_bytes as usize * 2).max(64 * 1024);
+        let s = Session::new(
+            key,
+            peer,
+            self.st.clock.tick,
+            RingBuf::new(TX_INITIAL, cfg.max_write_buffer_bytes),
+        );
+        session::arm_session_init(&mut self.st, &s);
+        entry.insert(Conn {
+            stream,
+            rx: RingBuf::new(RX_INITIAL, rx_max),
+            s,
+        });
+        self.shared.connections.fetch_add(1, Ordering::Relaxed);
+        self.st.m.conn_accepted += 1;
+        self.st.m.conn_current += 1;
+        // Data may already be waiting (edge-triggered: read it now).
+        self.ready.push(slot);
+        crate::log::debug(format_args!("loop {}: accepted {peer}", self.st.id));
+    }
+
+    // ------------------------------------------------------------- read path
+
+    fn on_readable(&mut self, idx: usize) {
+        let Some(conn) = self.conns.get_mut(idx) else {
+            return;
+        };
+        if conn.s.closed || conn.s.state == State::Closing {
+            return;
+        }
+        let (st, shared) = (&mut self.st, &*self.shared);
+        // Frames left over from a backpressure pause come first.
+        if !conn.rx.is_empty() {
+            session::process_frames(st, shared, &mut conn.rx, &mut conn.s, &mut self.scratch);
+        }
+        let mut budget = READ_BUDGET;
+        loop {
+            if conn.s.tx.len() >= st.high_watermark {
+                // Backpressure: stop reading until the peer drains its responses.
+                if !conn.s.read_paused {
+                    conn.s.read_paused = true;
+                    st.m.backpressure_pauses += 1;
+                }
+                break;
+            }
+            if conn.rx.is_full() {
+                // Only possible if a frame larger than the buffer is announced,
+                // which check_frame refuses first; treat as a framing error.
+                conn.s.close_after_flush = true;
+                break;
+            }
+            let room = conn.rx.capacity() - conn.rx.len();
+            match conn.rx.read_from(&mut conn.stream) {
+                Ok(0) => {
+                    conn.s.closed_by_peer();
+                    break;
+                }
+                Ok(n) => {
+                    st.m.bytes_rx += n as u64;
+                    session::process_frames(
+                        st,
+                        shared,
+                        &mut conn.rx,
+                        &mut conn.s,
+                        &mut self.scratch,
+                    );
+                    if conn.s.state == State::Closing || conn.s.close_after_flush {
+                        break;
+                    }
+                    // A short read drained the socket: edge-triggered epoll
+                    // reports the next arrival, so skip the read that would
+                    // only return WouldBlock (one syscall per event saved).
+                    if n < room {
+                        break;
+                    }
+                    // The read filled the buffer: a busy connection.
+                    conn.rx.grow_towards(RX_BUSY);
+                    budget = budget.saturating_sub(n);
+                    if budget == 0 {
+                        self.ready.push(idx);
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    conn.s.closed_by_peer();
+                    break;
+                }
+            }
+        }
+        let close = conn.s.state == State::Closing && !conn.s.close_after_flush;
+        if close {
+            self.mark_flush(idx);
+            self.close(idx);
+            return;
+        }
+        self.mark_flush(idx);
+        // With a journal, every connection read in this iteration is
+        // answered at its end, after one commit for all of them (one
+        // fdatasync per iteration, not one per connection).
+        if self.st.delivery.journal.is_on() {
+            return;
+        }
+        // Answer now, like a request/response server should: receipts made
+        // by these PDUs are pumped first so a TRX session gets its
+        // submit_sm_resp and the receipt in the same write.
+        self.pump_dirty();
+        self.flush_all();
+    }
+
+    fn mark_flush(&mut self, idx: usize) {
+        if let Some(c) = self.conns.get_mut(idx) {
+            if !c.s.in_flush_list {
+                c.s.in_flush_list = true;
+                self.flush_list.push(idx);
+            }
+        }
+    }
+
+    /// Delivery's pump over this loop's connections.
+    fn pump_dirty(&mut self) {
+        let mut conns = Conns {
+            slab: &mut self.conns,
+            flush_list: &mut self.flush_list,
+        };
+        self.st
+            .delivery
+            .pump_dirty(&mut conns, &mut self.st.clock, &mut self.st.m, &self.shared);
+    }
+
+    // ------------------------------------------------------------ write path
+
+    /// Commits this iteration's journal lines; false if that failed (the
+    /// lines are kept and retried, and no socket is written meanwhile).
+    fn commit_journal(&mut self) -> bool {
+        if !self.st.delivery.journal.is_pending() {
+            return true;
+        }
+        // After a failure, one retry per housekeeping tick, not one per
+        // connection flush.
+        if self.journal_blocked {
+            return false;
+        }
+        let ok = self
+            .st
+            .delivery
+            .journal
+            .commit(&self.shared, &mut self.st.m);
+        self.journal_blocked = !ok;
+        ok
+    }
+
+    /// A connection whose write waits for the journal: tried again at the
+    /// next housekeeping tick.
+    fn mark_flush_later(&mut self, idx: usize) {
+        if let Some(c) = self.conns.get_mut(idx) {
+            c.s.in_flush_list = false;
+        }
+        if !self.flush_retry.contains(&idx) {
+            self.flush_retry.push(idx);
+        }
+    }
+
+    fn flush_all(&mut self) {
+        let mut list = std::mem::take(&mut self.flush_list);
+        for &idx in &list {
+            self.flush(idx);
+        }
+        list.clear();
+        if self.flush_list.is_empty() {
+            self.flush_list = list;
+        }
+    }
+
+    fn flush(&mut self, idx: usize) {
+        // Nothing leaves before the receipts it answers for are journaled.
+        if !self.commit_journal() {
+            self.mark_flush_later(idx);
+            return;
+        }
+        let Some(conn) = self.conns.get_mut(idx) else {
+            return;
+        };
+        conn.s.in_flush_list = false;
+        if conn.s.closed {
+            return;
+        }
+        let mut failed = false;
+        while !conn.s.tx.is_empty() {
+            match conn.s.tx.write_to(&mut conn.stream) {
+                Ok(0) => break,
+                Ok(n) => self.st.m.bytes_tx += n as u64,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        if conn.s.tx.is_empty() && conn.s.close_after_flush {
+            failed = true;
+        }
+        let want_write = !conn.s.tx.is_empty() && !failed;
+        if want_write != conn.s.write_interest {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            let token = Token(idx + CONN_BASE);
+            if self
+                .poll
+                .registry()
+                .reregister(&mut conn.stream, token, interest)
+                .is_ok()
+            {
+                conn.s.write_interest = want_write;
+            } else {
+                failed = true;
+            }
+        }
+        if conn.s.read_paused && conn.s.tx.len() < self.st.high_watermark / 2 {
+            conn.s.read_paused = false;
+            // Edge-triggered: the readiness was consumed; look again.
+            self.ready.push(idx);
+        }
+        if failed {
+            self.close(idx);
+        }
+    }
+
+    // --------------------------------------------------------------- closing
+
+    fn close(&mut self, idx: usize) {
+        let Some(conn) = self.conns.get_mut(idx) else {
+            return;
+        };
+        if conn.s.closed {
+            return;
+        }
+        conn.s.closed = true;
+        conn.s.state = State::Closing;
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        session::end(&mut self.st, &self.shared, &mut conn.s);
+        self.close_list.push(idx);
+    }
+
+    fn reap(&mut self) {
+        for idx in std::mem::take(&mut self.close_list) {
+            if self.conns.contains(idx) {
+                let conn = self.conns.remove(idx);
+                crate::log::debug(format_args!("loop {}: closed {}", self.st.id, conn.s.peer));
+                self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+                self.st.m.conn_closed += 1;
+                self.st.m.conn_current = self.st.m.conn_current.saturating_sub(1);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- timers
+
+    /// Hands each fired timer to its owner.
+    fn fire_timers(&mut self) {
+        self.fired.clear();
+        self.st.clock.fire(&mut self.fired);
+        let fired = std::mem::take(&mut self.fired);
+        for key in &fired {
+            self.st.m.timers_fired += 1;
+            match key.kind {
+                Kind::Receipt => self.st.delivery.on_delayed(key.slot as usize),
+                Kind::LateResponse => self.on_late_response(key.slot as usize),
+                _ => {
+                    let idx = key.slot as usize;
+                    let Some(conn) = self.conns.get_mut(idx) else {
+                        continue;
+                    };
+                    if conn.s.key.gen != key.gen || conn.s.closed {
+                        continue;
+                    }
+                    let close =
+                        session::on_timer(&mut self.st, &self.shared, &mut conn.s, key.kind);
+                    self.mark_flush(idx);
+                    if close {
+                        self.close(idx);
+                    }
+                }
+            }
+        }
+        self.fired = fired;
+    }
+
+    /// A response held by a `late:` rule is due: written if its session is
+    /// still there.
+    fn on_late_response(&mut self, slot: usize) {
+        let Some(late) = self.st.accept.late.try_remove(slot) else {
+            return;
+        };
+        let idx = late.key.slot as usize;
+        if let Some(conn) = self.conns.get_mut(idx) {
+            if conn.s.key == late.key && !conn.s.closed {
+                session::respond::respond_accepted(
+                    &mut self.st.m,
+                    &mut conn.s,
+                    late.seq,
+                    &late.id,
+                    late.data_sm,
+                );
+                self.mark_flush(idx);
+            }
+        }
+    }
+
+    // ----------------------------------------------------------------- links
+
+    fn send_outboxes(&mut self) {
+        // A receipt is journaled before another loop can deliver it (and
+        // journal it as done): the journal must see its A line first.
+        if self.st.delivery.outbox.iter().all(|b| b.is_empty()) || !self.commit_journal() {
+            return;
+        }
+        let d = &mut self.st.delivery;
+        for (dst, batch) in d.outbox.iter_mut().enumerate() {
+            if batch.is_empty() {
+                continue;
+            }
+            match self.senders.get(dst).and_then(|s| s.as_ref()) {
+                Some(link) => match link.ship(batch) {
+                    Shipped::Sent => self.shared.wake(dst),
+                    // The other loop is behind: the batch stays in the
+                    // outbox and is tried again after one tick.
+                    Shipped::Full => {}
+                    // The other loop is gone (shutdown): keep the receipts.
+                    Shipped::Gone(b) => d.fresh.extend(b),
+                },
+                None => d.fresh.append(batch),
+            }
+        }
+    }
+
+    fn drain_mailboxes(&mut self) {
+        for link in &self.receivers {
+            link.drain_into(&mut self.st.delivery.fresh);
+        }
+        // A receiver may have bound on another loop: re-check held queues.
+        self.st.delivery.mark_held_dirty();
+    }
+
+    /// What a full link did not take stays here (spooled at stop).
+    fn take_back_outboxes(&mut self) {
+        let d = &mut self.st.delivery;
+        for b in d.outbox.iter_mut() {
+            d.fresh.append(b);
+        }
+    }
+
+    /// Loop 0, before the loops start: receipts the journal still had.
+    pub fn load_journaled(&mut self, receipts: Vec<(u64, String)>) {
+        crate::persist::load_journaled(
+            receipts,
+            &mut self.st.delivery,
+            &self.shared,
+            &mut self.st.m,
+        );
+    }
+
+    /// Loop 0, before the loops start: receipts spooled by the last stop.
+    pub fn load_spool(&mut self, dir: &std::path::Path) {
+        crate::persist::load_spool(dir, &mut self.st.delivery, &self.shared, &mut self.st.m);
+    }
+}
