@@ -31,21 +31,28 @@ pub struct Client {
 }
 
 /// Python with smpplib importable; installs it on first use.
+#[track_caller]
 pub fn python() -> &'static Client {
     static PYTHON: OnceLock<Result<Client, String>> = OnceLock::new();
     ready(PYTHON.get_or_init(provision_python))
 }
 
 /// Node with node-smpp requirable; installs it on first use.
+#[track_caller]
 pub fn node() -> &'static Client {
     static NODE: OnceLock<Result<Client, String>> = OnceLock::new();
     ready(NODE.get_or_init(provision_node))
 }
 
 /// Every test of a binary that needs a client fails with the same line
-/// (the install is tried once per binary, not once per test).
+/// (the install is tried once per binary, not once per test), reported at
+/// the test's own line.
+#[track_caller]
 fn ready(r: &'static Result<Client, String>) -> &'static Client {
-    r.as_ref().unwrap_or_else(|e| panic!("{e}"))
+    match r {
+        Ok(client) => client,
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// `target/tmp/interop`: the target dir's scratch space for tests.
