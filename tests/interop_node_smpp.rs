@@ -3,7 +3,8 @@
 //! server on an ephemeral port and prints what node-smpp saw, one event per
 //! line; the assertions are all here.
 //!
-//! Needs `node` and `npm ci --prefix tests/interop` (`.ci/run` does it).
+//! Needs `node` and `npm`: node-smpp is installed from
+//! tests/interop/package-lock.json on the first run (common/provision.rs).
 //! Without them this test fails and says so; it never skips.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -19,18 +20,14 @@ use smsc::dlr::{self, Stat};
 /// query_sm RQUERYFAIL (no message store), a bad destination RINVDSTADR.
 #[test]
 fn node_smpp_codings_udh_payload_receipts_and_errors() {
+    let node = common::provision::node();
     let server = common::server(&[]);
     let port = server.local_addr().port().to_string();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/interop/node_smpp_client.js"
     );
-    let events = run_script(
-        "node",
-        &[script, &port],
-        "Cannot find module 'smpp'",
-        "node-smpp is needed: npm ci --prefix tests/interop",
-    );
+    let events = run_script(node, &[script, &port]);
     server.stop();
 
     let bind = of(&events, "bind")[0];

@@ -3,9 +3,9 @@
 //! against a real server on an ephemeral port and prints what smpplib saw,
 //! one event per line; the assertions are all here.
 //!
-//! Needs `python3` with smpplib installed (`.ci/run` installs it:
-//! `python3 -m pip install smpplib==2.2.4`). Without it these tests fail
-//! and say so; they never skip.
+//! Needs `python3` with pip: smpplib 2.2.4 is installed into a venv under
+//! the target dir on the first run (common/provision.rs). Without it these
+//! tests fail and say so; they never skip.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -17,18 +17,14 @@ use std::collections::HashMap;
 /// Runs one scenario of the smpplib script against a fresh server started
 /// with `flags`. A scenario that had to wait past its deadline fails.
 fn run(scenario: &str, flags: &[&str]) -> Vec<Event> {
+    let python = common::provision::python();
     let server = common::server(flags);
     let port = server.local_addr().port().to_string();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/interop/smpplib_client.py"
     );
-    let events = run_script(
-        "python3",
-        &["-W", "ignore", script, scenario, &port],
-        "No module named 'smpplib'",
-        "python-smpplib is needed: python3 -m pip install smpplib==2.2.4",
-    );
+    let events = run_script(python, &["-W", "ignore", script, scenario, &port]);
     server.stop();
     assert!(
         of(&events, "timeout").is_empty(),
