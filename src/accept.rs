@@ -397,3 +397,81 @@ pub fn on_submit_multi(
     };
     respond(&mut st.m, s, seq, S::ESME_ROK, Body::SubmitMultiResp(body));
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use crate::account::BindType;
+    use crate::pdu::{Body, CommandId as C, CommandStatus as S, Sm};
+    use crate::testutil::Harness;
+
+    fn sm(dest: &'static [u8]) -> Sm<'static> {
+        Sm {
+            source_addr_ton: 5,
+            source_addr: b"Shop",
+            dest_addr_ton: 1,
+            dest_addr_npi: 1,
+            destination_addr: dest,
+            registered_delivery: 1,
+            short_message: b"hello",
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_outcome_delay_holds_the_receipt_not_the_response() {
+        let mut h = Harness::new(&["--outcomes", "delay=1s"]);
+        let c = h.connect();
+        h.bind(c, BindType::Transceiver);
+        h.send(c, 5, Body::SubmitSm(sm(b"447700900001")));
+        let out = h.out(c);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].id, out[0].status), (C::SUBMIT_SM_RESP, S::ESME_ROK));
+        h.advance(99);
+        assert!(h.out(c).is_empty());
+        h.advance(1);
+        let out = h.out(c);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].id, C::DELIVER_SM);
+    }
+
+    #[test]
+    fn a_late_rule_holds_the_response_and_lets_the_receipt_go_first() {
+        let mut h = Harness::new(&["--outcomes", "prefix:4471=late:2s"]);
+        let c = h.connect();
+        h.bind(c, BindType::Transceiver);
+        h.send(c, 6, Body::SubmitSm(sm(b"447100000001")));
+        let out = h.out(c);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].id, C::DELIVER_SM, "the receipt first, on purpose");
+        h.advance(199);
+        assert!(h.out(c).is_empty());
+        h.advance(1);
+        let out = h.out(c);
+        assert_eq!(
+            (out[0].id, out[0].status, out[0].seq),
+            (C::SUBMIT_SM_RESP, S::ESME_ROK, 6)
+        );
+    }
+
+    #[test]
+    fn refusals_by_rule_and_by_validation_are_counted_per_account() {
+        let mut h = Harness::new(&["--outcomes", "prefix:4470=ESME_RTHROTTLED"]);
+        let c = h.connect();
+        h.bind(c, BindType::Transmitter);
+        h.send(c, 7, Body::SubmitSm(sm(b"447000000001")));
+        let out = h.out(c);
+        assert_eq!(
+            (out[0].id, out[0].status),
+            (C::SUBMIT_SM_RESP, S::ESME_RTHROTTLED)
+        );
+        let mut bad = sm(b"447700900001");
+        bad.dest_addr_ton = 9;
+        h.send(c, 8, Body::SubmitSm(bad));
+        let out = h.out(c);
+        assert_eq!(out[0].status, S::ESME_RINVDSTTON);
+        assert_eq!(h.st.m.submit_ex, 2);
+        assert_eq!(h.st.m.accounts[0].submit_ex, 2);
+        assert_eq!(h.st.m.submit_ok, 0);
+    }
+}
