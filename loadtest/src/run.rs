@@ -7,7 +7,7 @@
 //! | file | content |
 //! |---|---|
 //! | `params.txt` | the run's flags, `key = value` per line |
-//! | `summary.json` | the summary (fields: see [`crate::report`]) |
+//! | `summary.json` | the summary (fields: see [`crate::summary`]) |
 //! | `summary.txt` | the table printed at the end |
 //! | `submit_resp.hgrm` | submit -> submit_sm_resp, corrected for coordinated omission (open loop; in closed loop the same as uncorrected) |
 //! | `submit_resp_uncorrected.hgrm` | the same from the actual write |
@@ -33,8 +33,12 @@
 
 use crate::cli::RunArgs;
 use crate::hlog::RunLogs;
-use crate::report::{summary_json, summary_table, write_hgrm, Lat, Summary};
+use crate::report::write_hgrm;
 use crate::stats::{Counters, FinalReport, Hists, Report, StatusCounts};
+use crate::summary::{
+    summary_table, Cpu, DeliverSm, Lat, LatPair, Latencies, Mode, Receipts, StatusRow, Submits,
+    Summary,
+};
 use crate::templates::Templates;
 use crate::worker::{Plan, Shared, Worker};
 use smsc::pdu::CommandId;
@@ -53,6 +57,8 @@ pub const SATURATED_PCT: f64 = 90.0;
 /// How the run ended.
 pub struct Outcome {
     pub summary: Summary,
+    /// The run's counters, merged over the threads (the summary shows most).
+    pub counters: Counters,
     /// 0 pass, 1 the server misbehaved (thresholds), 2 the run could not be done.
     pub exit_code: i32,
 }
@@ -414,34 +420,56 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     if counters.sent == 0 && !setup_failed {
         failures.push("nothing was sent".into());
     }
+    let throughput = |n: u64| {
+        if duration_s > 0.0 {
+            n as f64 / duration_s
+        } else {
+            0.0
+        }
+    };
     let summary = Summary {
-        params,
-        open_loop: a.rate > 0,
+        version: 1,
+        mode: if a.rate > 0 { Mode::Open } else { Mode::Closed },
         results_dir: dir.display().to_string(),
+        params: params.into_iter().collect(),
         duration_s,
-        throughput: if duration_s > 0.0 {
-            counters.ok_measured as f64 / duration_s
-        } else {
-            0.0
-        },
-        offered_rate: a.rate,
-        counters,
-        statuses,
+        throughput_per_s: throughput(counters.ok_measured),
+        receipts_per_s: throughput(totals.rcpt_u.len()),
+        offered_rate_per_s: a.rate,
+        submits: Submits::of(&counters),
         error_rate,
-        resp_c: Lat::of(&totals.resp_c),
-        resp_u: Lat::of(&totals.resp_u),
-        rcpt_c: Lat::of(&totals.rcpt_c),
-        rcpt_u: Lat::of(&totals.rcpt_u),
-        cpu_process_pct: if wall > Duration::ZERO {
-            100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
-        } else {
-            0.0
+        statuses: StatusRow::rows(&statuses),
+        latency_us: Latencies {
+            submit_resp: LatPair {
+                corrected: Lat::of(&totals.resp_c),
+                uncorrected: Lat::of(&totals.resp_u),
+            },
+            receipt: LatPair {
+                corrected: Lat::of(&totals.rcpt_c),
+                uncorrected: Lat::of(&totals.rcpt_u),
+            },
         },
-        cpu_threads_pct: cpu_threads,
-        saturated,
+        receipts: Receipts::of(&counters),
+        deliver_sm: DeliverSm {
+            other: counters.deliver_other,
+            bad: counters.deliver_bad,
+        },
+        connection_errors: counters.conn_errors,
+        binds: Default::default(),
+        server: None,
+        cpu: Cpu {
+            process_pct: if wall > Duration::ZERO {
+                100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
+            } else {
+                0.0
+            },
+            threads_pct: cpu_threads,
+            saturated,
+        },
+        pass: failures.is_empty(),
         failures,
     };
-    write_file(&dir, "summary.json", &(summary_json(&summary) + "\n"))?;
+    write_file(&dir, "summary.json", &(summary.to_json() + "\n"))?;
     write_file(&dir, "summary.txt", &summary_table(&summary))?;
     write_file(
         &dir,
@@ -466,12 +494,16 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     }
     let exit_code = if setup_failed {
         2
-    } else if summary.pass() {
+    } else if summary.pass {
         0
     } else {
         1
     };
-    Ok(Outcome { summary, exit_code })
+    Ok(Outcome {
+        summary,
+        counters,
+        exit_code,
+    })
 }
 
 fn write_file(dir: &std::path::Path, name: &str, text: &str) -> Result<(), String> {

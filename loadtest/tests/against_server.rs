@@ -57,7 +57,7 @@ fn counts_agree_with_the_server_counters() {
         ],
     );
     let out = run(&a).unwrap();
-    let c = &out.summary.counters;
+    let c = &out.counters;
     assert!(c.sent > 1000, "sent {}", c.sent);
     assert_eq!(c.ok, c.sent, "every submit accepted");
     assert_eq!(
@@ -67,10 +67,12 @@ fn counts_agree_with_the_server_counters() {
     assert_eq!(out.exit_code, 0, "{:?}", out.summary.failures);
     // The interval logs add up to the run's histograms.
     let s = &out.summary;
-    for (file, lat) in loadtest::hlog::FILES
-        .iter()
-        .zip([&s.resp_c, &s.resp_u, &s.rcpt_c, &s.rcpt_u])
-    {
+    for (file, lat) in loadtest::hlog::FILES.iter().zip([
+        &s.latency_us.submit_resp.corrected,
+        &s.latency_us.submit_resp.uncorrected,
+        &s.latency_us.receipt.corrected,
+        &s.latency_us.receipt.uncorrected,
+    ]) {
         let (_, ivs) = loadtest::hlog::read(&std::fs::read(dir.join(file)).unwrap()).unwrap();
         let total: u64 = ivs.iter().map(|i| i.hist.len()).sum();
         assert_eq!(total, lat.count, "{file}");
