@@ -31,16 +31,18 @@
 //! samples that came after the last whole second (the drain), so the
 //! intervals of a file add up to its `.hgrm`.
 
+use crate::cli::BindMode;
 use crate::cli::RunArgs;
 use crate::hlog::RunLogs;
 use crate::report::write_hgrm;
-use crate::stats::{Counters, FinalReport, Hists, Report, StatusCounts};
+use crate::stats::{BindStats, Counters, FinalReport, Hists, Report, StatusCounts};
 use crate::summary::{
-    summary_table, Cpu, DeliverSm, Lat, LatPair, Latencies, Mode, Receipts, StatusRow, Submits,
-    Summary,
+    summary_table, Binds, Cpu, DeliverSm, Lat, LatPair, Latencies, Mode, Receipts, ServerUsage,
+    StatusRow, Submits, Summary,
 };
+use crate::sys::ProcUsage;
 use crate::templates::Templates;
-use crate::worker::{Plan, Shared, Worker};
+use crate::worker::{Plan, Shared, Worker, BIND_TIMEOUT};
 use smsc::pdu::CommandId;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -69,6 +71,7 @@ fn params(a: &RunArgs, threads: usize) -> Vec<(String, String)> {
         ("addr".into(), a.addr.clone()),
         ("system_id".into(), a.system_id.clone()),
         ("binds".into(), a.binds.to_string()),
+        ("bind_concurrency".into(), a.bind_concurrency.to_string()),
         ("bind".into(), a.bind.name().into()),
         ("window".into(), a.window.to_string()),
         ("rate".into(), a.rate.to_string()),
@@ -89,6 +92,10 @@ fn params(a: &RunArgs, threads: usize) -> Vec<(String, String)> {
         ("seed".into(), a.seed.to_string()),
         ("max_error_rate".into(), a.max_error_rate.to_string()),
         ("receipt_grace".into(), d(a.receipt_grace)),
+        (
+            "server_pid".into(),
+            a.server_pid.map_or("-".into(), |p| p.to_string()),
+        ),
     ]
 }
 
@@ -212,9 +219,18 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
         return Err("--receipts is a fraction between 0 and 1".into());
     }
     let threads = a.threads.clamp(1, a.binds);
+    // Bind g is on thread g mod threads (the open-loop schedule's layout).
     let binds_per_thread: Vec<usize> = (0..threads)
         .map(|t| a.binds / threads + usize::from(t < a.binds % threads))
         .collect();
+    let conns = a.binds * if a.bind == BindMode::Tx { 2 } else { 1 };
+    check_fd_limit(conns)?;
+    let server0 = match a.server_pid {
+        Some(pid) => Some(
+            ProcUsage::read(pid).map_err(|e| format!("--server-pid {pid}: /proc/{pid}: {e}"))?,
+        ),
+        None => None,
+    };
     let dir = results_dir(a);
     std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let params = params(a, threads);
@@ -240,6 +256,9 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
         seed: a.seed,
         cores: a.cores.as_ref().map(|c| c.0.clone()),
         binds_per_thread,
+        bind_concurrency: a.bind_concurrency.max(threads).div_ceil(threads),
+        // Generous: a healthy server binds a connection in well under a ms.
+        setup_timeout: BIND_TIMEOUT + Duration::from_millis(10) * conns as u32,
     });
     let shared = Arc::new(Shared::new(threads));
     let templates = Arc::new(Templates::new());
@@ -272,8 +291,12 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     drop(report_tx);
     drop(senders);
 
-    let started = shared.start.wait(Duration::from_secs(40));
+    let setup0 = Instant::now();
+    let started = shared.start.wait(plan.start_timeout());
+    let setup_s = setup0.elapsed().as_secs_f64();
     let wall0 = Instant::now();
+    // The server's usage over the measured time: sampled at its two ends.
+    let mut server = ServerWatch::new(a, wall0, server0);
     let start_time = SystemTime::now();
     let cpu0 = crate::sys::process_cpu();
     if !started {
@@ -294,7 +317,8 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     let deadline =
         Instant::now() + a.warmup + a.duration + a.receipt_grace + Duration::from_secs(90);
     while finals.len() < threads {
-        match report_rx.recv_timeout(Duration::from_millis(200)) {
+        server.sample();
+        match report_rx.recv_timeout(server.wait(Duration::from_millis(200))) {
             Ok(Report::Interval {
                 index,
                 counters,
@@ -328,6 +352,9 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
+    // The workers can end a hair before the main thread's clock says the
+    // measured time is over: then the end is sampled now.
+    server.finish();
     for h in handles {
         let _ = h.join();
     }
@@ -348,11 +375,13 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     let mut cpu_threads = Vec::new();
     // The samples after the last whole second: a last, shorter interval.
     let mut rest = Hists::new();
+    let mut binds = BindStats::default();
     for f in &finals {
         totals.add(&f.hists);
         rest.add(&f.hists);
         counters.add(&f.counters);
         statuses.merge(&f.statuses);
+        binds.merge(&f.binds);
         if let Some(e) = &f.error {
             errors.push(format!("thread {}: {e}", f.thread));
         }
@@ -388,6 +417,14 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
         failures.push(format!("setup failed: {}", errors.join("; ")));
     } else if !errors.is_empty() {
         failures.push(errors.join("; "));
+    }
+    if binds.failed > 0 && !setup_failed {
+        failures.push(format!(
+            "{} of {} binds failed ({})",
+            binds.failed,
+            binds.requested,
+            binds.errors.join("; ")
+        ));
     }
     if error_rate > a.max_error_rate {
         failures.push(format!(
@@ -455,8 +492,13 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
             bad: counters.deliver_bad,
         },
         connection_errors: counters.conn_errors,
-        binds: Default::default(),
-        server: None,
+        binds: Binds {
+            requested: binds.requested,
+            bound: binds.bound,
+            failed: binds.failed,
+            setup_s,
+        },
+        server: server.usage(),
         cpu: Cpu {
             process_pct: if wall > Duration::ZERO {
                 100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
@@ -504,6 +546,97 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
         counters,
         exit_code,
     })
+}
+
+/// File descriptors the process needs beyond its connections (epoll,
+/// timerfds, stdio, the results files).
+const SPARE_FDS: u64 = 64;
+
+/// Raises the soft open-file limit to the hard one and checks it covers
+/// `conns` connections: thousands of binds need thousands of descriptors.
+fn check_fd_limit(conns: usize) -> Result<(), String> {
+    let need = conns as u64 + SPARE_FDS;
+    match crate::sys::raise_nofile() {
+        Ok((soft, _)) if soft >= need => Ok(()),
+        Ok((soft, hard)) => Err(format!(
+            "{conns} connections need about {need} file descriptors, but the limit is {soft} \
+             (hard limit {hard}): raise it (ulimit -Hn / limits.conf) or use fewer --binds"
+        )),
+        Err(e) => Err(format!("getrlimit(RLIMIT_NOFILE): {e}")),
+    }
+}
+
+/// `--server-pid`: samples the server's /proc at the start and the end of
+/// the measured time (the main thread wakes for each).
+struct ServerWatch {
+    pid: Option<u32>,
+    start_at: Instant,
+    end_at: Instant,
+    start: Option<ProcUsage>,
+    end: Option<(ProcUsage, Duration)>,
+    /// The reading before the run: the start's fallback if missed.
+    before: Option<ProcUsage>,
+}
+
+impl ServerWatch {
+    fn new(a: &RunArgs, wall0: Instant, before: Option<ProcUsage>) -> ServerWatch {
+        ServerWatch {
+            pid: a.server_pid,
+            start_at: wall0 + a.warmup,
+            end_at: wall0 + a.warmup + a.duration,
+            start: None,
+            end: None,
+            before,
+        }
+    }
+
+    fn sample(&mut self) {
+        let Some(pid) = self.pid else { return };
+        let now = Instant::now();
+        if self.start.is_none() && now >= self.start_at {
+            self.start = ProcUsage::read(pid).ok().or(self.before);
+        }
+        if self.end.is_none() && now >= self.end_at {
+            let span = now.saturating_duration_since(self.start_at);
+            self.end = ProcUsage::read(pid).ok().map(|u| (u, span));
+        }
+    }
+
+    /// Takes the samples still missing (a run that ended early or on time).
+    fn finish(&mut self) {
+        let Some(pid) = self.pid else { return };
+        if self.start.is_none() {
+            self.start = self.before;
+        }
+        if self.end.is_none() {
+            let span = Instant::now().saturating_duration_since(self.start_at);
+            self.end = ProcUsage::read(pid).ok().map(|u| (u, span));
+        }
+    }
+
+    /// How long the main thread may block: `max`, or less to sample on time.
+    fn wait(&self, max: Duration) -> Duration {
+        let now = Instant::now();
+        let next = match (&self.pid, &self.start, &self.end) {
+            (None, _, _) | (_, _, Some(_)) => return max,
+            (_, None, _) => self.start_at,
+            (_, Some(_), None) => self.end_at,
+        };
+        max.min(next.saturating_duration_since(now))
+            .max(Duration::from_millis(1))
+    }
+
+    fn usage(&self) -> Option<ServerUsage> {
+        let (s, (e, span)) = (self.start?, self.end?);
+        let cpu = e.cpu.saturating_sub(s.cpu).as_secs_f64();
+        Some(ServerUsage {
+            pid: self.pid?,
+            cpu_s: cpu,
+            cpu_pct: 100.0 * cpu / span.as_secs_f64().max(1e-9),
+            vm_rss_kib: e.vm_rss_kib,
+            vm_hwm_kib: e.vm_hwm_kib,
+        })
+    }
 }
 
 fn write_file(dir: &std::path::Path, name: &str, text: &str) -> Result<(), String> {

@@ -210,6 +210,47 @@ fn tx_binds_two_threads_open_loop_mixed() {
 }
 
 #[test]
+fn many_binds_open_loop_from_one_process() {
+    // 400 TRX binds at 20 msg/s each, a receipt per message, bound 32 at a
+    // time by two threads: every bind works and the counts agree.
+    let r = responder(1);
+    let dir = out_dir("many");
+    let a = args(
+        r.addr,
+        &dir,
+        &[
+            "--binds",
+            "400",
+            "--threads",
+            "2",
+            "--bind-concurrency",
+            "32",
+            "--rate",
+            "8000",
+            "--duration",
+            "1s",
+            "--warmup",
+            "200ms",
+            "--receipts",
+            "1",
+        ],
+    );
+    let out = run(&a).unwrap();
+    let rs = r.stop();
+    check_agree(&out, &rs);
+    assert_eq!((rs.connections, rs.binds), (400, 400));
+    let b = &out.summary.binds;
+    assert_eq!((b.requested, b.bound, b.failed), (400, 400, 0));
+    let c = &out.counters;
+    assert!((9500..=9600).contains(&c.sent), "{}", c.sent);
+    let v = check_folder(&dir);
+    assert_eq!(v["binds"]["bound"], 400);
+    assert!(v["latency_us"]["receipt"]["corrected"]["p99_9"].as_u64() > Some(0));
+    let table = std::fs::read_to_string(dir.join("summary.txt")).unwrap();
+    assert!(table.contains("400 of 400 bound"), "{table}");
+}
+
+#[test]
 fn binaries_end_to_end_and_compare() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_responder"))
         .args(["--listen", "127.0.0.1:0"])
