@@ -24,6 +24,7 @@ use crate::pdu::{self, Body, CommandId, CommandStatus as S, Sm};
 use crate::receipt::{Addr, Receipt};
 use crate::server::Shared;
 use crate::session::respond::{refuse, respond, respond_accepted};
+use crate::store::{wants_receipt, MessageState, Pending};
 use crate::submit;
 use crate::text::Encoding;
 use slab::Slab;
@@ -62,6 +63,11 @@ impl Acceptance {
             zero_means,
             late: Slab::new(),
         }
+    }
+
+    /// What data_coding 0 means for messages of this server.
+    pub fn zero_means(&self) -> Encoding {
+        self.zero_means
     }
 
     fn next_f64(&mut self) -> f64 {
@@ -115,7 +121,21 @@ pub fn on_submit(
     if let Err(code) = receipt_room(st, shared, acct, info) {
         return refuse_message(st, s, a, resp_id, code, seq);
     }
-    let id = st.accept.msgid.next_id();
+    // replace_if_present_flag: the pending message with the same source,
+    // destination and service_type takes the new content instead.
+    if sm.replace_if_present_flag == 1 {
+        if let Some(id) = crate::manage::replace_present(st, acct, sm) {
+            respond_accepted(&mut st.m, s, seq, &id, data_sm);
+            count_accepted(st, a, info.segments);
+            return;
+        }
+    }
+    let source = Addr::new(sm.source_addr_ton, sm.source_addr_npi, sm.source_addr);
+    let Some(mseq) = st.store.admit(a, st.clock.unix, &source) else {
+        st.m.submit_store_full += 1;
+        return refuse_message(st, s, a, resp_id, S::ESME_RMSGQFUL, seq);
+    };
+    let id = st.accept.msgid.id_of(mseq);
     match rule {
         Some(PrefixAction::LateResponse(d)) => {
             let slot = st.accept.late.insert(LateResponse {
@@ -131,7 +151,7 @@ pub fn on_submit(
     count_accepted(st, a, info.segments);
     // Its receipt may follow the submit_sm_resp at once, not before a late one.
     let direct = !matches!(rule, Some(PrefixAction::LateResponse(_)));
-    make_receipts(st, shared, acct, sm, info, id, s, direct);
+    dispose(st, shared, acct, sm, info, mseq, id, s, direct);
 }
 
 /// The account's submit rate (GCRA), only for accounts with a limit.
@@ -194,26 +214,41 @@ fn count_accepted(st: &mut LoopState, a: AccountId, segments: u32) {
     }
 }
 
-/// Creates the receipts an accepted message asked for: an ENROUTE
-/// notification if wanted, and the final one (now, or after the outcome
-/// model's delay). `s` submitted the message; with `direct` an immediate
-/// final receipt may go straight to it (see `Delivery::send_direct`).
+/// The error code a final state reports (query_sm_resp, receipt `err:`).
+pub fn error_of(stat: Stat) -> u8 {
+    u8::from(!matches!(
+        stat,
+        Stat::Delivrd | Stat::Enroute | Stat::Acceptd
+    ))
+}
+
+/// Sets a receipt's outcome and the error that goes with it.
+pub fn set_stat(r: &mut Receipt, stat: Stat) {
+    r.stat = stat;
+    r.err = u16::from(error_of(stat));
+}
+
+/// What becomes of an accepted message (stored as `mseq`, answered with
+/// `id`): the outcome model decides it. Now: the message is final at once
+/// and its receipts (an ENROUTE notification if wanted, the final one) go
+/// to delivery. Later (a schedule in the future, an outcome delay, a
+/// validity already over): the message stays ENROUTE in the store with its
+/// final receipt, and a timer finishes it (`manage::on_message_due`). `s`
+/// submitted it; with `direct` an immediate final receipt may go straight
+/// to it (see `Delivery::send_direct`).
 #[allow(clippy::too_many_arguments)]
-fn make_receipts(
+fn dispose(
     st: &mut LoopState,
     shared: &Shared,
     acct: &Account,
     sm: &Sm<'_>,
     info: &submit::MessageInfo<'_>,
+    mseq: u64,
     id: MessageId,
     s: &mut Session,
     direct: bool,
 ) {
-    let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
     let a = acct.id;
-    if info.receipt == 0 && !info.intermediate {
-        return;
-    }
     let (stat, delay) = if acct.outcomes.is_trivial() {
         (Stat::Delivrd, Duration::ZERO)
     } else {
@@ -222,6 +257,20 @@ fn make_receipts(
         (f.stat, f.delay)
     };
     let now_unix = st.clock.unix;
+    let later = info.schedule_at.is_some_and(|t| t > now_unix)
+        || !delay.is_zero()
+        || info.expires_at.is_some_and(|t| t <= now_unix);
+    if later {
+        return hold(st, shared, acct, sm, info, mseq, id, s, stat, delay);
+    }
+    st.store
+        .finish(mseq, MessageState::of_stat(stat), error_of(stat), now_unix);
+    let wants_final = wants_receipt(info.receipt, stat);
+    let wants_enroute = acct.outcomes.enroute || info.intermediate;
+    if !wants_final && !wants_enroute {
+        return;
+    }
+    let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
     let expires = info
         .expires_at
         .unwrap_or(now_unix + shared.config.receipt_ttl.as_secs() as i64);
@@ -249,7 +298,7 @@ fn make_receipts(
     r.set_text(|buf| submit::receipt_text(info, buf));
     r.prefer = prefer;
     let mut made = 0;
-    if acct.outcomes.enroute || info.intermediate {
+    if wants_enroute {
         if let Some(&base) = d.store.get(key) {
             let mut e = base;
             e.stat = Stat::Enroute;
@@ -260,30 +309,99 @@ fn make_receipts(
             made += 1;
         }
     }
-    let wants_final = match info.receipt {
-        1 => true,
-        2 => stat != Stat::Delivrd,
-        3 => stat == Stat::Delivrd,
-        _ => false,
-    };
-    if wants_final {
-        d.journal_add(key, &acct.system_id);
-    }
     if !wants_final {
         d.store.try_remove(key);
-    } else if delay.is_zero() {
+    } else {
+        d.journal_add(key, &acct.system_id);
         if !(direct && d.send_direct(s, a.index(), key as u32, &mut st.clock, &mut st.m)) {
             d.enqueue_stored(a.index(), key, shared);
         }
-        made += 1;
-    } else if let Some(mut r) = d.store.try_remove(key) {
-        r.done_unix = now_unix + delay.as_secs() as i64;
-        d.delay(r, delay, &mut st.clock);
         made += 1;
     }
     st.m.receipt_created += made;
     if let Some(am) = st.m.account(a.index()) {
         am.receipt_created += made;
+    }
+}
+
+/// A message whose outcome is not now: kept ENROUTE with its final
+/// receipt (journaled if it will be sent, so a crash does not lose it),
+/// finished by a timer at its due time, or at its expiry if that comes
+/// first. Its ENROUTE notification, if wanted, goes at once.
+#[allow(clippy::too_many_arguments)]
+#[cold]
+fn hold(
+    st: &mut LoopState,
+    shared: &Shared,
+    acct: &Account,
+    sm: &Sm<'_>,
+    info: &submit::MessageInfo<'_>,
+    mseq: u64,
+    id: MessageId,
+    s: &mut Session,
+    stat: Stat,
+    delay: Duration,
+) {
+    let now = st.clock.unix;
+    let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
+    let mut r = Receipt::new(
+        acct.id,
+        id,
+        Addr::new(sm.dest_addr_ton, sm.dest_addr_npi, sm.destination_addr),
+        Addr::new(sm.source_addr_ton, sm.source_addr_npi, sm.source_addr),
+        now,
+        stat,
+        &[],
+        i64::MAX,
+    );
+    r.set_text(|buf| submit::receipt_text(info, buf));
+    r.prefer = prefer;
+    if acct.outcomes.enroute || info.intermediate {
+        let mut e = r;
+        set_stat(&mut e, Stat::Enroute);
+        e.expires_unix = now + shared.config.receipt_ttl.as_secs() as i64;
+        st.delivery.journal.add(&mut e, &acct.system_id);
+        st.delivery.enqueue(e, shared);
+        st.m.receipt_created += 1;
+    }
+    let expires = info
+        .expires_at
+        .unwrap_or(now.saturating_add(shared.config.default_validity.as_secs() as i64));
+    let start = info.schedule_at.unwrap_or(now).max(now);
+    let due = start.saturating_add(delay.as_secs() as i64);
+    let mut service_type = [0u8; 6];
+    let n = sm.service_type.len().min(6);
+    if let (Some(d), Some(src)) = (service_type.get_mut(..n), sm.service_type.get(..n)) {
+        d.copy_from_slice(src);
+    }
+    let mut p = Pending {
+        seq: mseq,
+        receipt: r,
+        outcome: stat,
+        wants: info.receipt,
+        due,
+        expires,
+        timer_gen: 0,
+        service_type,
+        service_type_len: n as u8,
+        data_coding: sm.data_coding,
+        esm_class: sm.esm_class,
+    };
+    let final_stat = p.final_stat();
+    set_stat(&mut p.receipt, final_stat);
+    if wants_receipt(p.wants, p.receipt.stat) {
+        st.delivery.journal.add(&mut p.receipt, &acct.system_id);
+    }
+    // Sub-second outcome delays keep their precision in the timer.
+    let wait = if p.due < p.expires {
+        Duration::from_secs((start - now) as u64) + delay
+    } else {
+        Duration::from_secs(p.fires_at().saturating_sub(now).max(0) as u64)
+    };
+    match st.store.hold(p) {
+        Some(idx) => st.clock.slot_gen_after(idx, 0, Kind::Message, wait),
+        // Cannot happen (admit just stored it); never leave it ENROUTE.
+        None => st.store.finish(mseq, MessageState::Unknown, 1, now),
     }
 }
 
@@ -336,7 +454,10 @@ pub fn on_submit_multi(
         Ok(i) => i,
         Err(code) => return refuse_message(st, s, a, resp_id, code, seq),
     };
-    let id = st.accept.msgid.next_id();
+    let source = Addr::new(m.source_addr_ton, m.source_addr_npi, m.source_addr);
+    // Each destination is a message of its own in the store; the PDU's id
+    // (in the response and every receipt) is that of the first accepted.
+    let mut pdu_id: Option<MessageId> = None;
     let mut failed: Vec<pdu::UnsuccessSme<'_>> = Vec::new();
     for dest in m.dest_addresses.iter() {
         let (ton, npi, addr) = match dest {
@@ -382,10 +503,38 @@ pub fn on_submit_multi(
             destination_addr: addr,
             ..template
         };
+        let Some(mseq) = st.store.admit(a, st.clock.unix, &source) else {
+            st.m.submit_store_full += 1;
+            failed.push(pdu::UnsuccessSme {
+                dest_addr_ton: ton,
+                dest_addr_npi: npi,
+                destination_addr: addr,
+                error_status_code: S::ESME_RMSGQFUL,
+            });
+            continue;
+        };
+        let own = st.accept.msgid.id_of(mseq);
+        let id = *pdu_id.get_or_insert(own);
         count_accepted(st, a, info.segments);
         // The submit_multi_resp is written after the loop: queue receipts.
-        make_receipts(st, shared, acct, &one, &info, id, s, false);
+        dispose(st, shared, acct, &one, &info, mseq, id, s, false);
     }
+    let id = match pdu_id {
+        Some(id) => id,
+        // No destination accepted: the PDU still gets an id (a record
+        // REJECTED at once), and every destination is in unsuccess_sme.
+        None => match st.store.admit(a, st.clock.unix, &source) {
+            Some(mseq) => {
+                st.store
+                    .finish(mseq, MessageState::Rejected, 1, st.clock.unix);
+                st.accept.msgid.id_of(mseq)
+            }
+            None => {
+                st.m.submit_store_full += 1;
+                return refuse_message(st, s, a, resp_id, S::ESME_RMSGQFUL, seq);
+            }
+        },
+    };
     // submit_multi is rare: building its response list may allocate.
     let mut scratch = Vec::new();
     let body = match pdu::RawList::build(&failed, &mut scratch) {

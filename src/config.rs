@@ -77,6 +77,15 @@ pub struct Args {
     /// How long a receipt waits for a receiver when the message set no validity period.
     #[arg(long, default_value = "24h", value_parser = parse_duration)]
     pub receipt_ttl: Duration,
+    /// Messages the store keeps per server (pending and final, split over the loops).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub message_store: usize,
+    /// How long a final message stays queryable (query_sm).
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub message_retention: Duration,
+    /// Validity of a message that gives no validity_period.
+    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    pub default_validity: Duration,
     /// Submits per second per account (token bucket); 0 = unlimited.
     #[arg(long, default_value_t = 0)]
     pub throughput: u32,
@@ -134,6 +143,9 @@ pub struct Config {
     pub receipt_retries: u8,
     pub receipt_retry_backoff: Duration,
     pub receipt_ttl: Duration,
+    pub message_store: usize,
+    pub message_retention: Duration,
+    pub default_validity: Duration,
     pub data_coding_zero: ZeroCoding,
     pub outcomes: OutcomeModel,
     pub spool_dir: Option<PathBuf>,
@@ -276,6 +288,9 @@ impl Config {
             receipt_retries: a.receipt_retries,
             receipt_retry_backoff: a.receipt_retry_backoff,
             receipt_ttl: a.receipt_ttl,
+            message_store: a.message_store.max(threads),
+            message_retention: a.message_retention,
+            default_validity: a.default_validity,
             data_coding_zero: a.data_coding_zero,
             outcomes,
             spool_dir: a.spool_dir,

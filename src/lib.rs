@@ -21,6 +21,7 @@ pub mod link;
 pub mod listener;
 pub mod log;
 pub mod loop_state;
+pub mod manage;
 pub mod metrics;
 pub mod msgid;
 pub mod outcome;
@@ -30,6 +31,7 @@ pub mod receipt;
 pub mod server;
 pub mod session;
 pub mod smpp_time;
+pub mod store;
 pub mod submit;
 #[cfg(test)]
 mod testutil;

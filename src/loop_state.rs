@@ -23,6 +23,8 @@ pub struct LoopState {
     pub m: LoopMetrics,
     pub accept: Acceptance,
     pub delivery: Delivery,
+    /// Every message this loop accepted (`store.rs`).
+    pub store: crate::store::Store,
     /// A session whose write buffer holds this much stops reading
     /// (backpressure) and takes no more deliver_sm.
     pub high_watermark: usize,
@@ -47,6 +49,10 @@ impl LoopState {
             m: LoopMetrics::new(cfg.accounts.len()),
             accept: Acceptance::new(id, shared),
             delivery: Delivery::new(id, shared, policy),
+            store: crate::store::Store::new(
+                cfg.message_store / cfg.threads.max(1),
+                cfg.message_retention.as_secs().min(u64::from(u32::MAX)) as u32,
+            ),
             high_watermark,
         }
     }

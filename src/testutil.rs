@@ -186,9 +186,20 @@ impl Harness {
 
     /// Binds session `slot` as `t` with the test account; panics unless OK.
     pub fn bind(&mut self, slot: usize, t: crate::account::BindType) {
+        self.bind_as(slot, t, SYSTEM_ID, PASSWORD);
+    }
+
+    /// Binds session `slot` as `t` with account `system_id`; panics unless OK.
+    pub fn bind_as(
+        &mut self,
+        slot: usize,
+        t: crate::account::BindType,
+        system_id: &[u8],
+        password: &[u8],
+    ) {
         let b = crate::pdu::Bind {
-            system_id: SYSTEM_ID,
-            password: PASSWORD,
+            system_id,
+            password,
             interface_version: 0x34,
             ..Default::default()
         };
@@ -256,6 +267,12 @@ impl Harness {
         for key in fired {
             match key.kind {
                 Kind::Receipt => self.st.delivery.on_delayed(key.slot as usize),
+                Kind::Message => crate::manage::on_message_due(
+                    &mut self.st,
+                    &self.shared,
+                    key.slot as usize,
+                    key.gen,
+                ),
                 Kind::LateResponse => {
                     if let Some(late) = self.st.accept.late.try_remove(key.slot as usize) {
                         if let Some(s) = self.sessions.list.get_mut(late.key.slot as usize) {

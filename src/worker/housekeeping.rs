@@ -90,6 +90,8 @@ impl Worker {
             accounts: self.st.m.accounts.clone(),
             receipts_queued: self.st.delivery.queued() as u64,
             receipts_delayed: (self.st.delivery.delayed.len() + self.st.accept.late.len()) as u64,
+            messages_pending: self.st.store.pending_len() as u64,
+            messages_stored: self.st.store.len() as u64,
             receipts_inflight: self
                 .conns
                 .iter()

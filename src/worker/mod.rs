@@ -555,6 +555,12 @@ impl Worker {
             match key.kind {
                 Kind::Receipt => self.st.delivery.on_delayed(key.slot as usize),
                 Kind::LateResponse => self.on_late_response(key.slot as usize),
+                Kind::Message => crate::manage::on_message_due(
+                    &mut self.st,
+                    &self.shared,
+                    key.slot as usize,
+                    key.gen,
+                ),
                 _ => {
                     let idx = key.slot as usize;
                     let Some(conn) = self.conns.get_mut(idx) else {

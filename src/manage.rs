@@ -1,0 +1,625 @@
+//! An ESME managing its messages in the store: query_sm, cancel_sm,
+//! replace_sm, submit_sm's replace_if_present_flag, and the timer that
+//! finishes a pending message (schedule, outcome delay, expiry).
+//!
+//! An account sees only its own messages. It answers from this loop's
+//! store; an id naming another loop is that loop's to answer.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use crate::accept::{error_of, set_stat};
+use crate::account::{Account, AccountId};
+use crate::clock::Kind;
+use crate::conn::Session;
+use crate::dlr::Stat;
+use crate::loop_state::LoopState;
+use crate::msgid::{self, MessageId};
+use crate::pdu::{self, Body, CommandId, CommandStatus as S, Sm};
+use crate::server::Shared;
+use crate::session::respond::{refuse, respond};
+use crate::store::{wants_receipt, MessageState};
+use crate::submit;
+use std::time::Duration;
+
+/// Where an id points: this loop's store, or nowhere we can look.
+enum Target {
+    /// The sequence number in this loop's store.
+    Here(u64),
+    /// Not an id of this run (another server, an earlier run, another loop).
+    Elsewhere,
+}
+
+/// ESME_RINVMSGID for what is not an id at all.
+fn target(st: &LoopState, shared: &Shared, id: &[u8]) -> Result<Target, S> {
+    let Some((start, lp, seq)) = msgid::parse(id) else {
+        return Err(S::ESME_RINVMSGID);
+    };
+    if start != shared.start_unix_ms & 0xFFF_FFFF_FFFF || usize::from(lp) != st.id {
+        return Ok(Target::Elsewhere);
+    }
+    Ok(Target::Here(seq))
+}
+
+/// The account of a session allowed to manage messages (TX or TRX bind).
+fn transmitter(s: &Session) -> Option<AccountId> {
+    match s.bind_type() {
+        Some(t) if t.can_submit() => s.account,
+        _ => None,
+    }
+}
+
+/// query_sm: the message's state, final date and error code.
+pub fn on_query(
+    st: &mut LoopState,
+    shared: &Shared,
+    s: &mut Session,
+    seq: u32,
+    q: &pdu::QuerySm<'_>,
+) {
+    let resp = CommandId::QUERY_SM_RESP;
+    let Some(a) = transmitter(s) else {
+        return refuse(&mut st.m, s, resp, S::ESME_RINVBNDSTS, seq);
+    };
+    st.m.query_rx += 1;
+    let mseq = match target(st, shared, q.message_id) {
+        Err(code) => return refuse(&mut st.m, s, resp, code, seq),
+        Ok(Target::Elsewhere) => return refuse(&mut st.m, s, resp, S::ESME_RQUERYFAIL, seq),
+        Ok(Target::Here(mseq)) => mseq,
+    };
+    let Ok(m) = st.store.find(mseq, a, st.clock.unix) else {
+        return refuse(&mut st.m, s, resp, S::ESME_RQUERYFAIL, seq);
+    };
+    // The source must be the message's (an empty one is not checked).
+    if !q.source_addr.is_empty() && q.source_addr != m.source.as_bytes() {
+        return refuse(&mut st.m, s, resp, S::ESME_RQUERYFAIL, seq);
+    }
+    let mut date = [0u8; crate::smpp_time::FIELD_LEN];
+    let final_date: &[u8] = if m.state.is_final() {
+        crate::smpp_time::format_absolute(i64::from(m.done), &mut date);
+        &date
+    } else {
+        &[]
+    };
+    let body = pdu::QuerySmResp {
+        message_id: q.message_id,
+        final_date,
+        message_state: m.state as u8,
+        error_code: m.error,
+    };
+    respond(&mut st.m, s, seq, S::ESME_ROK, Body::QuerySmResp(body));
+}
+
+/// cancel_sm: by id, or (empty id) every pending message of the account
+/// from that source to that destination, of that service_type if given.
+pub fn on_cancel(
+    st: &mut LoopState,
+    shared: &Shared,
+    s: &mut Session,
+    seq: u32,
+    c: &pdu::CancelSm<'_>,
+) {
+    let resp = CommandId::CANCEL_SM_RESP;
+    let Some(a) = transmitter(s) else {
+        return refuse(&mut st.m, s, resp, S::ESME_RINVBNDSTS, seq);
+    };
+    st.m.cancel_rx += 1;
+    let picked: Vec<u64> = if c.message_id.is_empty() {
+        if c.destination_addr.is_empty() {
+            return refuse(&mut st.m, s, resp, S::ESME_RINVDSTADR, seq);
+        }
+        // The receipt's addresses are the message's, swapped.
+        st.store.pending_matching(a, |p| {
+            p.receipt.dest.as_bytes() == c.source_addr
+                && p.receipt.source.as_bytes() == c.destination_addr
+                && (c.service_type.is_empty() || p.service_type() == c.service_type)
+        })
+    } else {
+        match target(st, shared, c.message_id) {
+            Err(code) => return refuse(&mut st.m, s, resp, code, seq),
+            Ok(Target::Elsewhere) => Vec::new(),
+            Ok(Target::Here(mseq)) => match st.store.find(mseq, a, st.clock.unix) {
+                Ok(m)
+                    if !m.state.is_final()
+                        && (c.source_addr.is_empty() || c.source_addr == m.source.as_bytes()) =>
+                {
+                    vec![mseq]
+                }
+                _ => Vec::new(),
+            },
+        }
+    };
+    if picked.is_empty() {
+        return refuse(&mut st.m, s, resp, S::ESME_RCANCELFAIL, seq);
+    }
+    for mseq in picked {
+        cancel_one(st, shared, mseq);
+    }
+    respond(&mut st.m, s, seq, S::ESME_ROK, Body::CancelSmResp);
+}
+
+/// A pending message is cancelled: DELETED, its pending receipt withdrawn,
+/// a DELETED receipt if the submitter asked for failures.
+fn cancel_one(st: &mut LoopState, shared: &Shared, mseq: u64) {
+    let Some(p) = st.store.pending_mut(mseq).copied() else {
+        return;
+    };
+    let now = st.clock.unix;
+    st.delivery.journal.done(p.receipt.jid);
+    st.store
+        .finish(mseq, MessageState::Deleted, error_of(Stat::Deleted), now);
+    st.m.message_cancelled += 1;
+    if wants_receipt(p.wants, Stat::Deleted) {
+        let mut r = p.receipt;
+        r.jid = 0;
+        set_stat(&mut r, Stat::Deleted);
+        send_final(st, shared, r);
+    }
+}
+
+/// Queues a pending message's final receipt (journaled if not yet).
+fn send_final(st: &mut LoopState, shared: &Shared, mut r: crate::receipt::Receipt) {
+    let now = st.clock.unix;
+    r.done_unix = now;
+    r.expires_unix = now.saturating_add(shared.config.receipt_ttl.as_secs() as i64);
+    if r.jid == 0 {
+        if let Some(acct) = shared.accounts().get(r.account) {
+            st.delivery.journal.add(&mut r, &acct.system_id);
+        }
+    }
+    let a = r.account.index();
+    st.delivery.enqueue(r, shared);
+    st.m.receipt_created += 1;
+    if let Some(am) = st.m.account(a) {
+        am.receipt_created += 1;
+    }
+}
+
+/// The timer of pending message (`idx`, `gen`) fired: its outcome happens
+/// (or its validity ran out): final state, and the receipt if wanted.
+pub fn on_message_due(st: &mut LoopState, shared: &Shared, idx: usize, gen: u32) {
+    let Some(p) = st.store.pending_at(idx).copied() else {
+        return;
+    };
+    if p.timer_gen != gen {
+        return;
+    }
+    let stat = p.final_stat();
+    st.store.finish(
+        p.seq,
+        MessageState::of_stat(stat),
+        error_of(stat),
+        st.clock.unix,
+    );
+    if stat == Stat::Expired {
+        st.m.message_expired += 1;
+    }
+    if wants_receipt(p.wants, stat) {
+        send_final(st, shared, p.receipt);
+    } else {
+        st.delivery.journal.done(p.receipt.jid);
+    }
+}
+
+/// New content, schedule, validity and registered_delivery for a pending
+/// message (replace_sm, replace_if_present). Err: the status to answer.
+struct Replacement<'a> {
+    short_message: &'a [u8],
+    /// Message payload TLV instead of short_message (replace_if_present).
+    tlvs: pdu::Tlvs<'a>,
+    schedule: &'a [u8],
+    validity: &'a [u8],
+    registered_delivery: u8,
+}
+
+fn replace(st: &mut LoopState, acct: &Account, mseq: u64, new: &Replacement<'_>) -> Result<(), S> {
+    let now = st.clock.unix;
+    let zero_means = st.accept.zero_means();
+    let Some(p) = st.store.pending_mut(mseq) else {
+        return Err(S::ESME_RREPLACEFAIL);
+    };
+    // The new text must pass the checks a submit's would.
+    let check = Sm {
+        source_addr_ton: p.receipt.dest.ton,
+        source_addr_npi: p.receipt.dest.npi,
+        source_addr: p.receipt.dest.as_bytes(),
+        dest_addr_ton: p.receipt.source.ton,
+        dest_addr_npi: p.receipt.source.npi,
+        destination_addr: p.receipt.source.as_bytes(),
+        esm_class: p.esm_class,
+        data_coding: p.data_coding,
+        registered_delivery: new.registered_delivery,
+        short_message: new.short_message,
+        tlvs: new.tlvs,
+        ..Sm::default()
+    };
+    let info = submit::validate(&check, zero_means, now)?;
+    let (schedule, validity) = submit::times(new.schedule, new.validity, now)?;
+    let mut r = p.receipt;
+    r.set_text(|buf| submit::receipt_text(&info, buf));
+    let mut next = *p;
+    // Empty fields keep the original schedule and validity.
+    next.expires = validity.unwrap_or(p.expires);
+    if let Some(t) = schedule {
+        next.due = t.max(now);
+    }
+    next.wants = new.registered_delivery & 3;
+    set_stat(&mut r, next.final_stat());
+    let old_jid = r.jid;
+    r.jid = 0;
+    if wants_receipt(next.wants, r.stat) {
+        st.delivery.journal.add(&mut r, &acct.system_id);
+    }
+    // Journaled anew before the old line goes.
+    st.delivery.journal.done(old_jid);
+    let Some(p) = st.store.pending_mut(mseq) else {
+        return Err(S::ESME_RREPLACEFAIL);
+    };
+    next.receipt = r;
+    next.timer_gen = p.timer_gen.wrapping_add(1);
+    *p = next;
+    let (gen, at) = (next.timer_gen, next.fires_at());
+    let idx = st.store.pending_index(mseq).ok_or(S::ESME_RREPLACEFAIL)?;
+    let wait = Duration::from_secs(at.saturating_sub(now).max(0) as u64);
+    st.clock.slot_gen_after(idx, gen, Kind::Message, wait);
+    st.m.message_replaced += 1;
+    Ok(())
+}
+
+/// replace_sm of a pending message of the session's account.
+pub fn on_replace(
+    st: &mut LoopState,
+    shared: &Shared,
+    s: &mut Session,
+    seq: u32,
+    r: &pdu::ReplaceSm<'_>,
+) {
+    let resp = CommandId::REPLACE_SM_RESP;
+    let Some(a) = transmitter(s) else {
+        return refuse(&mut st.m, s, resp, S::ESME_RINVBNDSTS, seq);
+    };
+    let Some(acct) = shared.accounts().get(a) else {
+        return refuse(&mut st.m, s, resp, S::ESME_RSYSERR, seq);
+    };
+    let mseq = match target(st, shared, r.message_id) {
+        Err(code) => return refuse(&mut st.m, s, resp, code, seq),
+        Ok(Target::Elsewhere) => return refuse(&mut st.m, s, resp, S::ESME_RREPLACEFAIL, seq),
+        Ok(Target::Here(mseq)) => mseq,
+    };
+    let owned = st.store.find(mseq, a, st.clock.unix).is_ok_and(|m| {
+        !m.state.is_final() && (r.source_addr.is_empty() || r.source_addr == m.source.as_bytes())
+    });
+    if !owned {
+        return refuse(&mut st.m, s, resp, S::ESME_RREPLACEFAIL, seq);
+    }
+    let new = Replacement {
+        short_message: r.short_message,
+        tlvs: pdu::Tlvs::EMPTY,
+        schedule: r.schedule_delivery_time,
+        validity: r.validity_period,
+        registered_delivery: r.registered_delivery,
+    };
+    match replace(st, acct, mseq, &new) {
+        Ok(()) => respond(&mut st.m, s, seq, S::ESME_ROK, Body::ReplaceSmResp),
+        Err(code) => refuse(&mut st.m, s, resp, code, seq),
+    }
+}
+
+/// submit_sm with replace_if_present_flag 1: the pending message of the
+/// account with the same source, destination and service_type takes the
+/// new content; its id is the answer. None: there is none (submit as new).
+pub fn replace_present(st: &mut LoopState, acct: &Account, sm: &Sm<'_>) -> Option<MessageId> {
+    let found = st.store.pending_matching(acct.id, |p| {
+        p.receipt.dest.as_bytes() == sm.source_addr
+            && p.receipt.source.as_bytes() == sm.destination_addr
+            && p.service_type() == sm.service_type
+    });
+    let mseq = *found.first()?;
+    let id = st.store.pending_mut(mseq)?.receipt.message_id;
+    let new = Replacement {
+        short_message: sm.short_message,
+        tlvs: sm.tlvs,
+        schedule: sm.schedule_delivery_time,
+        validity: sm.validity_period,
+        registered_delivery: sm.registered_delivery,
+    };
+    replace(st, acct, mseq, &new).ok()?;
+    Some(id)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use crate::account::BindType;
+    use crate::pdu::{self, Body, CommandId as C, CommandStatus as S, Sm};
+    use crate::testutil::{Harness, Out};
+
+    /// In 10 s (relative time).
+    const IN_10S: &[u8] = b"000000000010000R";
+
+    fn sm(dest: &'static [u8], schedule: &'static [u8]) -> Sm<'static> {
+        Sm {
+            source_addr_ton: 5,
+            source_addr: b"Shop",
+            dest_addr_ton: 1,
+            dest_addr_npi: 1,
+            destination_addr: dest,
+            registered_delivery: 1,
+            schedule_delivery_time: schedule,
+            short_message: b"hello",
+            ..Default::default()
+        }
+    }
+
+    fn submit(h: &mut Harness, c: usize, m: Sm<'_>) -> Vec<u8> {
+        h.send(c, 3, Body::SubmitSm(m));
+        let out = h.out(c);
+        assert_eq!(
+            (out[0].id, out[0].status),
+            (C::SUBMIT_SM_RESP, S::ESME_ROK),
+            "{out:?}"
+        );
+        match out[0].pdu().body {
+            Body::SubmitSmResp(r) => r.message_id.to_vec(),
+            b => panic!("{b:?}"),
+        }
+    }
+
+    /// (status, message_state, error_code, final_date) of a query_sm.
+    fn query(h: &mut Harness, c: usize, id: &[u8], source: &[u8]) -> (S, u8, u8, Vec<u8>) {
+        h.send(
+            c,
+            4,
+            Body::QuerySm(pdu::QuerySm {
+                message_id: id,
+                source_addr_ton: 5,
+                source_addr: source,
+                ..Default::default()
+            }),
+        );
+        let out = h.out(c);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].id, C::QUERY_SM_RESP);
+        match out[0].pdu().body {
+            Body::QuerySmResp(r) => (
+                out[0].status,
+                r.message_state,
+                r.error_code,
+                r.final_date.to_vec(),
+            ),
+            b => panic!("{b:?}"),
+        }
+    }
+
+    fn receipt_text(o: &Out) -> String {
+        match o.pdu().body {
+            Body::DeliverSm(d) => String::from_utf8(d.short_message.to_vec()).unwrap(),
+            b => panic!("{b:?}"),
+        }
+    }
+
+    fn trx(h: &mut Harness) -> usize {
+        let c = h.connect();
+        h.bind(c, BindType::Transceiver);
+        c
+    }
+
+    #[test]
+    fn query_reports_delivered_and_scheduled_messages() {
+        let mut h = Harness::new(&[]);
+        let c = trx(&mut h);
+        let now_id = submit(&mut h, c, sm(b"447700900001", b""));
+        h.out(c);
+        let (st, state, err, date) = query(&mut h, c, &now_id, b"Shop");
+        assert_eq!((st, state, err), (S::ESME_ROK, 2, 0));
+        assert_eq!(date.len(), 16, "final_date YYMMDDhhmmss000+");
+        let later = submit(&mut h, c, sm(b"447700900002", IN_10S));
+        assert!(h.out(c).is_empty(), "no receipt before the schedule");
+        let (st, state, _, date) = query(&mut h, c, &later, b"Shop");
+        assert_eq!(
+            (st, state, date.len()),
+            (S::ESME_ROK, 1, 0),
+            "ENROUTE, no final date"
+        );
+        h.advance(1000);
+        let out = h.out(c);
+        assert_eq!(out.len(), 1);
+        assert!(receipt_text(&out[0]).contains("stat:DELIVRD"));
+        assert_eq!(query(&mut h, c, &later, b"Shop").1, 2);
+    }
+
+    #[test]
+    fn query_refuses_other_accounts_bad_ids_and_wrong_sources() {
+        let mut h = Harness::new(&["--account", "other:pw"]);
+        let c = trx(&mut h);
+        let id = submit(&mut h, c, sm(b"447700900001", b""));
+        h.out(c);
+        let o = h.connect();
+        h.bind_as(o, BindType::Transmitter, b"other", b"pw");
+        assert_eq!(query(&mut h, o, &id, b"").0, S::ESME_RQUERYFAIL);
+        assert_eq!(query(&mut h, c, &id, b"Other").0, S::ESME_RQUERYFAIL);
+        assert_eq!(
+            query(&mut h, c, &id, b"").0,
+            S::ESME_ROK,
+            "empty source: not checked"
+        );
+        assert_eq!(query(&mut h, c, b"not-an-id", b"").0, S::ESME_RINVMSGID);
+        let mut unknown = id.clone();
+        unknown[23] = if unknown[23] == b'f' { b'e' } else { b'f' };
+        assert_eq!(query(&mut h, c, &unknown, b"").0, S::ESME_RQUERYFAIL);
+        // A receiver may not query.
+        let r = h.connect();
+        h.bind(r, BindType::Receiver);
+        assert_eq!(query(&mut h, r, &id, b"").0, S::ESME_RINVBNDSTS);
+    }
+
+    #[test]
+    fn cancel_deletes_a_pending_message_and_its_receipt_says_so() {
+        let mut h = Harness::new(&[]);
+        let c = trx(&mut h);
+        let id = submit(&mut h, c, sm(b"447700900002", IN_10S));
+        fn cancel(id: &[u8]) -> Body<'_> {
+            Body::CancelSm(pdu::CancelSm {
+                message_id: id,
+                source_addr: b"Shop",
+                ..Default::default()
+            })
+        }
+        h.send(c, 9, cancel(&id));
+        let out = h.out(c);
+        assert_eq!((out[0].id, out[0].status), (C::CANCEL_SM_RESP, S::ESME_ROK));
+        assert_eq!(out.len(), 2, "the DELETED receipt follows");
+        assert!(
+            receipt_text(&out[1]).contains("stat:DELETED"),
+            "{}",
+            receipt_text(&out[1])
+        );
+        assert_eq!(query(&mut h, c, &id, b"Shop").1, 4, "DELETED");
+        // Final now: a second cancel fails; the old timer sends nothing.
+        h.send(c, 10, cancel(&id));
+        assert_eq!(h.out(c)[0].status, S::ESME_RCANCELFAIL);
+        h.advance(1000);
+        assert!(h.out(c).is_empty());
+        assert_eq!(h.st.m.message_cancelled, 1);
+    }
+
+    #[test]
+    fn cancel_without_an_id_takes_every_matching_pending_message() {
+        let mut h = Harness::new(&[]);
+        let c = trx(&mut h);
+        let a = submit(&mut h, c, sm(b"447700900002", IN_10S));
+        let b = submit(&mut h, c, sm(b"447700900002", IN_10S));
+        let other = submit(&mut h, c, sm(b"447700900003", IN_10S));
+        h.send(
+            c,
+            11,
+            Body::CancelSm(pdu::CancelSm {
+                source_addr_ton: 5,
+                source_addr: b"Shop",
+                dest_addr_ton: 1,
+                dest_addr_npi: 1,
+                destination_addr: b"447700900002",
+                ..Default::default()
+            }),
+        );
+        assert_eq!(h.out(c)[0].status, S::ESME_ROK);
+        assert_eq!(query(&mut h, c, &a, b"").1, 4);
+        assert_eq!(query(&mut h, c, &b, b"").1, 4);
+        assert_eq!(
+            query(&mut h, c, &other, b"").1,
+            1,
+            "another destination stays"
+        );
+    }
+
+    #[test]
+    fn replace_changes_the_text_and_schedule_of_a_pending_message() {
+        let mut h = Harness::new(&[]);
+        let c = trx(&mut h);
+        let id = submit(&mut h, c, sm(b"447700900002", IN_10S));
+        h.send(
+            c,
+            12,
+            Body::ReplaceSm(pdu::ReplaceSm {
+                message_id: &id,
+                source_addr_ton: 5,
+                source_addr: b"Shop",
+                schedule_delivery_time: b"000000000020000R",
+                registered_delivery: 1,
+                short_message: b"replaced",
+                ..Default::default()
+            }),
+        );
+        assert_eq!(h.out(c)[0].status, S::ESME_ROK);
+        // The old schedule (10 s) passes without a receipt; the new one (20 s) brings it.
+        h.advance(1500);
+        assert!(h.out(c).is_empty());
+        h.advance(600);
+        let out = h.out(c);
+        assert_eq!(out.len(), 1);
+        assert!(
+            receipt_text(&out[0]).contains("text:replaced"),
+            "{}",
+            receipt_text(&out[0])
+        );
+        // Final now: replace fails.
+        h.send(
+            c,
+            13,
+            Body::ReplaceSm(pdu::ReplaceSm {
+                message_id: &id,
+                short_message: b"too late",
+                ..Default::default()
+            }),
+        );
+        assert_eq!(h.out(c)[0].status, S::ESME_RREPLACEFAIL);
+    }
+
+    #[test]
+    fn replace_if_present_takes_the_place_of_the_pending_message() {
+        let mut h = Harness::new(&[]);
+        let c = trx(&mut h);
+        let first = submit(&mut h, c, sm(b"447700900002", IN_10S));
+        let mut again = sm(b"447700900002", IN_10S);
+        again.replace_if_present_flag = 1;
+        again.short_message = b"second";
+        let second = submit(&mut h, c, again);
+        assert_eq!(first, second, "the pending message was replaced, not added");
+        assert_eq!(h.st.store.pending_len(), 1);
+        h.advance(1100);
+        let out = h.out(c);
+        assert_eq!(out.len(), 1);
+        assert!(receipt_text(&out[0]).contains("text:second"));
+    }
+
+    #[test]
+    fn a_message_whose_validity_runs_out_first_expires() {
+        let mut h = Harness::new(&["--outcomes", "delay=5s"]);
+        let c = trx(&mut h);
+        let mut m = sm(b"447700900002", b"");
+        m.validity_period = b"000000000002000R";
+        let id = submit(&mut h, c, m);
+        h.advance(199);
+        assert!(h.out(c).is_empty());
+        h.advance(1);
+        let out = h.out(c);
+        assert_eq!(out.len(), 1);
+        assert!(receipt_text(&out[0]).contains("stat:EXPIRED"));
+        assert_eq!(query(&mut h, c, &id, b"").1, 3, "EXPIRED");
+        assert_eq!(h.st.m.message_expired, 1);
+    }
+
+    #[test]
+    fn a_store_full_of_pending_messages_refuses_new_ones() {
+        let mut h = Harness::new(&["--message-store", "4"]);
+        let c = trx(&mut h);
+        for _ in 0..4 {
+            submit(&mut h, c, sm(b"447700900002", IN_10S));
+        }
+        h.send(c, 14, Body::SubmitSm(sm(b"447700900002", IN_10S)));
+        assert_eq!(h.out(c)[0].status, S::ESME_RMSGQFUL);
+        // Once they are delivered, there is room again.
+        h.advance(1100);
+        h.out(c);
+        submit(&mut h, c, sm(b"447700900002", b""));
+    }
+
+    #[test]
+    fn schedule_and_validity_beyond_thirty_days_are_refused() {
+        let mut h = Harness::new(&[]);
+        let c = trx(&mut h);
+        h.send(
+            c,
+            15,
+            Body::SubmitSm(sm(b"447700900002", b"000031000000000R")),
+        );
+        assert_eq!(h.out(c)[0].status, S::ESME_RINVSCHED);
+        let mut m = sm(b"447700900002", b"");
+        m.validity_period = b"000031000000000R";
+        h.send(c, 16, Body::SubmitSm(m));
+        assert_eq!(h.out(c)[0].status, S::ESME_RINVEXPIRY);
+    }
+}
