@@ -28,6 +28,7 @@ pub mod outcome;
 pub mod pdu;
 pub mod persist;
 pub mod receipt;
+pub mod remote;
 pub mod server;
 pub mod session;
 pub mod smpp_time;

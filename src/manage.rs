@@ -25,12 +25,14 @@ use crate::store::{wants_receipt, MessageState};
 use crate::submit;
 use std::time::Duration;
 
-/// Where an id points: this loop's store, or nowhere we can look.
+/// Where an id points.
 enum Target {
     /// The sequence number in this loop's store.
     Here(u64),
-    /// Not an id of this run (another server, an earlier run, another loop).
-    Elsewhere,
+    /// Another loop of this server holds it.
+    Loop(usize),
+    /// Not an id of this run (another server, an earlier run).
+    Nowhere,
 }
 
 /// ESME_RINVMSGID for what is not an id at all.
@@ -38,10 +40,42 @@ fn target(st: &LoopState, shared: &Shared, id: &[u8]) -> Result<Target, S> {
     let Some((start, lp, seq)) = msgid::parse(id) else {
         return Err(S::ESME_RINVMSGID);
     };
-    if start != shared.start_unix_ms & 0xFFF_FFFF_FFFF || usize::from(lp) != st.id {
-        return Ok(Target::Elsewhere);
+    let lp = usize::from(lp);
+    if start != shared.start_unix_ms & 0xFFF_FFFF_FFFF || lp >= shared.config.threads {
+        return Ok(Target::Nowhere);
+    }
+    if lp != st.id {
+        return Ok(Target::Loop(lp));
     }
     Ok(Target::Here(seq))
+}
+
+/// The request as it came: its frame when the session is this loop's own
+/// (it may be forwarded to the loop that holds the message), None when
+/// answering for another loop (never forwarded again).
+pub type Origin<'a> = Option<&'a [u8]>;
+
+/// Forwards the request to loop `lp` (or answers `fail` when it may not be
+/// forwarded); the answer is written when it comes (`remote.rs`).
+#[allow(clippy::too_many_arguments)]
+fn forward(
+    st: &mut LoopState,
+    s: &mut Session,
+    a: AccountId,
+    seq: u32,
+    resp: CommandId,
+    fail: S,
+    to: &[usize],
+    origin: Origin<'_>,
+    first: Option<Vec<u8>>,
+) {
+    let Some(frame) = origin else {
+        return refuse(&mut st.m, s, resp, fail, seq);
+    };
+    let deadline = st.clock.tick + st.clock.timers.response;
+    st.remote
+        .ask(st.id, to, s.key, a, seq, resp, fail, frame, deadline, first);
+    st.m.remote_asked += 1;
 }
 
 /// The account of a session allowed to manage messages (TX or TRX bind).
@@ -59,6 +93,7 @@ pub fn on_query(
     s: &mut Session,
     seq: u32,
     q: &pdu::QuerySm<'_>,
+    origin: Origin<'_>,
 ) {
     let resp = CommandId::QUERY_SM_RESP;
     let Some(a) = transmitter(s) else {
@@ -67,7 +102,10 @@ pub fn on_query(
     st.m.query_rx += 1;
     let mseq = match target(st, shared, q.message_id) {
         Err(code) => return refuse(&mut st.m, s, resp, code, seq),
-        Ok(Target::Elsewhere) => return refuse(&mut st.m, s, resp, S::ESME_RQUERYFAIL, seq),
+        Ok(Target::Nowhere) => return refuse(&mut st.m, s, resp, S::ESME_RQUERYFAIL, seq),
+        Ok(Target::Loop(lp)) => {
+            return forward(st, s, a, seq, resp, S::ESME_RQUERYFAIL, &[lp], origin, None)
+        }
         Ok(Target::Here(mseq)) => mseq,
     };
     let Ok(m) = st.store.find(mseq, a, st.clock.unix) else {
@@ -101,6 +139,7 @@ pub fn on_cancel(
     s: &mut Session,
     seq: u32,
     c: &pdu::CancelSm<'_>,
+    origin: Origin<'_>,
 ) {
     let resp = CommandId::CANCEL_SM_RESP;
     let Some(a) = transmitter(s) else {
@@ -120,7 +159,20 @@ pub fn on_cancel(
     } else {
         match target(st, shared, c.message_id) {
             Err(code) => return refuse(&mut st.m, s, resp, code, seq),
-            Ok(Target::Elsewhere) => Vec::new(),
+            Ok(Target::Nowhere) => Vec::new(),
+            Ok(Target::Loop(lp)) => {
+                return forward(
+                    st,
+                    s,
+                    a,
+                    seq,
+                    resp,
+                    S::ESME_RCANCELFAIL,
+                    &[lp],
+                    origin,
+                    None,
+                )
+            }
             Ok(Target::Here(mseq)) => match st.store.find(mseq, a, st.clock.unix) {
                 Ok(m)
                     if !m.state.is_final()
@@ -132,11 +184,29 @@ pub fn on_cancel(
             },
         }
     };
-    if picked.is_empty() {
-        return refuse(&mut st.m, s, resp, S::ESME_RCANCELFAIL, seq);
-    }
+    let any = !picked.is_empty();
     for mseq in picked {
         cancel_one(st, shared, mseq);
+    }
+    // By source and destination: the other loops cancel theirs too; the
+    // answer is OK if any loop cancelled something.
+    let others: Vec<usize> = (0..shared.config.threads).filter(|&l| l != st.id).collect();
+    if c.message_id.is_empty() && origin.is_some() && !others.is_empty() {
+        let first = any.then(|| crate::remote::failure(resp, S::ESME_ROK, seq));
+        return forward(
+            st,
+            s,
+            a,
+            seq,
+            resp,
+            S::ESME_RCANCELFAIL,
+            &others,
+            origin,
+            first,
+        );
+    }
+    if !any {
+        return refuse(&mut st.m, s, resp, S::ESME_RCANCELFAIL, seq);
     }
     respond(&mut st.m, s, seq, S::ESME_ROK, Body::CancelSmResp);
 }
@@ -202,6 +272,52 @@ pub fn on_message_due(st: &mut LoopState, shared: &Shared, idx: usize, gen: u32)
     } else {
         st.delivery.journal.done(p.receipt.jid);
     }
+}
+
+/// Another loop's session asks about a message of this loop: `frame` is
+/// answered by the handlers above on a stand-in session of `account`
+/// (bound as transmitter), and the response frame goes back to loop `from`.
+pub fn answer_for(
+    st: &mut LoopState,
+    shared: &Shared,
+    from: usize,
+    token: u64,
+    account: AccountId,
+    frame: &[u8],
+) {
+    let key = crate::conn::ConnKey {
+        slot: u32::MAX,
+        gen: 0,
+    };
+    let peer = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+    let mut s = Session::new(
+        key,
+        peer,
+        st.clock.tick,
+        crate::buf::RingBuf::new(512, 64 * 1024),
+    );
+    s.state = crate::conn::State::Bound(crate::account::BindType::Transmitter);
+    s.account = Some(account);
+    match pdu::decode(frame) {
+        Ok(p) => {
+            let seq = p.header.sequence_number;
+            match p.body {
+                Body::QuerySm(q) => on_query(st, shared, &mut s, seq, &q, None),
+                Body::CancelSm(c) => on_cancel(st, shared, &mut s, seq, &c, None),
+                Body::ReplaceSm(r) => on_replace(st, shared, &mut s, seq, &r, None),
+                _ => {}
+            }
+        }
+        // It decoded on the asking loop; cannot fail here.
+        Err(_) => return,
+    }
+    let (a, b) = s.tx.as_slices();
+    let mut out = a.to_vec();
+    out.extend_from_slice(b);
+    if let Some(ob) = st.remote.outbox.get_mut(from) {
+        ob.push(crate::remote::Mail::Answer { token, frame: out });
+    }
+    st.m.remote_answered += 1;
 }
 
 /// New content, schedule, validity and registered_delivery for a pending
@@ -276,6 +392,7 @@ pub fn on_replace(
     s: &mut Session,
     seq: u32,
     r: &pdu::ReplaceSm<'_>,
+    origin: Origin<'_>,
 ) {
     let resp = CommandId::REPLACE_SM_RESP;
     let Some(a) = transmitter(s) else {
@@ -286,7 +403,20 @@ pub fn on_replace(
     };
     let mseq = match target(st, shared, r.message_id) {
         Err(code) => return refuse(&mut st.m, s, resp, code, seq),
-        Ok(Target::Elsewhere) => return refuse(&mut st.m, s, resp, S::ESME_RREPLACEFAIL, seq),
+        Ok(Target::Nowhere) => return refuse(&mut st.m, s, resp, S::ESME_RREPLACEFAIL, seq),
+        Ok(Target::Loop(lp)) => {
+            return forward(
+                st,
+                s,
+                a,
+                seq,
+                resp,
+                S::ESME_RREPLACEFAIL,
+                &[lp],
+                origin,
+                None,
+            )
+        }
         Ok(Target::Here(mseq)) => mseq,
     };
     let owned = st.store.find(mseq, a, st.clock.unix).is_ok_and(|m| {

@@ -231,9 +231,9 @@ fn handle_frame(st: &mut LoopState, shared: &Shared, s: &mut Session, frame: &[u
                 st.m.unexpected_resp += 1;
             }
         }
-        Body::QuerySm(q) => crate::manage::on_query(st, shared, s, seq, &q),
-        Body::CancelSm(c) => crate::manage::on_cancel(st, shared, s, seq, &c),
-        Body::ReplaceSm(r) => crate::manage::on_replace(st, shared, s, seq, &r),
+        Body::QuerySm(q) => crate::manage::on_query(st, shared, s, seq, &q, Some(frame)),
+        Body::CancelSm(c) => crate::manage::on_cancel(st, shared, s, seq, &c, Some(frame)),
+        Body::ReplaceSm(r) => crate::manage::on_replace(st, shared, s, seq, &r, Some(frame)),
         Body::SubmitMulti(m) => match s.bind_type() {
             Some(t) if t.can_submit() => accept::on_submit_multi(st, shared, s, seq, &m),
             _ => refuse(

@@ -71,6 +71,7 @@ impl Worker {
                 }
             }
         }
+        self.expire_remote();
         // Safety net for held receipts (a receiver elsewhere, an expiry).
         self.st.delivery.mark_held_dirty();
         self.publish();

@@ -26,6 +26,7 @@ use crate::delivery::Sessions;
 use crate::link::{InLink, OutLink, Shipped};
 use crate::loop_state::LoopState;
 use crate::metrics::Snapshot;
+use crate::remote::{Mail, Ready};
 use crate::server::Shared;
 use crate::session;
 use mio::net::{TcpListener, TcpStream};
@@ -65,6 +66,9 @@ pub struct Worker {
     scratch: Vec<u8>,
     senders: Vec<Option<OutLink>>,
     receivers: Vec<InLink>,
+    /// The management links (`remote.rs`), one pair per other loop.
+    mail_senders: Vec<Option<OutLink<Mail>>>,
+    mail_receivers: Vec<InLink<Mail>>,
     flush_list: Vec<usize>,
     /// Connections whose write waits for a failed journal commit.
     flush_retry: Vec<usize>,
@@ -115,6 +119,8 @@ impl Worker {
         listener: TcpListener,
         senders: Vec<Option<OutLink>>,
         receivers: Vec<InLink>,
+        mail_senders: Vec<Option<OutLink<Mail>>>,
+        mail_receivers: Vec<InLink<Mail>>,
     ) -> io::Result<Worker> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
@@ -134,6 +140,8 @@ impl Worker {
             scratch: vec![0; shared.config.max_pdu_bytes as usize],
             senders,
             receivers,
+            mail_senders,
+            mail_receivers,
             flush_list: Vec::new(),
             flush_retry: Vec::new(),
             journal_blocked: false,
@@ -605,6 +613,7 @@ impl Worker {
     // ----------------------------------------------------------------- links
 
     fn send_outboxes(&mut self) {
+        self.send_mail();
         // A receipt is journaled before another loop can deliver it (and
         // journal it as done): the journal must see its A line first.
         if self.st.delivery.outbox.iter().all(|b| b.is_empty()) || !self.commit_journal() {
@@ -629,7 +638,83 @@ impl Worker {
         }
     }
 
+    /// Ships the questions and answers for other loops (`remote.rs`).
+    fn send_mail(&mut self) {
+        for (dst, batch) in self.st.remote.outbox.iter_mut().enumerate() {
+            if batch.is_empty() {
+                continue;
+            }
+            match self.mail_senders.get(dst).and_then(|s| s.as_ref()) {
+                Some(link) => match link.ship(batch) {
+                    Shipped::Sent => self.shared.wake(dst),
+                    // Tried again next iteration; the asker's deadline bounds the wait.
+                    Shipped::Full => {}
+                    Shipped::Gone(_) => {}
+                },
+                None => batch.clear(),
+            }
+        }
+    }
+
+    /// Answers other loops' questions and writes the answers that came back.
+    fn handle_mail(&mut self) {
+        let mut inbox = std::mem::take(&mut self.st.remote.inbox);
+        for link in &self.mail_receivers {
+            link.drain_into(&mut inbox);
+        }
+        for mail in inbox.drain(..) {
+            match mail {
+                Mail::Ask {
+                    from,
+                    token,
+                    account,
+                    frame,
+                } => crate::manage::answer_for(
+                    &mut self.st,
+                    &self.shared,
+                    from,
+                    token,
+                    account,
+                    &frame,
+                ),
+                Mail::Answer { token, frame } => {
+                    if let Some(r) = self.st.remote.answered(token, frame) {
+                        self.write_ready(r);
+                    }
+                }
+            }
+        }
+        self.st.remote.inbox = inbox;
+    }
+
+    /// Writes a response another loop produced to the session that asked.
+    fn write_ready(&mut self, r: Ready) {
+        let idx = r.key.slot as usize;
+        let Some(conn) = self.conns.get_mut(idx) else {
+            return;
+        };
+        if conn.s.key != r.key || conn.s.closed {
+            return;
+        }
+        if let Some(h) = crate::pdu::Header::peek(&r.frame) {
+            if conn.s.tx.extend_from_slice(&r.frame) {
+                self.st.m.tx(h.command_id);
+                self.st.m.status(h.command_status);
+            }
+        }
+        self.mark_flush(idx);
+    }
+
+    /// Forwarded questions not answered within the response timer.
+    pub(super) fn expire_remote(&mut self) {
+        for r in self.st.remote.expired(self.st.clock.tick) {
+            self.st.m.remote_timeouts += 1;
+            self.write_ready(r);
+        }
+    }
+
     fn drain_mailboxes(&mut self) {
+        self.handle_mail();
         for link in &self.receivers {
             link.drain_into(&mut self.st.delivery.fresh);
         }
