@@ -16,6 +16,7 @@
 use crate::account::{Account, AccountId};
 use crate::clock::Kind;
 use crate::conn::{ConnKey, Session};
+use crate::delivery::Item;
 use crate::dlr::Stat;
 use crate::loop_state::LoopState;
 use crate::msgid::{MessageId, MsgIdGen};
@@ -130,8 +131,12 @@ pub fn on_submit(
             return;
         }
     }
-    let source = Addr::new(sm.source_addr_ton, sm.source_addr_npi, sm.source_addr);
-    let Some(mseq) = st.store.admit(a, st.clock.unix, &source) else {
+    let fate = decide(st, acct, sm, info);
+    let source = (sm.source_addr_ton, sm.source_addr_npi, sm.source_addr);
+    let Some(mseq) = st
+        .store
+        .admit(a, st.clock.unix, source, fate.state(), fate.error())
+    else {
         st.m.submit_store_full += 1;
         return refuse_message(st, s, a, resp_id, S::ESME_RMSGQFUL, seq);
     };
@@ -151,7 +156,7 @@ pub fn on_submit(
     count_accepted(st, a, info.segments);
     // Its receipt may follow the submit_sm_resp at once, not before a late one.
     let direct = !matches!(rule, Some(PrefixAction::LateResponse(_)));
-    dispose(st, shared, acct, sm, info, mseq, id, s, direct);
+    dispose(st, shared, acct, sm, info, mseq, id, s, direct, fate);
 }
 
 /// The account's submit rate (GCRA), only for accounts with a limit.
@@ -228,15 +233,64 @@ pub fn set_stat(r: &mut Receipt, stat: Stat) {
     r.err = u16::from(error_of(stat));
 }
 
+/// What the outcome model decided for a message, before it is stored.
+#[derive(Clone, Copy)]
+struct Fate {
+    stat: Stat,
+    delay: Duration,
+    /// Not final at once: scheduled, delayed, or its validity already over.
+    later: bool,
+}
+
+impl Fate {
+    /// The state it is stored in.
+    #[inline]
+    fn state(&self) -> MessageState {
+        if self.later {
+            MessageState::Enroute
+        } else {
+            MessageState::of_stat(self.stat)
+        }
+    }
+
+    #[inline]
+    fn error(&self) -> u8 {
+        if self.later {
+            0
+        } else {
+            error_of(self.stat)
+        }
+    }
+}
+
+/// The outcome model's decision for one message.
+#[inline]
+fn decide(st: &mut LoopState, acct: &Account, sm: &Sm<'_>, info: &submit::MessageInfo<'_>) -> Fate {
+    let (stat, delay) = if acct.outcomes.is_trivial() {
+        (Stat::Delivrd, Duration::ZERO)
+    } else {
+        let (r1, r2) = (st.accept.next_f64(), st.accept.next_f64());
+        let f = acct.outcomes.decide(sm.destination_addr, r1, r2);
+        (f.stat, f.delay)
+    };
+    let now = st.clock.unix;
+    let later = info.schedule_at.is_some_and(|t| t > now)
+        || !delay.is_zero()
+        || info.expires_at.is_some_and(|t| t <= now);
+    Fate { stat, delay, later }
+}
+
 /// What becomes of an accepted message (stored as `mseq`, answered with
-/// `id`): the outcome model decides it. Now: the message is final at once
-/// and its receipts (an ENROUTE notification if wanted, the final one) go
-/// to delivery. Later (a schedule in the future, an outcome delay, a
-/// validity already over): the message stays ENROUTE in the store with its
-/// final receipt, and a timer finishes it (`manage::on_message_due`). `s`
-/// submitted it; with `direct` an immediate final receipt may go straight
-/// to it (see `Delivery::send_direct`).
+/// `id`), as the outcome model decided (`fate`). Now: the message is
+/// final at once and its receipts (an ENROUTE notification if wanted, the
+/// final one) go to delivery. Later (a schedule in the future, an outcome
+/// delay, a validity already over): the message stays ENROUTE in the store
+/// with its final receipt, and a timer finishes it
+/// (`manage::on_message_due`). `s` submitted it; with `direct` an
+/// immediate final receipt may go straight to it (see
+/// `Delivery::send_direct`).
 #[allow(clippy::too_many_arguments)]
+#[inline]
 fn dispose(
     st: &mut LoopState,
     shared: &Shared,
@@ -247,24 +301,14 @@ fn dispose(
     id: MessageId,
     s: &mut Session,
     direct: bool,
+    fate: Fate,
 ) {
     let a = acct.id;
-    let (stat, delay) = if acct.outcomes.is_trivial() {
-        (Stat::Delivrd, Duration::ZERO)
-    } else {
-        let (r1, r2) = (st.accept.next_f64(), st.accept.next_f64());
-        let f = acct.outcomes.decide(sm.destination_addr, r1, r2);
-        (f.stat, f.delay)
-    };
+    let Fate { stat, delay, later } = fate;
     let now_unix = st.clock.unix;
-    let later = info.schedule_at.is_some_and(|t| t > now_unix)
-        || !delay.is_zero()
-        || info.expires_at.is_some_and(|t| t <= now_unix);
     if later {
         return hold(st, shared, acct, sm, info, mseq, id, s, stat, delay);
     }
-    st.store
-        .finish(mseq, MessageState::of_stat(stat), error_of(stat), now_unix);
     let wants_final = wants_receipt(info.receipt, stat);
     let wants_enroute = acct.outcomes.enroute || info.intermediate;
     if !wants_final && !wants_enroute {
@@ -281,7 +325,7 @@ fn dispose(
     // every receipt, a third of this function's time.
     let entry = d.store.vacant_entry();
     let key = entry.key();
-    let r = entry.insert(Receipt::new(
+    let Item::Receipt(r) = entry.insert(Item::Receipt(Receipt::new(
         a,
         id,
         Addr::default(),
@@ -290,7 +334,9 @@ fn dispose(
         stat,
         &[],
         expires.max(now_unix + 1),
-    ));
+    ))) else {
+        return;
+    };
     r.source
         .set(sm.dest_addr_ton, sm.dest_addr_npi, sm.destination_addr);
     r.dest
@@ -299,11 +345,11 @@ fn dispose(
     r.prefer = prefer;
     let mut made = 0;
     if wants_enroute {
-        if let Some(&base) = d.store.get(key) {
-            let mut e = base;
+        if let Some(Item::Receipt(base)) = d.store.get(key) {
+            let mut e = *base;
             e.stat = Stat::Enroute;
             e.err = 0;
-            let ek = d.store.insert(e);
+            let ek = d.store.insert(e.into());
             d.journal_add(ek, &acct.system_id);
             d.enqueue_stored(a.index(), ek, shared);
             made += 1;
@@ -454,7 +500,7 @@ pub fn on_submit_multi(
         Ok(i) => i,
         Err(code) => return refuse_message(st, s, a, resp_id, code, seq),
     };
-    let source = Addr::new(m.source_addr_ton, m.source_addr_npi, m.source_addr);
+    let source = (m.source_addr_ton, m.source_addr_npi, m.source_addr);
     // Each destination is a message of its own in the store; the PDU's id
     // (in the response and every receipt) is that of the first accepted.
     let mut pdu_id: Option<MessageId> = None;
@@ -503,7 +549,11 @@ pub fn on_submit_multi(
             destination_addr: addr,
             ..template
         };
-        let Some(mseq) = st.store.admit(a, st.clock.unix, &source) else {
+        let fate = decide(st, acct, &one, &info);
+        let Some(mseq) = st
+            .store
+            .admit(a, st.clock.unix, source, fate.state(), fate.error())
+        else {
             st.m.submit_store_full += 1;
             failed.push(pdu::UnsuccessSme {
                 dest_addr_ton: ton,
@@ -517,18 +567,17 @@ pub fn on_submit_multi(
         let id = *pdu_id.get_or_insert(own);
         count_accepted(st, a, info.segments);
         // The submit_multi_resp is written after the loop: queue receipts.
-        dispose(st, shared, acct, &one, &info, mseq, id, s, false);
+        dispose(st, shared, acct, &one, &info, mseq, id, s, false, fate);
     }
     let id = match pdu_id {
         Some(id) => id,
         // No destination accepted: the PDU still gets an id (a record
         // REJECTED at once), and every destination is in unsuccess_sme.
-        None => match st.store.admit(a, st.clock.unix, &source) {
-            Some(mseq) => {
-                st.store
-                    .finish(mseq, MessageState::Rejected, 1, st.clock.unix);
-                st.accept.msgid.id_of(mseq)
-            }
+        None => match st
+            .store
+            .admit(a, st.clock.unix, source, MessageState::Rejected, 1)
+        {
+            Some(mseq) => st.accept.msgid.id_of(mseq),
             None => {
                 st.m.submit_store_full += 1;
                 return refuse_message(st, s, a, resp_id, S::ESME_RMSGQFUL, seq);

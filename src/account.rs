@@ -119,6 +119,9 @@ pub struct Account {
     pub throughput: u32,
     pub receipt_queue: usize,
     pub outcomes: OutcomeModel,
+    /// Destination prefixes this account owns: messages to them are
+    /// delivered to it as MO deliver_sm (`numbers =`, `--route`).
+    pub numbers: Vec<String>,
     /// Gone from the accounts file at a reload: kept so that its id still
     /// names it (queued receipts, counters), but it cannot bind.
     pub removed: bool,
@@ -138,6 +141,7 @@ impl Account {
             throughput: d.throughput,
             receipt_queue: d.receipt_queue,
             outcomes: d.outcomes.clone(),
+            numbers: Vec::new(),
             removed: false,
         }
     }
@@ -170,6 +174,18 @@ impl Account {
 pub struct Accounts {
     list: Vec<Account>,
     by_id: HashMap<Vec<u8>, AccountId>,
+    /// Who owns which destination prefixes (`route.rs`).
+    pub routes: crate::route::Routes,
+}
+
+/// The route table of the accounts in force (removed ones own nothing).
+fn routes_of(list: &[Account]) -> Result<crate::route::Routes, AccountError> {
+    crate::route::Routes::build(
+        list.iter()
+            .filter(|a| !a.removed)
+            .flat_map(|a| a.numbers.iter().map(move |n| (n.as_str(), a.id))),
+    )
+    .map_err(|m| AccountError::new(0, "numbers", m))
 }
 
 impl Accounts {
@@ -188,7 +204,12 @@ impl Accounts {
                 ));
             }
         }
-        Ok(Accounts { list, by_id })
+        let routes = routes_of(&list)?;
+        Ok(Accounts {
+            list,
+            by_id,
+            routes,
+        })
     }
 
     /// The account with this system_id, unless it was removed.
@@ -231,7 +252,12 @@ impl Accounts {
                 }
             }
         }
-        Ok(Accounts { list, by_id })
+        let routes = routes_of(&list)?;
+        Ok(Accounts {
+            list,
+            by_id,
+            routes,
+        })
     }
 
     pub fn get(&self, id: AccountId) -> Option<&Account> {
@@ -391,6 +417,13 @@ pub fn parse_file(text: &str, d: &Defaults) -> Result<Vec<Account>, AccountError
                 }
             }
             "outcomes" => acct.outcomes = OutcomeModel::parse(val).map_err(|e| bad(e.0))?,
+            "numbers" => {
+                acct.numbers.clear();
+                for n in val.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    crate::route::Routes::build([(n, AccountId(0))]).map_err(bad)?;
+                    acct.numbers.push(n.to_string());
+                }
+            }
             other => return Err(bad(format!("unknown setting {other:?}"))),
         }
     }

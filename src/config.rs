@@ -38,6 +38,10 @@ pub struct Args {
     /// Accounts file (see docs/operations.md).
     #[arg(long = "accounts")]
     pub accounts_file: Option<PathBuf>,
+    /// A destination prefix owned by an account: PREFIX=SYSTEM_ID (repeatable);
+    /// messages to it are delivered to that account as MO deliver_sm.
+    #[arg(long = "route")]
+    pub routes: Vec<String>,
     /// system_id this SMSC returns in bind responses.
     #[arg(long, default_value = "smsc")]
     pub system_id: String,
@@ -130,6 +134,7 @@ pub struct Config {
     /// Where the accounts came from, for a reload.
     pub accounts_file: Option<PathBuf>,
     pub account_flags: Vec<String>,
+    pub route_flags: Vec<String>,
     pub account_defaults: account::Defaults,
     pub system_id: String,
     pub session_init_timer: Duration,
@@ -178,6 +183,7 @@ impl std::fmt::Display for ConfigError {
 fn account_list(
     file: Option<&std::path::Path>,
     flags: &[String],
+    routes: &[String],
     defaults: &account::Defaults,
 ) -> Result<Vec<Account>, ConfigError> {
     let mut list: Vec<Account> = Vec::new();
@@ -195,6 +201,18 @@ fn account_list(
                 .map_err(|e| ConfigError::Invalid(format!("--account #{}: {e}", i + 1)))?,
         );
     }
+    for r in routes {
+        let (prefix, sid) = r.split_once('=').ok_or_else(|| {
+            ConfigError::Invalid(format!("--route {r:?}: expected PREFIX=SYSTEM_ID"))
+        })?;
+        let acct = list
+            .iter_mut()
+            .find(|a| a.system_id == sid.trim())
+            .ok_or_else(|| ConfigError::Invalid(format!("--route {r:?}: no account {sid:?}")))?;
+        crate::route::Routes::build([(prefix, account::AccountId(0))])
+            .map_err(|e| ConfigError::Invalid(format!("--route {r:?}: {e}")))?;
+        acct.numbers.push(prefix.trim().to_string());
+    }
     Ok(list)
 }
 
@@ -205,7 +223,12 @@ impl Config {
         let Some(file) = &self.accounts_file else {
             return Err(ConfigError::Invalid("no --accounts file to reload".into()));
         };
-        let list = account_list(Some(file), &self.account_flags, &self.account_defaults)?;
+        let list = account_list(
+            Some(file),
+            &self.account_flags,
+            &self.route_flags,
+            &self.account_defaults,
+        )?;
         if list.is_empty() {
             return Err(ConfigError::Invalid(format!(
                 "{} has no account: keeping the current ones",
@@ -261,7 +284,12 @@ impl Config {
             throughput: a.throughput,
             outcomes: outcomes.clone(),
         };
-        let mut list = account_list(a.accounts_file.as_deref(), &a.accounts, &defaults)?;
+        let mut list = account_list(
+            a.accounts_file.as_deref(),
+            &a.accounts,
+            &a.routes,
+            &defaults,
+        )?;
         let demo_account = list.is_empty();
         if demo_account {
             list.push(Account::new("movider", "1111", &defaults));
@@ -275,6 +303,7 @@ impl Config {
             demo_account,
             accounts_file: a.accounts_file,
             account_flags: a.accounts,
+            route_flags: a.routes,
             account_defaults: defaults,
             system_id: a.system_id,
             session_init_timer: a.session_init_timer,

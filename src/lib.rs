@@ -29,6 +29,7 @@ pub mod pdu;
 pub mod persist;
 pub mod receipt;
 pub mod remote;
+pub mod route;
 pub mod server;
 pub mod session;
 pub mod smpp_time;

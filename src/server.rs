@@ -7,6 +7,7 @@
 
 use crate::account::{AccountId, Accounts};
 use crate::config::Config;
+use crate::delivery::Item;
 use crate::link::{InLink, OutLink, LINK_BATCHES};
 use crate::metrics::Snapshot;
 use crate::remote::Mail;
@@ -301,9 +302,9 @@ impl Server {
         let shared = Arc::new(shared);
 
         // One channel per ordered pair of loops: each has a single producer.
-        let mut senders: Vec<Vec<Option<OutLink>>> =
+        let mut senders: Vec<Vec<Option<OutLink<Item>>>> =
             (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
-        let mut receivers: Vec<Vec<InLink>> = (0..n).map(|_| Vec::new()).collect();
+        let mut receivers: Vec<Vec<InLink<Item>>> = (0..n).map(|_| Vec::new()).collect();
         for (src, row) in senders.iter_mut().enumerate() {
             for (dst, slot) in row.iter_mut().enumerate() {
                 if src != dst {

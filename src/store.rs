@@ -144,8 +144,10 @@ pub fn wants_receipt(wants: u8, stat: Stat) -> bool {
 pub struct Store {
     ring: Vec<Meta>,
     cap: u64,
-    /// The next sequence number to try.
+    /// The next sequence number to try, and its slot (kept alongside, so
+    /// admitting divides nothing).
     next: u64,
+    next_slot: usize,
     pending: Slab<Pending>,
     retention: u32,
 }
@@ -168,6 +170,7 @@ impl Store {
             ring: Vec::new(),
             cap,
             next: 1,
+            next_slot: 0,
             pending: Slab::new(),
             retention: retention_secs,
         }
@@ -178,32 +181,61 @@ impl Store {
         ((seq - 1) % self.cap) as usize
     }
 
-    /// Stores a new message and returns its sequence number, or None when
+    /// Stores a new message in `state` (ENROUTE, or its final state when
+    /// that is known at once) and returns its sequence number, or None when
     /// no slot within [`PROBES`] holds a final message (the store is full
-    /// of pending ones).
-    #[inline]
-    pub fn admit(&mut self, account: AccountId, now: i64, source: &Addr) -> Option<u64> {
+    /// of pending ones). The record is written where it is stored.
+    #[inline(always)]
+    pub fn admit(
+        &mut self,
+        account: AccountId,
+        now: i64,
+        (ton, npi, source): (u8, u8, &[u8]),
+        state: MessageState,
+        error: u8,
+    ) -> Option<u64> {
+        let done = if state.is_final() {
+            now.max(1) as u32
+        } else {
+            0
+        };
         for _ in 0..PROBES {
             let seq = self.next;
+            let slot = self.next_slot;
             self.next += 1;
-            let slot = self.slot(seq);
-            let meta = Meta {
-                seq,
-                account,
-                pending: NO_PENDING,
-                submit: now as u32,
-                done: 0,
-                state: MessageState::Enroute,
-                error: 0,
-                source: *source,
+            self.next_slot = if slot + 1 == self.cap as usize {
+                0
+            } else {
+                slot + 1
             };
             if slot == self.ring.len() {
-                self.ring.push(meta);
+                if self.ring.capacity() == 0 {
+                    // Address space for the whole ring at once (pages are
+                    // touched as it fills): no copy as it grows.
+                    self.ring.reserve_exact(self.cap as usize);
+                }
+                self.ring.push(Meta {
+                    seq,
+                    account,
+                    pending: NO_PENDING,
+                    submit: now as u32,
+                    done,
+                    state,
+                    error,
+                    source: Addr::new(ton, npi, source),
+                });
                 return Some(seq);
             }
             match self.ring.get_mut(slot) {
                 Some(m) if m.state.is_final() || m.seq == 0 => {
-                    *m = meta;
+                    m.seq = seq;
+                    m.account = account;
+                    m.pending = NO_PENDING;
+                    m.submit = now as u32;
+                    m.done = done;
+                    m.state = state;
+                    m.error = error;
+                    m.source.set(ton, npi, source);
                     return Some(seq);
                 }
                 // Pending: skip it (its sequence number is never issued).
@@ -322,9 +354,11 @@ mod tests {
     const A: AccountId = AccountId(0);
     const B: AccountId = AccountId(1);
 
-    fn src() -> Addr {
-        Addr::new(5, 0, b"Shop")
+    fn src() -> (u8, u8, &'static [u8]) {
+        (5, 0, b"Shop")
     }
+
+    const E: MessageState = MessageState::Enroute;
 
     fn pending(seq: u64) -> Pending {
         Pending {
@@ -345,8 +379,8 @@ mod tests {
     #[test]
     fn a_lookup_is_by_sequence_and_account() {
         let mut s = Store::new(4, 60);
-        let a = s.admit(A, 100, &src()).unwrap();
-        let b = s.admit(B, 100, &src()).unwrap();
+        let a = s.admit(A, 100, src(), E, 0).unwrap();
+        let b = s.admit(B, 100, src(), E, 0).unwrap();
         assert_eq!(s.find(a, A, 100).unwrap().state, MessageState::Enroute);
         assert_eq!(s.find(a, B, 100).unwrap_err(), Miss::NotYours);
         assert_eq!(s.find(b + 7, B, 100).unwrap_err(), Miss::Unknown);
@@ -362,7 +396,7 @@ mod tests {
     #[test]
     fn final_messages_stay_for_the_retention_then_go() {
         let mut s = Store::new(4, 60);
-        let a = s.admit(A, 100, &src()).unwrap();
+        let a = s.admit(A, 100, src(), E, 0).unwrap();
         s.finish(a, MessageState::Delivered, 0, 100);
         assert!(s.get(a, 160).is_some());
         assert!(s.get(a, 161).is_none());
@@ -371,14 +405,14 @@ mod tests {
     #[test]
     fn the_oldest_final_message_goes_first_and_pending_ones_are_skipped() {
         let mut s = Store::new(3, 3600);
-        let m1 = s.admit(A, 1, &src()).unwrap();
-        let m2 = s.admit(A, 1, &src()).unwrap();
-        let m3 = s.admit(A, 1, &src()).unwrap();
+        let m1 = s.admit(A, 1, src(), E, 0).unwrap();
+        let m2 = s.admit(A, 1, src(), E, 0).unwrap();
+        let m3 = s.admit(A, 1, src(), E, 0).unwrap();
         s.hold(pending(m1)).unwrap();
         s.finish(m2, MessageState::Delivered, 0, 2);
         s.finish(m3, MessageState::Delivered, 0, 2);
         // m1's slot is pending: skipped; m2's is reused.
-        let m4 = s.admit(A, 3, &src()).unwrap();
+        let m4 = s.admit(A, 3, src(), E, 0).unwrap();
         assert_eq!(m4, m2 + 3);
         assert!(s.get(m1, 3).is_some());
         assert!(s.get(m2, 3).is_none(), "overwritten");
@@ -390,23 +424,23 @@ mod tests {
     fn a_store_full_of_pending_messages_refuses() {
         let mut s = Store::new(8, 3600);
         for _ in 0..8 {
-            let m = s.admit(A, 1, &src()).unwrap();
+            let m = s.admit(A, 1, src(), E, 0).unwrap();
             s.hold(pending(m)).unwrap();
         }
-        assert_eq!(s.admit(A, 1, &src()), None);
+        assert_eq!(s.admit(A, 1, src(), E, 0), None);
         assert_eq!(s.len(), 8, "bounded");
         // One finishes: there is room again.
         let first = 1;
         s.finish(first, MessageState::Deleted, 0, 2);
         assert_eq!(s.pending_len(), 7);
-        assert!(s.admit(A, 2, &src()).is_some());
+        assert!(s.admit(A, 2, src(), E, 0).is_some());
     }
 
     #[test]
     fn cancel_matching_scans_only_the_accounts_pending_messages() {
         let mut s = Store::new(8, 3600);
-        let a = s.admit(A, 1, &src()).unwrap();
-        let b = s.admit(B, 1, &src()).unwrap();
+        let a = s.admit(A, 1, src(), E, 0).unwrap();
+        let b = s.admit(B, 1, src(), E, 0).unwrap();
         let mut pb = pending(b);
         pb.receipt.account = B;
         s.hold(pending(a)).unwrap();

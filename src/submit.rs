@@ -109,11 +109,15 @@ pub fn address_valid(ton: u8, addr: &[u8]) -> bool {
 
 /// schedule_delivery_time and validity_period as unix seconds (None when
 /// empty), each at most [`MAX_AHEAD_SECS`] ahead.
+#[inline]
 pub fn times(
     schedule: &[u8],
     validity: &[u8],
     now_unix: i64,
 ) -> Result<(Option<i64>, Option<i64>), S> {
+    if schedule.is_empty() && validity.is_empty() {
+        return Ok((None, None));
+    }
     let resolve = |field: &[u8], err: S| -> Result<Option<i64>, S> {
         if field.is_empty() {
             return Ok(None);

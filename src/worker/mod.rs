@@ -22,7 +22,7 @@ mod housekeeping;
 use crate::buf::RingBuf;
 use crate::clock::{Kind, TimerKey, TICK};
 use crate::conn::{Conn, ConnKey, Session, State};
-use crate::delivery::Sessions;
+use crate::delivery::{Item, Sessions};
 use crate::link::{InLink, OutLink, Shipped};
 use crate::loop_state::LoopState;
 use crate::metrics::Snapshot;
@@ -64,8 +64,8 @@ pub struct Worker {
     conns: Slab<Conn>,
     next_gen: u32,
     scratch: Vec<u8>,
-    senders: Vec<Option<OutLink>>,
-    receivers: Vec<InLink>,
+    senders: Vec<Option<OutLink<Item>>>,
+    receivers: Vec<InLink<Item>>,
     /// The management links (`remote.rs`), one pair per other loop.
     mail_senders: Vec<Option<OutLink<Mail>>>,
     mail_receivers: Vec<InLink<Mail>>,
@@ -117,8 +117,8 @@ impl Worker {
         id: usize,
         shared: Arc<Shared>,
         listener: TcpListener,
-        senders: Vec<Option<OutLink>>,
-        receivers: Vec<InLink>,
+        senders: Vec<Option<OutLink<Item>>>,
+        receivers: Vec<InLink<Item>>,
         mail_senders: Vec<Option<OutLink<Mail>>>,
         mail_receivers: Vec<InLink<Mail>>,
     ) -> io::Result<Worker> {
