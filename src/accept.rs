@@ -16,7 +16,7 @@
 use crate::account::{Account, AccountId};
 use crate::clock::Kind;
 use crate::conn::{ConnKey, Session};
-use crate::delivery::Item;
+use crate::delivery::{carried_tlvs, Item, Mo};
 use crate::dlr::Stat;
 use crate::loop_state::LoopState;
 use crate::msgid::{MessageId, MsgIdGen};
@@ -28,6 +28,7 @@ use crate::session::respond::{refuse, respond, respond_accepted};
 use crate::store::{wants_receipt, MessageState, Pending};
 use crate::submit;
 use crate::text::Encoding;
+use bytes::Bytes;
 use slab::Slab;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -131,7 +132,7 @@ pub fn on_submit(
             return;
         }
     }
-    let fate = decide(st, acct, sm, info);
+    let fate = decide(st, shared, acct, sm, info);
     let source = (sm.source_addr_ton, sm.source_addr_npi, sm.source_addr);
     let Some(mseq) = st
         .store
@@ -240,6 +241,8 @@ struct Fate {
     delay: Duration,
     /// Not final at once: scheduled, delayed, or its validity already over.
     later: bool,
+    /// The destination is owned by this account: an MO message to it.
+    mo_to: Option<AccountId>,
 }
 
 impl Fate {
@@ -265,7 +268,25 @@ impl Fate {
 
 /// The outcome model's decision for one message.
 #[inline]
-fn decide(st: &mut LoopState, acct: &Account, sm: &Sm<'_>, info: &submit::MessageInfo<'_>) -> Fate {
+fn decide(
+    st: &mut LoopState,
+    shared: &Shared,
+    acct: &Account,
+    sm: &Sm<'_>,
+    info: &submit::MessageInfo<'_>,
+) -> Fate {
+    let routes = &shared.accounts().routes;
+    if !routes.is_empty() {
+        if let Some(b) = routes.owner(sm.destination_addr) {
+            // Its fate is the receiving ESME's: pending until it answers.
+            return Fate {
+                stat: Stat::Delivrd,
+                delay: Duration::ZERO,
+                later: true,
+                mo_to: Some(b),
+            };
+        }
+    }
     let (stat, delay) = if acct.outcomes.is_trivial() {
         (Stat::Delivrd, Duration::ZERO)
     } else {
@@ -277,7 +298,12 @@ fn decide(st: &mut LoopState, acct: &Account, sm: &Sm<'_>, info: &submit::Messag
     let later = info.schedule_at.is_some_and(|t| t > now)
         || !delay.is_zero()
         || info.expires_at.is_some_and(|t| t <= now);
-    Fate { stat, delay, later }
+    Fate {
+        stat,
+        delay,
+        later,
+        mo_to: None,
+    }
 }
 
 /// What becomes of an accepted message (stored as `mseq`, answered with
@@ -304,10 +330,15 @@ fn dispose(
     fate: Fate,
 ) {
     let a = acct.id;
-    let Fate { stat, delay, later } = fate;
+    let Fate {
+        stat,
+        delay,
+        later,
+        mo_to,
+    } = fate;
     let now_unix = st.clock.unix;
     if later {
-        return hold(st, shared, acct, sm, info, mseq, id, s, stat, delay);
+        return hold(st, shared, acct, sm, info, mseq, id, s, stat, delay, mo_to);
     }
     let wants_final = wants_receipt(info.receipt, stat);
     let wants_enroute = acct.outcomes.enroute || info.intermediate;
@@ -387,6 +418,7 @@ fn hold(
     s: &mut Session,
     stat: Stat,
     delay: Duration,
+    mo_to: Option<AccountId>,
 ) {
     let now = st.clock.unix;
     let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
@@ -414,7 +446,31 @@ fn hold(
         .expires_at
         .unwrap_or(now.saturating_add(shared.config.default_validity.as_secs() as i64));
     let start = info.schedule_at.unwrap_or(now).max(now);
-    let due = start.saturating_add(delay.as_secs() as i64);
+    // An MO message's outcome is its receiver's answer: no due time of its
+    // own, only its schedule (when it is handed to delivery) and expiry.
+    let scheduled = start > now;
+    let due = match mo_to {
+        Some(_) if scheduled => start,
+        Some(_) => i64::MAX,
+        None => start.saturating_add(delay.as_secs() as i64),
+    };
+    let mo = mo_to.map(|b| {
+        Box::new(Mo {
+            account: b,
+            origin: (st.id as u8, mseq),
+            source: Addr::new(sm.source_addr_ton, sm.source_addr_npi, sm.source_addr),
+            dest: Addr::new(sm.dest_addr_ton, sm.dest_addr_npi, sm.destination_addr),
+            esm_class: sm.esm_class,
+            protocol_id: sm.protocol_id,
+            priority_flag: sm.priority_flag,
+            data_coding: sm.data_coding,
+            short_message: Bytes::copy_from_slice(sm.short_message),
+            tlvs: carried_tlvs(&sm.tlvs),
+            expires_unix: expires,
+            attempts: 0,
+            jid: 0,
+        })
+    });
     let mut service_type = [0u8; 6];
     let n = sm.service_type.len().min(6);
     if let (Some(d), Some(src)) = (service_type.get_mut(..n), sm.service_type.get(..n)) {
@@ -432,14 +488,26 @@ fn hold(
         service_type_len: n as u8,
         data_coding: sm.data_coding,
         esm_class: sm.esm_class,
+        mo_to,
+        mo: None,
     };
+    // Not scheduled: it goes to its receiver's queue now; scheduled: it
+    // waits in the store and is handed over at its time.
+    match mo {
+        Some(mo) if scheduled => p.mo = Some(mo),
+        Some(mo) => {
+            st.m.mo_routed += 1;
+            st.delivery.enqueue(Item::Mo(mo), shared);
+        }
+        None => {}
+    }
     let final_stat = p.final_stat();
     set_stat(&mut p.receipt, final_stat);
     if wants_receipt(p.wants, p.receipt.stat) {
         st.delivery.journal.add(&mut p.receipt, &acct.system_id);
     }
     // Sub-second outcome delays keep their precision in the timer.
-    let wait = if p.due < p.expires {
+    let wait = if p.due < p.expires && mo_to.is_none() {
         Duration::from_secs((start - now) as u64) + delay
     } else {
         Duration::from_secs(p.fires_at().saturating_sub(now).max(0) as u64)
@@ -549,7 +617,7 @@ pub fn on_submit_multi(
             destination_addr: addr,
             ..template
         };
-        let fate = decide(st, acct, &one, &info);
+        let fate = decide(st, shared, acct, &one, &info);
         let Some(mseq) = st
             .store
             .admit(a, st.clock.unix, source, fate.state(), fate.error())

@@ -71,6 +71,9 @@ pub struct Session {
     pub receiving: bool,
     /// WRITABLE interest is registered (output blocked on a full socket).
     pub write_interest: bool,
+    /// The bind's address_range: only MO messages to destinations it
+    /// matches come to this session (receipts always do).
+    pub range: Option<Box<regex::bytes::Regex>>,
 }
 
 impl Session {
@@ -95,6 +98,7 @@ impl Session {
             closed: false,
             receiving: false,
             write_interest: false,
+            range: None,
         }
     }
 
@@ -119,6 +123,12 @@ impl Session {
     pub fn closed_by_peer(&mut self) {
         self.state = State::Closing;
         self.close_after_flush = false;
+    }
+
+    /// Whether an MO message to `dest` may come to this session.
+    #[inline]
+    pub fn admits(&self, dest: &[u8]) -> bool {
+        self.range.as_ref().is_none_or(|re| re.is_match(dest))
     }
 
     pub fn is_bound(&self) -> bool {

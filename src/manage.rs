@@ -15,6 +15,7 @@ use crate::accept::{error_of, set_stat};
 use crate::account::{Account, AccountId};
 use crate::clock::Kind;
 use crate::conn::Session;
+use crate::delivery::MoOutcome;
 use crate::dlr::Stat;
 use crate::loop_state::LoopState;
 use crate::msgid::{self, MessageId};
@@ -214,11 +215,15 @@ pub fn on_cancel(
 /// A pending message is cancelled: DELETED, its pending receipt withdrawn,
 /// a DELETED receipt if the submitter asked for failures.
 fn cancel_one(st: &mut LoopState, shared: &Shared, mseq: u64) {
-    let Some(p) = st.store.pending_mut(mseq).copied() else {
+    let Some(p) = st.store.pending_mut(mseq).cloned() else {
         return;
     };
     let now = st.clock.unix;
     st.delivery.journal.done(p.receipt.jid);
+    // An MO message waiting in a queue of this loop is taken out of it.
+    if p.mo_to.is_some() && p.mo.is_none() {
+        st.delivery.withdraw_mo((st.id as u8, mseq));
+    }
     st.store
         .finish(mseq, MessageState::Deleted, error_of(Stat::Deleted), now);
     st.m.message_cancelled += 1;
@@ -251,26 +256,90 @@ fn send_final(st: &mut LoopState, shared: &Shared, mut r: crate::receipt::Receip
 /// The timer of pending message (`idx`, `gen`) fired: its outcome happens
 /// (or its validity ran out): final state, and the receipt if wanted.
 pub fn on_message_due(st: &mut LoopState, shared: &Shared, idx: usize, gen: u32) {
-    let Some(p) = st.store.pending_at(idx).copied() else {
+    let Some(p) = st.store.pending_at(idx).cloned() else {
         return;
     };
     if p.timer_gen != gen {
         return;
     }
+    let now = st.clock.unix;
+    // A scheduled MO message's time has come: to its receiver's queue; its
+    // timer now waits for its expiry.
+    if p.mo.is_some() && now < p.expires {
+        let Some(pm) = st.store.pending_mut(p.seq) else {
+            return;
+        };
+        let Some(mo) = pm.mo.take() else {
+            return;
+        };
+        pm.due = i64::MAX;
+        pm.timer_gen = pm.timer_gen.wrapping_add(1);
+        let gen = pm.timer_gen;
+        let wait = Duration::from_secs(p.expires.saturating_sub(now).max(0) as u64);
+        st.clock.slot_gen_after(idx, gen, Kind::Message, wait);
+        st.m.mo_routed += 1;
+        st.delivery.enqueue(crate::delivery::Item::Mo(mo), shared);
+        return;
+    }
     let stat = p.final_stat();
-    st.store.finish(
-        p.seq,
-        MessageState::of_stat(stat),
-        error_of(stat),
-        st.clock.unix,
-    );
+    st.store
+        .finish(p.seq, MessageState::of_stat(stat), error_of(stat), now);
     if stat == Stat::Expired {
         st.m.message_expired += 1;
+        // Its MO deliver_sm, if still queued here, will not be sent.
+        if p.mo_to.is_some() && st.delivery.withdraw_mo((st.id as u8, p.seq)) {
+            st.m.mo_expired += 1;
+        }
     }
     if wants_receipt(p.wants, stat) {
         send_final(st, shared, p.receipt);
     } else {
         st.delivery.journal.done(p.receipt.jid);
+    }
+}
+
+/// The receiving ESME answered (or never will) the MO deliver_sm of
+/// message `seq` of this loop: its final state, and the submitter's
+/// receipt saying what really happened.
+pub fn on_mo_outcome(st: &mut LoopState, shared: &Shared, o: MoOutcome) {
+    let Some(p) = st.store.pending_mut(o.origin.1).cloned() else {
+        // Cancelled or expired meanwhile: that outcome stands.
+        return;
+    };
+    let now = st.clock.unix;
+    let mut r = p.receipt;
+    set_stat(&mut r, o.stat);
+    if o.stat != Stat::Delivrd {
+        r.err = o.err;
+    }
+    let error = if o.stat == Stat::Delivrd {
+        0
+    } else {
+        o.err.clamp(1, 255) as u8
+    };
+    st.store
+        .finish(p.seq, MessageState::of_stat(o.stat), error, now);
+    st.delivery.journal.done(p.receipt.jid);
+    if wants_receipt(p.wants, o.stat) {
+        r.jid = 0;
+        send_final(st, shared, r);
+    }
+}
+
+/// Sends the outcomes of the MO deliveries of this iteration to the
+/// stores of their submitters: this loop's at once, the others' by mail.
+pub fn settle_outcomes(st: &mut LoopState, shared: &Shared) {
+    if st.delivery.outcomes.is_empty() {
+        return;
+    }
+    let outcomes = std::mem::take(&mut st.delivery.outcomes);
+    for o in outcomes {
+        let lp = usize::from(o.origin.0);
+        if lp == st.id {
+            on_mo_outcome(st, shared, o);
+        } else if let Some(ob) = st.remote.outbox.get_mut(lp) {
+            ob.push(crate::remote::Mail::Outcome(o));
+        }
     }
 }
 
@@ -356,7 +425,15 @@ fn replace(st: &mut LoopState, acct: &Account, mseq: u64, new: &Replacement<'_>)
     let (schedule, validity) = submit::times(new.schedule, new.validity, now)?;
     let mut r = p.receipt;
     r.set_text(|buf| submit::receipt_text(&info, buf));
-    let mut next = *p;
+    // An MO message already handed to its receiver's queue has left.
+    if p.mo_to.is_some() && p.mo.is_none() {
+        return Err(S::ESME_RREPLACEFAIL);
+    }
+    let mut next = p.clone();
+    if let Some(mo) = next.mo.as_mut() {
+        mo.short_message = bytes::Bytes::copy_from_slice(new.short_message);
+        mo.tlvs = crate::delivery::carried_tlvs(&new.tlvs);
+    }
     // Empty fields keep the original schedule and validity.
     next.expires = validity.unwrap_or(p.expires);
     if let Some(t) = schedule {
@@ -376,8 +453,8 @@ fn replace(st: &mut LoopState, acct: &Account, mseq: u64, new: &Replacement<'_>)
     };
     next.receipt = r;
     next.timer_gen = p.timer_gen.wrapping_add(1);
-    *p = next;
     let (gen, at) = (next.timer_gen, next.fires_at());
+    *p = next;
     let idx = st.store.pending_index(mseq).ok_or(S::ESME_RREPLACEFAIL)?;
     let wait = Duration::from_secs(at.saturating_sub(now).max(0) as u64);
     st.clock.slot_gen_after(idx, gen, Kind::Message, wait);

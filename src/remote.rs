@@ -35,6 +35,8 @@ pub enum Mail {
     },
     /// The response frame to ask `token`.
     Answer { token: u64, frame: Vec<u8> },
+    /// How the MO delivery of one of your messages ended.
+    Outcome(crate::delivery::MoOutcome),
 }
 
 /// A request waiting for other loops' answers.

@@ -86,7 +86,7 @@ const NO_PENDING: u32 = u32::MAX;
 
 /// What a pending message still needs: its receipt (addresses, text and
 /// the outcome it will report), when it is due, what cancel_sm matches.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Pending {
     pub seq: u64,
     /// The final receipt as it will be sent (its `stat` is the outcome).
@@ -106,6 +106,10 @@ pub struct Pending {
     /// What replace_sm's new short_message is validated against.
     pub data_coding: u8,
     pub esm_class: u8,
+    /// For a message to a number an account owns: the account, and while
+    /// it waits for its schedule, its MO deliver_sm (handed to delivery then).
+    pub mo_to: Option<AccountId>,
+    pub mo: Option<Box<crate::delivery::Mo>>,
 }
 
 impl Pending {
@@ -373,6 +377,8 @@ mod tests {
             service_type_len: 0,
             data_coding: 0,
             esm_class: 0,
+            mo_to: None,
+            mo: None,
         }
     }
 

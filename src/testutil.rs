@@ -221,6 +221,13 @@ impl Harness {
         }
     }
 
+    /// Keeps `out` to be returned first by the next `out(slot)`.
+    pub fn pending_push(&mut self, slot: usize, out: Vec<Out>) {
+        if let Some(p) = self.pending.get_mut(slot) {
+            p.extend(out);
+        }
+    }
+
     /// What the server wrote to session `slot` since the last call.
     pub fn out(&mut self, slot: usize) -> Vec<Out> {
         let mut out = self
@@ -261,7 +268,10 @@ impl Harness {
     /// delivery; then the end-of-iteration pump.
     pub fn advance(&mut self, n: u64) {
         use crate::clock::Kind;
+        // Unix time follows the ticks (100 per second), as housekeeping's would.
+        let before = self.st.clock.tick / 100;
         self.st.clock.tick += n;
+        self.st.clock.unix += (self.st.clock.tick / 100 - before) as i64;
         let mut fired = Vec::new();
         self.st.clock.fire(&mut fired);
         for key in fired {
@@ -318,6 +328,7 @@ impl Harness {
     /// What the loop does at the end of an iteration: queue fresh
     /// receipts, pump the dirty accounts.
     pub fn end_iteration(&mut self) {
+        crate::manage::settle_outcomes(&mut self.st, &self.shared);
         self.st.delivery.route_fresh(&self.shared);
         self.st.delivery.pump_dirty(
             &mut self.sessions,

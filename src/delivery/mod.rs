@@ -20,6 +20,8 @@
 )]
 
 mod item;
+#[cfg(test)]
+mod mo_tests;
 mod pump;
 #[cfg(test)]
 mod tests;
@@ -210,6 +212,25 @@ impl Delivery {
                 Some(Item::Receipt(r)) => Some(r),
                 _ => None,
             })
+    }
+
+    /// Takes the queued MO message of `origin` out of its queue (cancel_sm).
+    /// Rare: a scan of the queues. False if it is not queued here (in
+    /// flight, on another loop, or gone).
+    pub fn withdraw_mo(&mut self, origin: (u8, u64)) -> bool {
+        let store = &mut self.store;
+        for q in &mut self.accounts {
+            let pos = q.queue.iter().position(
+                |&k| matches!(store.get(k as usize), Some(Item::Mo(m)) if m.origin == origin),
+            );
+            if let Some(i) = pos {
+                if let Some(k) = q.queue.remove(i) {
+                    store.try_remove(k as usize);
+                }
+                return true;
+            }
+        }
+        false
     }
 
     /// At stop: what is delayed goes back on the queues (to be spooled).

@@ -126,6 +126,9 @@ impl Delivery {
             return;
         };
         let policy = self.policy;
+        // MO messages no receiver's address_range admits are moved behind
+        // the others, at most once each per pump.
+        let mut rotations = q.queue.len();
         while let Some(&rk) = q.queue.front() {
             let Some(r) = self.store.get(rk as usize) else {
                 q.queue.pop_front();
@@ -152,8 +155,16 @@ impl Delivery {
             // bind gets the receipt on the connection, and in the write, of
             // its submit_sm_resp: no "receipt for an unknown id" race), then
             // round-robin over the account's receiving sessions.
-            let mut eligible =
-                |key: ConnKey| sessions.get(key).is_some_and(|s| takes(s, a, &policy));
+            let mo_dest = match r {
+                Item::Mo(m) => Some(m.dest.as_bytes()),
+                Item::Receipt(_) => None,
+            };
+            let admits = |s: &Session| mo_dest.is_none_or(|d| s.admits(d));
+            let mut eligible = |key: ConnKey| {
+                sessions
+                    .get(key)
+                    .is_some_and(|s| takes(s, a, &policy) && admits(s))
+            };
             let preferred = r
                 .prefer()
                 .map(|(slot, gen)| ConnKey { slot, gen })
@@ -168,6 +179,16 @@ impl Delivery {
                     .map(|(i, key)| (Some(i), key)),
             };
             let Some((rr_index, key)) = chosen else {
+                let nobody = mo_dest.is_some()
+                    && !q
+                        .receivers
+                        .iter()
+                        .any(|&k| sessions.get(k).is_some_and(|s| admits(s)));
+                if nobody && rotations > 0 && !q.receivers.is_empty() {
+                    rotations -= 1;
+                    q.queue.rotate_left(1);
+                    continue;
+                }
                 break;
             };
             let Some(s) = sessions.get(key) else {

@@ -410,8 +410,10 @@ impl Worker {
         }
     }
 
-    /// Delivery's pump over this loop's connections.
+    /// Delivery's pump over this loop's connections; the MO outcomes it
+    /// produced go to their submitters' stores.
     fn pump_dirty(&mut self) {
+        crate::manage::settle_outcomes(&mut self.st, &self.shared);
         let mut conns = Conns {
             slab: &mut self.conns,
             flush_list: &mut self.flush_list,
@@ -682,6 +684,7 @@ impl Worker {
                         self.write_ready(r);
                     }
                 }
+                Mail::Outcome(o) => crate::manage::on_mo_outcome(&mut self.st, &self.shared, o),
             }
         }
         self.st.remote.inbox = inbox;
