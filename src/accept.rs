@@ -100,7 +100,8 @@ pub fn on_submit(
     let Some(a) = s.account else {
         return refuse(&mut st.m, s, resp_id, S::ESME_RINVBNDSTS, seq);
     };
-    let Some(acct) = shared.accounts().get(a) else {
+    let accounts = shared.accounts();
+    let Some(acct) = accounts.get(a) else {
         return refuse(&mut st.m, s, resp_id, S::ESME_RSYSERR, seq);
     };
     let rule = acct.outcomes.rule_for(sm.destination_addr);
@@ -132,7 +133,7 @@ pub fn on_submit(
             return;
         }
     }
-    let fate = decide(st, shared, acct, sm, info);
+    let fate = decide(st, &accounts.routes, acct, sm, info);
     let source = (sm.source_addr_ton, sm.source_addr_npi, sm.source_addr);
     let Some(mseq) = st
         .store
@@ -156,6 +157,11 @@ pub fn on_submit(
     }
     count_accepted(st, a, info.segments);
     // Its receipt may follow the submit_sm_resp at once, not before a late one.
+    // Final at once and no receipt asked for: nothing more to do (the
+    // headline path of a bulk sender).
+    if !fate.later && info.receipt == 0 && !info.intermediate && !acct.outcomes.enroute {
+        return;
+    }
     let direct = !matches!(rule, Some(PrefixAction::LateResponse(_)));
     dispose(st, shared, acct, sm, info, mseq, id, s, direct, fate);
 }
@@ -266,16 +272,16 @@ impl Fate {
     }
 }
 
-/// The outcome model's decision for one message.
-#[inline]
+/// The outcome model's decision for one message (`routes`: the route
+/// table in force, read once per message by the caller).
+#[inline(always)]
 fn decide(
     st: &mut LoopState,
-    shared: &Shared,
+    routes: &crate::route::Routes,
     acct: &Account,
     sm: &Sm<'_>,
     info: &submit::MessageInfo<'_>,
 ) -> Fate {
-    let routes = &shared.accounts().routes;
     if !routes.is_empty() {
         if let Some(b) = routes.owner(sm.destination_addr) {
             // Its fate is the receiving ESME's: pending until it answers.
@@ -617,7 +623,7 @@ pub fn on_submit_multi(
             destination_addr: addr,
             ..template
         };
-        let fate = decide(st, shared, acct, &one, &info);
+        let fate = decide(st, &shared.accounts().routes, acct, &one, &info);
         let Some(mseq) = st
             .store
             .admit(a, st.clock.unix, source, fate.state(), fate.error())

@@ -109,7 +109,7 @@ pub fn address_valid(ton: u8, addr: &[u8]) -> bool {
 
 /// schedule_delivery_time and validity_period as unix seconds (None when
 /// empty), each at most [`MAX_AHEAD_SECS`] ahead.
-#[inline]
+#[inline(always)]
 pub fn times(
     schedule: &[u8],
     validity: &[u8],
