@@ -47,7 +47,16 @@ fn node_smpp_codings_udh_payload_receipts_and_errors() {
     let resps = of(&events, "resp");
     assert_eq!(resps.len(), expected.len());
     let receipts = of(&events, "receipt");
-    assert_eq!(receipts.len(), expected.len());
+    // One receipt per message, and the DELETED one of the cancelled message below.
+    assert_eq!(receipts.len(), expected.len() + 1);
+    assert_eq!(
+        receipts
+            .iter()
+            .filter(|r| r.get("message_state") == "4")
+            .count(),
+        1,
+        "the cancelled message's receipt says DELETED"
+    );
     let wire = of(&events, "wire");
     for (kind, text) in expected {
         let resp = resps.iter().find(|r| r.get("kind") == kind).unwrap();
@@ -110,6 +119,14 @@ fn node_smpp_codings_udh_payload_receipts_and_errors() {
     );
     assert_eq!(answer("query_sm_bad_id"), ("query_sm_resp".into(), 0x0C));
     assert_eq!(answer("bad_destination"), ("submit_sm_resp".into(), 0x0B));
+    // A scheduled message: ENROUTE, replaced, cancelled (DELETED), then final.
+    let state = |kind: &str| of(&events, kind)[0].num("state");
+    assert_eq!(answer("scheduled_query"), ("query_sm_resp".into(), 0));
+    assert_eq!(state("scheduled_query"), 1, "ENROUTE");
+    assert_eq!(answer("replace_sm"), ("replace_sm_resp".into(), 0));
+    assert_eq!(answer("cancel_sm"), ("cancel_sm_resp".into(), 0));
+    assert_eq!(state("cancelled_query"), 4, "DELETED");
+    assert_eq!(answer("cancel_again"), ("cancel_sm_resp".into(), 0x11));
     assert_eq!(answer("enquire_link"), ("enquire_link_resp".into(), 0));
     assert_eq!(answer("unbind"), ("unbind_resp".into(), 0));
 }

@@ -201,3 +201,39 @@ fn smpplib_answers_server_enquire_links_and_stays_bound() {
     let ub = &of(&events, "unbind")[0];
     assert_eq!((ub.get("answer"), ub.num("status")), ("unbind_resp", 0));
 }
+
+/// ESME to ESME: python-smpplib submits long GSM 7-bit and UCS2 texts,
+/// split into UDH parts by smpplib itself, to a number account `mo` owns;
+/// another smpplib client bound as `mo`'s receiver gets every part as an
+/// MO deliver_sm with the same octets, coding and UDHI bit, and answers
+/// it; then each submitted part's receipt says DELIVRD.
+#[test]
+fn smpplib_receives_mo_messages_in_gsm_and_ucs2_parts() {
+    let events = run("mo", &["--account", "mo:pw", "--route", "4479=mo"]);
+    assert_eq!(of(&events, "bind")[0].num("status"), 0);
+    let sent = of(&events, "sent");
+    assert_eq!(
+        sent.len(),
+        of(&events, "total")[0].num("submitted") as usize
+    );
+    let mos = of(&events, "mo");
+    assert_eq!(mos.len(), sent.len(), "every part arrives once: {events:?}");
+    for (s, m) in sent.iter().zip(&mos) {
+        assert_eq!(m.octets("text"), s.octets("part"), "same octets, in order");
+        assert_eq!(m.num("data_coding"), s.num("coding"));
+        assert_eq!(
+            m.num("esm_class"),
+            s.num("esm_class") & 0x40,
+            "MO with the UDHI bit"
+        );
+        assert_eq!(m.get("source"), "447700900001");
+        assert_eq!(m.get("dest"), "447912345678");
+    }
+    let receipts = of(&events, "receipt");
+    assert_eq!(receipts.len(), sent.len());
+    for r in &receipts {
+        let text = r.octets("text");
+        let parsed = dlr::parse(&text).expect("a standard receipt");
+        assert_eq!(parsed.stat, Some(Stat::Delivrd), "{r:?}");
+    }
+}

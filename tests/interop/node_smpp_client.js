@@ -126,6 +126,22 @@ async function main() {
   pdu = await request('query_sm', { message_id: 'not-one-of-ours', source_addr_ton: 1, source_addr_npi: 1, source_addr: '447700900001' });
   emit('query_sm_bad_id', { answer: pdu.command, status: pdu.command_status });
 
+  // A scheduled message (in 60 s): ENROUTE; replaced; cancelled: DELETED.
+  pdu = await request('submit_sm', { ...base, short_message: 'later', schedule_delivery_time: '000000000100000R' });
+  const laterId = pdu.message_id;
+  const q = async (kind) => {
+    const r = await request('query_sm', { message_id: laterId, source_addr_ton: 1, source_addr_npi: 1, source_addr: '447700900001' });
+    emit(kind, { answer: r.command, status: r.command_status, state: r.message_state === undefined ? 255 : r.message_state });
+  };
+  await q('scheduled_query');
+  pdu = await request('replace_sm', { message_id: laterId, source_addr_ton: 1, source_addr_npi: 1, source_addr: '447700900001', short_message: 'replaced', registered_delivery: 1 });
+  emit('replace_sm', { answer: pdu.command, status: pdu.command_status });
+  pdu = await request('cancel_sm', { message_id: laterId, source_addr_ton: 1, source_addr_npi: 1, source_addr: '447700900001' });
+  emit('cancel_sm', { answer: pdu.command, status: pdu.command_status });
+  await q('cancelled_query');
+  pdu = await request('cancel_sm', { message_id: laterId, source_addr_ton: 1, source_addr_npi: 1, source_addr: '447700900001' });
+  emit('cancel_again', { answer: pdu.command, status: pdu.command_status });
+
   // A submit_sm with a malformed destination (letters for TON international).
   pdu = await request('submit_sm', { ...base, destination_addr: 'NOT-A-NUMBER' });
   emit('bad_destination', { answer: pdu.command, status: pdu.command_status });

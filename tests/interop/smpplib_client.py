@@ -82,7 +82,7 @@ def read_until(c, done):
         c.read_once()
 
 
-def send_text(c, kind, text, use_udhi=True, sar_ref=None):
+def send_text(c, kind, text, use_udhi=True, sar_ref=None, dest="447700900002"):
     """A text split the way smpplib's users split it (gsm.make_parts)."""
     parts, coding, esm_class = smpplib.gsm.make_parts(text, use_udhi=use_udhi)
     seqs = []
@@ -96,7 +96,7 @@ def send_text(c, kind, text, use_udhi=True, sar_ref=None):
             source_addr="447700900001",
             dest_addr_ton=smpplib.consts.SMPP_TON_INTL,
             dest_addr_npi=smpplib.consts.SMPP_NPI_ISDN,
-            destination_addr="447700900002",
+            destination_addr=dest,
             short_message=part,
             data_coding=coding,
             esm_class=esm_class,
@@ -224,7 +224,50 @@ def scenario_enquire(port):
     c.disconnect()
 
 
+def scenario_mo(port):
+    """ESME to ESME: smpplib submits long GSM and UCS2 texts (UDH parts) to
+    a number account `mo` owns; a second smpplib client bound as receiver
+    of `mo` gets each part as a deliver_sm and answers it; then the
+    submitter gets its receipts."""
+    rx = client(port)
+    resp = rx.bind_receiver(system_id="mo", password="pw")
+    emit("bind", who="mo", status=resp.status)
+    mos = []
+
+    def received(pdu, **_):
+        mos.append(pdu)
+        emit(
+            "mo",
+            esm_class=pdu.esm_class,
+            data_coding=pdu.data_coding,
+            source=pdu.source_addr.decode(),
+            dest=pdu.destination_addr.decode(),
+            text=hexs(pdu.short_message),
+        )
+
+    rx.set_message_received_handler(received)
+
+    tx = client(port)
+    tx.bind_transceiver(system_id=SYSTEM_ID, password=PASSWORD)
+    record_resps(tx)
+    receipts = []
+    record_receipts(tx, receipts)
+    sent = []
+    sent += send_text(tx, "gsm_udh", "Hello B, price $5 @ shop! " * 12, dest="447912345678")
+    sent += send_text(tx, "ucs2_udh", "Привет, мир! Это длинное сообщение. " * 3, dest="447912345678")
+    emit("total", submitted=len(sent))
+    # The receiver reads (and answers) every part; the submitter then reads
+    # its responses and the receipts they earned.
+    read_until(rx, lambda: len(mos) >= len(sent))
+    read_until(tx, lambda: len(receipts) >= len(sent))
+    rx.unbind()
+    rx.disconnect()
+    tx.unbind()
+    tx.disconnect()
+
+
 SCENARIOS = {
+    "mo": scenario_mo,
     "trx": scenario_trx,
     "bad_password": scenario_bad_password,
     "held": scenario_held,
