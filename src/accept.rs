@@ -67,6 +67,11 @@ impl Acceptance {
         }
     }
 
+    /// The id of stored message `mseq`.
+    pub fn id_of(&mut self, mseq: u64) -> MessageId {
+        self.msgid.id_of(mseq)
+    }
+
     /// What data_coding 0 means for messages of this server.
     pub fn zero_means(&self) -> Encoding {
         self.zero_means
@@ -344,7 +349,10 @@ fn dispose(
     } = fate;
     let now_unix = st.clock.unix;
     if later {
-        return hold(st, shared, acct, sm, info, mseq, id, s, stat, delay, mo_to);
+        let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
+        return hold(
+            st, shared, acct, sm, info, mseq, id, prefer, stat, delay, mo_to,
+        );
     }
     let wants_final = wants_receipt(info.receipt, stat);
     let wants_enroute = acct.outcomes.enroute || info.intermediate;
@@ -413,7 +421,7 @@ fn dispose(
 /// first. Its ENROUTE notification, if wanted, goes at once.
 #[allow(clippy::too_many_arguments)]
 #[cold]
-fn hold(
+pub(crate) fn hold(
     st: &mut LoopState,
     shared: &Shared,
     acct: &Account,
@@ -421,13 +429,12 @@ fn hold(
     info: &submit::MessageInfo<'_>,
     mseq: u64,
     id: MessageId,
-    s: &mut Session,
+    prefer: Option<(u32, u32)>,
     stat: Stat,
     delay: Duration,
     mo_to: Option<AccountId>,
 ) {
     let now = st.clock.unix;
-    let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
     let mut r = Receipt::new(
         acct.id,
         id,

@@ -16,6 +16,7 @@ pub mod conn;
 pub mod delivery;
 pub mod dlr;
 pub mod http;
+pub mod inject;
 pub mod journal;
 pub mod link;
 pub mod listener;

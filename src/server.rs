@@ -38,6 +38,8 @@ pub struct Shared {
     pub accounts: Vec<AccountState>,
     pub shutdown: AtomicBool,
     pub wakers: OnceLock<Vec<Arc<mio::Waker>>>,
+    /// Each loop's inbox for injected MO messages (`POST /mo`).
+    pub injectors: OnceLock<Vec<std::sync::mpsc::SyncSender<crate::inject::Inject>>>,
     pub snapshots: Vec<Mutex<Snapshot>>,
     /// Failed binds per peer IP: (count, window start).
     pub bind_failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
@@ -97,6 +99,7 @@ impl Shared {
             accounts,
             shutdown: AtomicBool::new(false),
             wakers: OnceLock::new(),
+            injectors: OnceLock::new(),
             bind_failures: Mutex::new(HashMap::new()),
             connections: AtomicUsize::new(0),
             epoch: Instant::now(),
@@ -257,6 +260,28 @@ impl Shared {
         }
     }
 
+    /// Hands an injected MO message to loop `to` (round-robin by the
+    /// caller) and waits up to `wait` for its id. Err: why not.
+    pub fn inject(
+        &self,
+        to: usize,
+        req: crate::inject::MoRequest,
+        wait: Duration,
+    ) -> Result<String, String> {
+        let tx = self
+            .injectors
+            .get()
+            .and_then(|v| v.get(to % v.len().max(1)))
+            .ok_or("the server is not running")?;
+        let (reply, answer) = std::sync::mpsc::channel();
+        tx.try_send(crate::inject::Inject { req, reply })
+            .map_err(|_| "busy: too many injections waiting".to_string())?;
+        self.wake(to % self.config.threads.max(1));
+        answer
+            .recv_timeout(wait)
+            .map_err(|_| "no answer from the server loop in time".to_string())?
+    }
+
     /// All loops' snapshots merged.
     pub fn snapshot(&self) -> Snapshot {
         let mut total = Snapshot::default();
@@ -335,6 +360,16 @@ impl Server {
         }
         let mut mails = mail_out.into_iter().zip(mail_in);
 
+        let mut injectors = Vec::with_capacity(n);
+        let mut inject_rx = Vec::with_capacity(n);
+        for _ in 0..n {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+            injectors.push(tx);
+            inject_rx.push(rx);
+        }
+        let _ = shared.injectors.set(injectors);
+        let mut inject_rx = inject_rx.into_iter();
+
         let mut workers = Vec::with_capacity(n);
         let mut wakers = Vec::with_capacity(n);
         for (i, ((listener, tx), rx)) in listeners
@@ -344,7 +379,10 @@ impl Server {
             .enumerate()
         {
             let (mail_tx, mail_rx) = mails.next().unwrap_or_default();
-            let w = Worker::new(i, shared.clone(), listener, tx, rx, mail_tx, mail_rx)?;
+            let mut w = Worker::new(i, shared.clone(), listener, tx, rx, mail_tx, mail_rx)?;
+            if let Some(r) = inject_rx.next() {
+                w.set_injections(r);
+            }
             wakers.push(w.waker());
             workers.push(w);
         }

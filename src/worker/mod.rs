@@ -69,6 +69,8 @@ pub struct Worker {
     /// The management links (`remote.rs`), one pair per other loop.
     mail_senders: Vec<Option<OutLink<Mail>>>,
     mail_receivers: Vec<InLink<Mail>>,
+    /// MO messages injected over HTTP (`inject.rs`).
+    injections: Option<std::sync::mpsc::Receiver<crate::inject::Inject>>,
     flush_list: Vec<usize>,
     /// Connections whose write waits for a failed journal commit.
     flush_retry: Vec<usize>,
@@ -142,6 +144,7 @@ impl Worker {
             receivers,
             mail_senders,
             mail_receivers,
+            injections: None,
             flush_list: Vec::new(),
             flush_retry: Vec::new(),
             journal_blocked: false,
@@ -155,6 +158,11 @@ impl Worker {
             shutdown_deadline: None,
             shared,
         })
+    }
+
+    /// Where this loop's injected MO messages arrive.
+    pub fn set_injections(&mut self, rx: std::sync::mpsc::Receiver<crate::inject::Inject>) {
+        self.injections = Some(rx);
     }
 
     pub fn waker(&self) -> Arc<Waker> {
@@ -718,6 +726,13 @@ impl Worker {
 
     fn drain_mailboxes(&mut self) {
         self.handle_mail();
+        if let Some(rx) = &self.injections {
+            while let Ok(inj) = rx.try_recv() {
+                let r = crate::inject::inject_mo(&mut self.st, &self.shared, &inj.req)
+                    .map(|id| String::from_utf8_lossy(&id).into_owned());
+                let _ = inj.reply.send(r);
+            }
+        }
         for link in &self.receivers {
             link.drain_into(&mut self.st.delivery.fresh);
         }
