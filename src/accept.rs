@@ -132,7 +132,7 @@ pub fn on_submit(
     // replace_if_present_flag: the pending message with the same source,
     // destination and service_type takes the new content instead.
     if sm.replace_if_present_flag == 1 {
-        if let Some(id) = crate::manage::replace_present(st, acct, sm) {
+        if let Some(id) = crate::manage::replace_present(st, shared, acct, sm) {
             respond_accepted(&mut st.m, s, seq, &id, data_sm);
             count_accepted(st, a, info.segments);
             return;
@@ -497,6 +497,7 @@ pub(crate) fn hold(
         due,
         expires,
         timer_gen: 0,
+        jid: 0,
         service_type,
         service_type_len: n as u8,
         data_coding: sm.data_coding,
@@ -504,6 +505,17 @@ pub(crate) fn hold(
         mo_to,
         mo: None,
     };
+    let final_stat = p.final_stat();
+    set_stat(&mut p.receipt, final_stat);
+    // Journaled as a pending message (with its MO deliver_sm): after a
+    // crash it comes back to the store and goes on (`persist.rs`).
+    let to = mo_to
+        .and_then(|b| shared.accounts().get(b))
+        .map(|b| b.system_id.clone());
+    p.jid = st.delivery.journal.add_message(|out| {
+        let m = mo.as_deref().zip(to.as_deref());
+        crate::persist::message_line(&p, &acct.system_id, m, out)
+    });
     // Not scheduled: it goes to its receiver's queue now; scheduled: it
     // waits in the store and is handed over at its time.
     match mo {
@@ -513,11 +525,6 @@ pub(crate) fn hold(
             st.delivery.enqueue(Item::Mo(mo), shared);
         }
         None => {}
-    }
-    let final_stat = p.final_stat();
-    set_stat(&mut p.receipt, final_stat);
-    if wants_receipt(p.wants, p.receipt.stat) {
-        st.delivery.journal.add(&mut p.receipt, &acct.system_id);
     }
     // Sub-second outcome delays keep their precision in the timer.
     let wait = if p.due < p.expires && mo_to.is_none() {

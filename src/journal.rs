@@ -8,7 +8,9 @@
 //!
 //! ```text
 //! A <jid> <spool line>      a receipt was created (fields as in the spool)
-//! D <jid>                   that receipt is finished
+//! A <jid> M <fields>        a pending message (scheduled, delayed, an MO
+//!                           message on its way): `persist.rs`
+//! D <jid>                   that receipt (or message) is finished
 //! ```
 //!
 //! Each loop collects its lines for one iteration in a [`Batch`] and
@@ -79,6 +81,25 @@ impl Batch {
         r.write_spool_line(system_id, &mut self.text);
         self.ops.push(Op::Add {
             jid: r.jid,
+            start,
+            end: self.text.len(),
+        });
+        self.adds += 1;
+    }
+
+    /// Records something else the journal keeps alive until its `D` line
+    /// (a pending message): `write` appends its line, ending in `\n`.
+    pub fn add_raw(&mut self, jid: u64, write: impl FnOnce(&mut Vec<u8>)) {
+        let start = self.text.len();
+        self.text.extend_from_slice(b"A ");
+        crate::receipt::push_u64(&mut self.text, jid);
+        self.text.push(b' ');
+        write(&mut self.text);
+        if self.text.last() != Some(&b'\n') {
+            self.text.push(b'\n');
+        }
+        self.ops.push(Op::Add {
+            jid,
             start,
             end: self.text.len(),
         });
@@ -229,7 +250,11 @@ impl Writer {
                     .filter(|(_, p)| match p {
                         // A line ended after a failed write may hold half
                         // a receipt: only whole ones count.
-                        Line::Add(_, spool) => Receipt::from_spool_line(spool).is_some(),
+                        Line::Add(_, spool) => match spool.strip_prefix("M ") {
+                            // A pending message: all of its fields.
+                            Some(m) => matches!(m.split_whitespace().count(), 22 | 34),
+                            None => Receipt::from_spool_line(spool).is_some(),
+                        },
                         Line::Done(_) => true,
                     });
                 match parsed {

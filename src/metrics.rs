@@ -82,6 +82,7 @@ counters! {
     remote_answered: "query/cancel/replace answered for another loop",
     remote_timeouts: "forwarded query/cancel/replace not answered within the response timer",
     bind_bad_range: "binds refused: an address_range that is not a valid regular expression",
+    message_recovered: "pending messages put back in the store from the journal at start",
     mo_injected: "MO messages injected over HTTP (POST /mo)",
     mo_routed: "messages to a number an account owns, sent on as MO deliver_sm",
     mo_delivered: "MO deliver_sm acknowledged (ESME_ROK) by the receiving ESME",

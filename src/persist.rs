@@ -13,10 +13,15 @@
     clippy::panic
 )]
 
-use crate::delivery::Delivery;
+use crate::delivery::{Delivery, Item, Mo};
+use crate::dlr::Stat;
+use crate::loop_state::LoopState;
 use crate::metrics::LoopMetrics;
+use crate::receipt::Addr;
 use crate::receipt::Receipt;
 use crate::server::Shared;
+use crate::store::Pending;
+use bytes::Bytes;
 use std::path::{Path, PathBuf};
 
 /// One loop's side of the journal: this iteration's lines and its jids.
@@ -68,6 +73,19 @@ impl JournalHooks {
         if let Some(b) = self.batch.as_mut() {
             b.add(r, system_id);
         }
+    }
+
+    /// Journals a pending message (its line written by `write`); its jid,
+    /// or 0 without a journal.
+    pub fn add_message(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> u64 {
+        if self.batch.is_none() {
+            return 0;
+        }
+        let jid = self.new_jid();
+        if let Some(b) = self.batch.as_mut() {
+            b.add_raw(jid, write);
+        }
+        jid
     }
 
     /// Journals a receipt as finished: delivered, refused, dropped, expired.
@@ -143,16 +161,20 @@ pub fn write_spool(
 }
 
 /// At start (loop 0, before the loops run): queues the receipts the journal
-/// still had; they keep their jids. Those of accounts that no longer exist
-/// are journaled as done.
-pub fn load_journaled(
-    receipts: Vec<(u64, String)>,
-    delivery: &mut Delivery,
-    shared: &Shared,
-    m: &mut LoopMetrics,
-) {
-    let (mut ok, mut bad) = (0u64, 0u64);
+/// still had (they keep their jids) and puts its pending messages back in
+/// the store. Those of accounts that no longer exist are journaled as done.
+pub fn load_journaled(st: &mut LoopState, shared: &Shared, receipts: Vec<(u64, String)>) {
+    let (mut ok, mut msgs, mut bad) = (0u64, 0u64, 0u64);
     for (jid, line) in receipts {
+        if line.starts_with("M ") {
+            if recover_message(st, shared, jid, &line) {
+                msgs += 1;
+            } else {
+                st.delivery.journal.done(jid);
+                bad += 1;
+            }
+            continue;
+        }
         let parsed = Receipt::from_spool_line(&line).and_then(|(sid, r)| {
             let acct = shared.accounts().by_system_id(&sid)?;
             Some((acct.id, r))
@@ -161,20 +183,21 @@ pub fn load_journaled(
             Some((account, mut r)) => {
                 r.account = account;
                 r.jid = jid;
-                delivery.enqueue(r, shared);
+                st.delivery.enqueue(r, shared);
                 ok += 1;
             }
             None => {
-                delivery.journal.done(jid);
+                st.delivery.journal.done(jid);
                 bad += 1;
             }
         }
     }
-    delivery.journal.commit(shared, m);
-    m.receipt_recovered += ok;
-    if ok + bad > 0 {
+    st.delivery.journal.commit(shared, &mut st.m);
+    st.m.receipt_recovered += ok;
+    st.m.message_recovered += msgs;
+    if ok + msgs + bad > 0 {
         crate::log::info(format_args!(
-            "recovered {ok} receipts from the journal ({bad} unreadable or for unknown accounts)"
+            "recovered {ok} receipts and {msgs} pending messages from the journal ({bad} unreadable or for unknown accounts)"
         ));
     }
 }
@@ -224,4 +247,220 @@ pub fn load_spool(dir: &Path, delivery: &mut Delivery, shared: &Shared, m: &mut 
         let _ = std::fs::remove_file(&path);
     }
     // The first pump publishes the held counts to the shared state.
+}
+
+/// A pending message's journal line: `M`, its final receipt as a spool
+/// line's fields, then `wants outcome due expires service_type data_coding
+/// esm_class`, then `-` or its MO deliver_sm (`to_system_id source_ton
+/// source_npi source dest_ton dest_npi dest esm_class protocol_id priority
+/// data_coding short_message tlvs`), octet strings in hex.
+pub fn message_line(p: &Pending, system_id: &str, mo: Option<(&Mo, &str)>, out: &mut Vec<u8>) {
+    let hex = |out: &mut Vec<u8>, b: &[u8]| {
+        out.push(b' ');
+        crate::receipt::push_hex(out, b);
+    };
+    let num = |out: &mut Vec<u8>, v: i64| {
+        out.push(b' ');
+        crate::receipt::push_num(out, v);
+    };
+    out.extend_from_slice(b"M ");
+    p.receipt.write_spool_line(system_id, out);
+    if out.last() == Some(&b'\n') {
+        out.pop();
+    }
+    num(out, p.wants.into());
+    num(out, p.outcome.message_state().into());
+    num(out, p.due);
+    num(out, p.expires);
+    hex(out, p.service_type());
+    num(out, p.data_coding.into());
+    num(out, p.esm_class.into());
+    match mo {
+        None => out.extend_from_slice(b" -"),
+        Some((m, to)) => {
+            hex(out, to.as_bytes());
+            num(out, m.source.ton.into());
+            num(out, m.source.npi.into());
+            hex(out, m.source.as_bytes());
+            num(out, m.dest.ton.into());
+            num(out, m.dest.npi.into());
+            hex(out, m.dest.as_bytes());
+            num(out, m.esm_class.into());
+            num(out, m.protocol_id.into());
+            num(out, m.priority_flag.into());
+            num(out, m.data_coding.into());
+            hex(out, &m.short_message);
+            hex(out, &m.tlvs);
+        }
+    }
+    out.push(b'\n');
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s == "-" {
+        return Some(Vec::new());
+    }
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
+}
+
+/// A message line read back: the submitter's account, the pending entry
+/// (seq and jid left for the caller) and its MO deliver_sm.
+struct Recovered {
+    pending: Pending,
+    mo: Option<Box<Mo>>,
+}
+
+fn parse_message_line(line: &str, shared: &Shared) -> Option<Recovered> {
+    let rest = line.strip_prefix("M ")?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let receipt_fields = f.get(..14)?.join(" ");
+    let (sid, mut receipt) = Receipt::from_spool_line(&receipt_fields)?;
+    let accounts = shared.accounts();
+    receipt.account = accounts.by_system_id(&sid)?.id;
+    let n = |i: usize| -> Option<i64> { f.get(i)?.parse().ok() };
+    let u8_at = |i: usize| -> Option<u8> { u8::try_from(n(i)?).ok() };
+    let service = unhex(f.get(18)?)?;
+    let mut service_type = [0u8; 6];
+    let sn = service.len().min(6);
+    service_type
+        .get_mut(..sn)?
+        .copy_from_slice(service.get(..sn)?);
+    let mut pending = Pending {
+        seq: 0,
+        receipt,
+        wants: u8_at(14)?,
+        outcome: Stat::from_message_state(u8_at(15)?)?,
+        due: n(16)?,
+        expires: n(17)?,
+        timer_gen: 0,
+        jid: 0,
+        service_type,
+        service_type_len: sn as u8,
+        data_coding: u8_at(19)?,
+        esm_class: u8_at(20)?,
+        mo_to: None,
+        mo: None,
+    };
+    let mo = if f.get(21) == Some(&"-") {
+        None
+    } else {
+        let to = accounts.by_system_id(&unhex(f.get(21)?)?)?.id;
+        pending.mo_to = Some(to);
+        Some(Box::new(Mo {
+            account: to,
+            origin: (0, 0),
+            source: Addr::new(u8_at(22)?, u8_at(23)?, &unhex(f.get(24)?)?),
+            dest: Addr::new(u8_at(25)?, u8_at(26)?, &unhex(f.get(27)?)?),
+            esm_class: u8_at(28)?,
+            protocol_id: u8_at(29)?,
+            priority_flag: u8_at(30)?,
+            data_coding: u8_at(31)?,
+            short_message: Bytes::from(unhex(f.get(32)?)?),
+            tlvs: Bytes::from(unhex(f.get(33)?)?),
+            expires_unix: pending.expires,
+            attempts: 0,
+            jid: 0,
+        }))
+    };
+    Some(Recovered { pending, mo })
+}
+
+/// A pending message from the journal, back in this loop's store (under a
+/// new sequence number: its receipt keeps the id the ESME was given), with
+/// its timer, and its MO deliver_sm queued again unless it waits for its
+/// schedule. False if it could not be taken back.
+fn recover_message(st: &mut LoopState, shared: &Shared, jid: u64, line: &str) -> bool {
+    let Some(Recovered { mut pending, mo }) = parse_message_line(line, shared) else {
+        return false;
+    };
+    let now = st.clock.unix;
+    let source = pending.receipt.dest;
+    let Some(seq) = st.store.admit(
+        pending.receipt.account,
+        now,
+        (source.ton, source.npi, source.as_bytes()),
+        crate::store::MessageState::Enroute,
+        0,
+    ) else {
+        return false;
+    };
+    pending.seq = seq;
+    pending.jid = jid;
+    let scheduled = pending.due != i64::MAX && pending.due > now && pending.mo_to.is_some();
+    if let Some(mut mo) = mo {
+        mo.origin = (st.id as u8, seq);
+        if scheduled {
+            pending.mo = Some(mo);
+        } else {
+            st.delivery.enqueue(Item::Mo(mo), shared);
+        }
+    }
+    let wait = std::time::Duration::from_secs(pending.fires_at().saturating_sub(now).max(0) as u64);
+    match st.store.hold(pending) {
+        Some(idx) => {
+            st.clock
+                .slot_gen_after(idx, 0, crate::clock::Kind::Message, wait);
+            true
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::account::BindType;
+    use crate::pdu::{Body, Sm};
+    use crate::testutil::Harness;
+
+    #[test]
+    fn a_pending_mo_message_line_reads_back() {
+        let mut h = Harness::new(&["--account", "mo:pw", "--route", "4479=mo"]);
+        let c = h.connect();
+        h.bind(c, BindType::Transmitter);
+        let m = Sm {
+            source_addr_ton: 1,
+            source_addr_npi: 1,
+            source_addr: b"447700900001",
+            dest_addr_ton: 1,
+            dest_addr_npi: 1,
+            destination_addr: b"447912345678",
+            registered_delivery: 1,
+            service_type: b"WAP",
+            schedule_delivery_time: b"000000000010000R",
+            short_message: b"to B",
+            ..Default::default()
+        };
+        h.send(c, 2, Body::SubmitSm(m));
+        let p = h.st.store.pending_mut(1).unwrap().clone();
+        let mo = p.mo.as_deref().unwrap();
+        let mut line = Vec::new();
+        message_line(&p, "esme", Some((mo, "mo")), &mut line);
+        let text = String::from_utf8(line).unwrap();
+        // The journal's check for a whole line counts these fields.
+        assert_eq!(
+            text.trim_end()
+                .strip_prefix("M ")
+                .unwrap()
+                .split_whitespace()
+                .count(),
+            34
+        );
+        let back = parse_message_line(text.trim_end(), &h.shared)
+            .unwrap_or_else(|| panic!("does not read back: {text}"));
+        assert_eq!(back.pending.receipt.message_id, p.receipt.message_id);
+        assert_eq!((back.pending.due, back.pending.expires), (p.due, p.expires));
+        assert_eq!(back.pending.service_type(), b"WAP");
+        assert_eq!(back.pending.mo_to, p.mo_to);
+        let bm = back.mo.unwrap();
+        assert_eq!(bm.short_message, mo.short_message);
+        assert_eq!(bm.dest, mo.dest);
+    }
 }

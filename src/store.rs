@@ -101,6 +101,8 @@ pub struct Pending {
     pub expires: i64,
     /// Bumped when the message is rescheduled: an older timer is stale.
     pub timer_gen: u32,
+    /// Its journal line's jid (`persist::message_line`); 0 without a journal.
+    pub jid: u64,
     pub service_type: [u8; 6],
     pub service_type_len: u8,
     /// What replace_sm's new short_message is validated against.
@@ -373,6 +375,7 @@ mod tests {
             due: 0,
             expires: i64::MAX,
             timer_gen: 0,
+            jid: 0,
             service_type: [0; 6],
             service_type_len: 0,
             data_coding: 0,

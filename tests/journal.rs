@@ -274,3 +274,79 @@ fn journal_without_spool_dir_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--journal needs --spool-dir"));
 }
+
+/// Pending messages survive SIGKILL with `--journal write`: a message
+/// scheduled for later and MO messages waiting for their receiver (none is
+/// bound) are all delivered after the restart, the MO to their owner and
+/// the receipts, with the ids the ESME was given, to the submitter.
+#[test]
+fn pending_and_mo_messages_survive_sigkill() {
+    let dir = temp_dir("pending");
+    let d = dir.to_str().unwrap();
+    let args = [
+        "--threads",
+        "2",
+        "--account",
+        "esme:secret",
+        "--account",
+        "mo:pw",
+        "--route",
+        "4479=mo",
+        "--shutdown-grace",
+        "200ms",
+        "--spool-dir",
+        d,
+        "--journal",
+        "write",
+    ];
+    let (mut srv, addr) = start_smsc(&args);
+    let mut tx = Esme::bound(addr, CommandId::BIND_TRANSMITTER);
+    let mut ids = BTreeSet::new();
+    for i in 0..5 {
+        let mut m = sm(b"to B", 1);
+        m.destination_addr = if i % 2 == 0 {
+            b"447912345678"
+        } else {
+            b"447912345679"
+        };
+        let g = tx.submit(m);
+        assert_eq!(g.status(), S::ESME_ROK);
+        ids.insert(message_id(&g));
+    }
+    let mut later = sm(b"in three seconds", 1);
+    later.schedule_delivery_time = b"000000000003000R";
+    let g = tx.submit(later);
+    assert_eq!(g.status(), S::ESME_ROK);
+    let scheduled = message_id(&g);
+    ids.insert(scheduled.clone());
+    // The responses are out, so the journal has them: crash now.
+    srv.kill().unwrap();
+    srv.wait().unwrap();
+
+    let (mut srv, addr) = start_smsc(&args);
+    let (mut b, st) = Esme::try_bind(addr, "mo", "pw");
+    assert_eq!(st, S::ESME_ROK);
+    let mut mo = 0;
+    while let Some(g) = b.recv_timeout(Duration::from_millis(800)) {
+        if g.id() == CommandId::DELIVER_SM {
+            let Body::DeliverSm(d) = g.pdu().body else {
+                unreachable!()
+            };
+            assert_eq!(d.short_message, b"to B");
+            mo += 1;
+        }
+        b.auto_answer(&g);
+    }
+    assert_eq!(mo, 5, "every MO message delivered once after the restart");
+    let mut rx = Esme::bound(addr, CommandId::BIND_RECEIVER);
+    let got: BTreeSet<String> = receipts_until_quiet(&mut rx, Duration::from_secs(4))
+        .into_iter()
+        .collect();
+    assert_eq!(
+        got, ids,
+        "a receipt for every message, under its original id"
+    );
+    signal(&srv, "TERM");
+    srv.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

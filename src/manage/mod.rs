@@ -219,7 +219,8 @@ fn cancel_one(st: &mut LoopState, shared: &Shared, mseq: u64) {
         return;
     };
     let now = st.clock.unix;
-    st.delivery.journal.done(p.receipt.jid);
+    // Its journal line goes (the DELETED receipt, if sent, is journaled anew).
+    st.delivery.journal.done(p.jid);
     // An MO message waiting in a queue of this loop is taken out of it.
     if p.mo_to.is_some() && p.mo.is_none() {
         st.delivery.withdraw_mo((st.id as u8, mseq));
@@ -293,9 +294,9 @@ pub fn on_message_due(st: &mut LoopState, shared: &Shared, idx: usize, gen: u32)
     }
     if wants_receipt(p.wants, stat) {
         send_final(st, shared, p.receipt);
-    } else {
-        st.delivery.journal.done(p.receipt.jid);
     }
+    // The final receipt (journaled by send_final) takes the message's place.
+    st.delivery.journal.done(p.jid);
 }
 
 /// The receiving ESME answered (or never will) the MO deliver_sm of
@@ -400,7 +401,13 @@ struct Replacement<'a> {
     registered_delivery: u8,
 }
 
-fn replace(st: &mut LoopState, acct: &Account, mseq: u64, new: &Replacement<'_>) -> Result<(), S> {
+fn replace(
+    st: &mut LoopState,
+    shared: &Shared,
+    acct: &Account,
+    mseq: u64,
+    new: &Replacement<'_>,
+) -> Result<(), S> {
     let now = st.clock.unix;
     let zero_means = st.accept.zero_means();
     let Some(p) = st.store.pending_mut(mseq) else {
@@ -441,17 +448,22 @@ fn replace(st: &mut LoopState, acct: &Account, mseq: u64, new: &Replacement<'_>)
     }
     next.wants = new.registered_delivery & 3;
     set_stat(&mut r, next.final_stat());
-    let old_jid = r.jid;
     r.jid = 0;
-    if wants_receipt(next.wants, r.stat) {
-        st.delivery.journal.add(&mut r, &acct.system_id);
-    }
+    next.receipt = r;
     // Journaled anew before the old line goes.
+    let to = next
+        .mo_to
+        .and_then(|b| shared.accounts().get(b))
+        .map(|b| b.system_id.clone());
+    let old_jid = next.jid;
+    next.jid = st.delivery.journal.add_message(|out| {
+        let m = next.mo.as_deref().zip(to.as_deref());
+        crate::persist::message_line(&next, &acct.system_id, m, out)
+    });
     st.delivery.journal.done(old_jid);
     let Some(p) = st.store.pending_mut(mseq) else {
         return Err(S::ESME_RREPLACEFAIL);
     };
-    next.receipt = r;
     next.timer_gen = p.timer_gen.wrapping_add(1);
     let (gen, at) = (next.timer_gen, next.fires_at());
     *p = next;
@@ -509,7 +521,7 @@ pub fn on_replace(
         validity: r.validity_period,
         registered_delivery: r.registered_delivery,
     };
-    match replace(st, acct, mseq, &new) {
+    match replace(st, shared, acct, mseq, &new) {
         Ok(()) => respond(&mut st.m, s, seq, S::ESME_ROK, Body::ReplaceSmResp),
         Err(code) => refuse(&mut st.m, s, resp, code, seq),
     }
@@ -518,7 +530,12 @@ pub fn on_replace(
 /// submit_sm with replace_if_present_flag 1: the pending message of the
 /// account with the same source, destination and service_type takes the
 /// new content; its id is the answer. None: there is none (submit as new).
-pub fn replace_present(st: &mut LoopState, acct: &Account, sm: &Sm<'_>) -> Option<MessageId> {
+pub fn replace_present(
+    st: &mut LoopState,
+    shared: &Shared,
+    acct: &Account,
+    sm: &Sm<'_>,
+) -> Option<MessageId> {
     let found = st.store.pending_matching(acct.id, |p| {
         p.receipt.dest.as_bytes() == sm.source_addr
             && p.receipt.source.as_bytes() == sm.destination_addr
@@ -533,7 +550,7 @@ pub fn replace_present(st: &mut LoopState, acct: &Account, sm: &Sm<'_>) -> Optio
         validity: sm.validity_period,
         registered_delivery: sm.registered_delivery,
     };
-    replace(st, acct, mseq, &new).ok()?;
+    replace(st, shared, acct, mseq, &new).ok()?;
     Some(id)
 }
 

@@ -750,12 +750,7 @@ impl Worker {
 
     /// Loop 0, before the loops start: receipts the journal still had.
     pub fn load_journaled(&mut self, receipts: Vec<(u64, String)>) {
-        crate::persist::load_journaled(
-            receipts,
-            &mut self.st.delivery,
-            &self.shared,
-            &mut self.st.m,
-        );
+        crate::persist::load_journaled(&mut self.st, &self.shared, receipts);
     }
 
     /// Loop 0, before the loops start: receipts spooled by the last stop.
