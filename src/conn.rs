@@ -1,8 +1,10 @@
-//! One ESME connection: the socket, its two ring buffers and its session.
+//! One ESME connection: the transport (TCP or TLS), its two ring buffers
+//! and its session.
 
 use crate::account::{AccountId, BindType};
 use crate::buf::RingBuf;
-use mio::net::TcpStream;
+use crate::tls::ClientNames;
+use crate::transport::Transport;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
@@ -71,6 +73,10 @@ pub struct Session {
     pub receiving: bool,
     /// WRITABLE interest is registered (output blocked on a full socket).
     pub write_interest: bool,
+    /// The connection came over the TLS listener (set before any PDU).
+    pub tls: bool,
+    /// The names of the client certificate verified in the handshake.
+    pub client_cert: Option<Box<ClientNames>>,
 }
 
 impl Session {
@@ -95,6 +101,8 @@ impl Session {
             closed: false,
             receiving: false,
             write_interest: false,
+            tls: false,
+            client_cert: None,
         }
     }
 
@@ -127,7 +135,7 @@ impl Session {
 }
 
 pub struct Conn {
-    pub stream: TcpStream,
+    pub io: Transport,
     pub rx: RingBuf,
     pub s: Session,
 }
