@@ -341,7 +341,7 @@ fn tls_config(a: &Args) -> Result<Option<crate::tls::TlsConfig>, ConfigError> {
             "--tls-listen needs --tls-cert and --tls-key".into(),
         ));
     };
-    if listen == a.listen {
+    if listen == a.listen && listen.port() != 0 {
         return Err(ConfigError::Invalid(format!(
             "--tls-listen {listen} is also --listen: give TLS its own port"
         )));
