@@ -120,7 +120,7 @@ pub enum TlsRead {
     },
     /// The socket had nothing.
     WouldBlock,
-    /// TCP EOF; `clean` if the peer sent close_notify first.
+    /// TCP EOF or reset; `clean` if the peer sent close_notify first.
     Eof { clean: bool },
     /// rx cannot take another record's plaintext: the caller stops reading
     /// (only reachable if a frame larger than rx was announced).
@@ -230,6 +230,15 @@ impl TlsConn {
                     } else {
                         TlsRead::WouldBlock
                     }
+                }
+                // A reset is the peer leaving without close_notify too.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                    ) =>
+                {
+                    return TlsRead::Eof { clean: false }
                 }
                 Err(_) => return self.fail(TlsFailure::Io),
             }
