@@ -97,7 +97,7 @@ async function main() {
     emit('tls', {
       version: s.getProtocol(),
       authorized: s.authorized,
-      peer_sha256: s.getPeerCertificate().fingerprint256.replace(/:/g, '').toLowerCase(),
+      peer: hex(s.getPeerCertificate().raw),
     });
   }
   let pdu = await request('bind_transceiver', { system_id: 'esme', password: 'secret' });

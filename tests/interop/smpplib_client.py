@@ -12,7 +12,6 @@ Usage: smpplib_client.py SCENARIO PORT [CA_FILE [SYSTEM_ID [CERT KEY]]]
 (the tls scenario: over TLS, trusting CA_FILE, with a client certificate
 if CERT and KEY are given)
 """
-import hashlib
 import socket
 import ssl
 import sys
@@ -246,7 +245,7 @@ def scenario_tls(port, ca_file, system_id=SYSTEM_ID, cert=None, key=None):
         "tls",
         version=s.version(),
         cipher=s.cipher()[0],
-        peer_sha256=hashlib.sha256(s.getpeercert(binary_form=True)).hexdigest(),
+        peer=hexs(s.getpeercert(binary_form=True)),
     )
     try:
         resp = c.bind_transceiver(system_id=system_id, password=PASSWORD)
