@@ -255,9 +255,12 @@ mod tests {
     #[test]
     fn names_are_unique_and_well_formed() {
         let mut names: Vec<&str> = Counters::NAMES.iter().map(|(n, _)| *n).collect();
+        // Lowercase words and `_`; digits inside a word (`tls12`).
         assert!(names
             .iter()
-            .all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+            .all(|n| n.starts_with(|c: char| c.is_ascii_lowercase())
+                && n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')));
         names.sort_unstable();
         let before = names.len();
         names.dedup();

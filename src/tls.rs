@@ -322,6 +322,12 @@ fn common_name(mut rdns: &[u8]) -> Option<&[u8]> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 mod tests {
     use super::*;
 
