@@ -16,6 +16,7 @@
 use crate::account::{Account, AccountId};
 use crate::clock::Kind;
 use crate::conn::{ConnKey, Session};
+use crate::delivery::{carried_tlvs, Item, Mo};
 use crate::dlr::Stat;
 use crate::loop_state::LoopState;
 use crate::msgid::{MessageId, MsgIdGen};
@@ -24,8 +25,10 @@ use crate::pdu::{self, Body, CommandId, CommandStatus as S, Sm};
 use crate::receipt::{Addr, Receipt};
 use crate::server::Shared;
 use crate::session::respond::{refuse, respond, respond_accepted};
+use crate::store::{wants_receipt, MessageState, Pending};
 use crate::submit;
 use crate::text::Encoding;
+use bytes::Bytes;
 use slab::Slab;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -62,6 +65,11 @@ impl Acceptance {
             zero_means,
             late: Slab::new(),
         }
+    }
+
+    /// What data_coding 0 means for messages of this server.
+    pub fn zero_means(&self) -> Encoding {
+        self.zero_means
     }
 
     fn next_f64(&mut self) -> f64 {
@@ -115,7 +123,25 @@ pub fn on_submit(
     if let Err(code) = receipt_room(st, shared, acct, info) {
         return refuse_message(st, s, a, resp_id, code, seq);
     }
-    let id = st.accept.msgid.next_id();
+    // replace_if_present_flag: the pending message with the same source,
+    // destination and service_type takes the new content instead.
+    if sm.replace_if_present_flag == 1 {
+        if let Some(id) = crate::manage::replace_present(st, acct, sm) {
+            respond_accepted(&mut st.m, s, seq, &id, data_sm);
+            count_accepted(st, a, info.segments);
+            return;
+        }
+    }
+    let fate = decide(st, shared, acct, sm, info);
+    let source = (sm.source_addr_ton, sm.source_addr_npi, sm.source_addr);
+    let Some(mseq) = st
+        .store
+        .admit(a, st.clock.unix, source, fate.state(), fate.error())
+    else {
+        st.m.submit_store_full += 1;
+        return refuse_message(st, s, a, resp_id, S::ESME_RMSGQFUL, seq);
+    };
+    let id = st.accept.msgid.id_of(mseq);
     match rule {
         Some(PrefixAction::LateResponse(d)) => {
             let slot = st.accept.late.insert(LateResponse {
@@ -131,7 +157,7 @@ pub fn on_submit(
     count_accepted(st, a, info.segments);
     // Its receipt may follow the submit_sm_resp at once, not before a late one.
     let direct = !matches!(rule, Some(PrefixAction::LateResponse(_)));
-    make_receipts(st, shared, acct, sm, info, id, s, direct);
+    dispose(st, shared, acct, sm, info, mseq, id, s, direct, fate);
 }
 
 /// The account's submit rate (GCRA), only for accounts with a limit.
@@ -194,25 +220,72 @@ fn count_accepted(st: &mut LoopState, a: AccountId, segments: u32) {
     }
 }
 
-/// Creates the receipts an accepted message asked for: an ENROUTE
-/// notification if wanted, and the final one (now, or after the outcome
-/// model's delay). `s` submitted the message; with `direct` an immediate
-/// final receipt may go straight to it (see `Delivery::send_direct`).
-#[allow(clippy::too_many_arguments)]
-fn make_receipts(
+/// The error code a final state reports (query_sm_resp, receipt `err:`).
+pub fn error_of(stat: Stat) -> u8 {
+    u8::from(!matches!(
+        stat,
+        Stat::Delivrd | Stat::Enroute | Stat::Acceptd
+    ))
+}
+
+/// Sets a receipt's outcome and the error that goes with it.
+pub fn set_stat(r: &mut Receipt, stat: Stat) {
+    r.stat = stat;
+    r.err = u16::from(error_of(stat));
+}
+
+/// What the outcome model decided for a message, before it is stored.
+#[derive(Clone, Copy)]
+struct Fate {
+    stat: Stat,
+    delay: Duration,
+    /// Not final at once: scheduled, delayed, or its validity already over.
+    later: bool,
+    /// The destination is owned by this account: an MO message to it.
+    mo_to: Option<AccountId>,
+}
+
+impl Fate {
+    /// The state it is stored in.
+    #[inline]
+    fn state(&self) -> MessageState {
+        if self.later {
+            MessageState::Enroute
+        } else {
+            MessageState::of_stat(self.stat)
+        }
+    }
+
+    #[inline]
+    fn error(&self) -> u8 {
+        if self.later {
+            0
+        } else {
+            error_of(self.stat)
+        }
+    }
+}
+
+/// The outcome model's decision for one message.
+#[inline]
+fn decide(
     st: &mut LoopState,
     shared: &Shared,
     acct: &Account,
     sm: &Sm<'_>,
     info: &submit::MessageInfo<'_>,
-    id: MessageId,
-    s: &mut Session,
-    direct: bool,
-) {
-    let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
-    let a = acct.id;
-    if info.receipt == 0 && !info.intermediate {
-        return;
+) -> Fate {
+    let routes = &shared.accounts().routes;
+    if !routes.is_empty() {
+        if let Some(b) = routes.owner(sm.destination_addr) {
+            // Its fate is the receiving ESME's: pending until it answers.
+            return Fate {
+                stat: Stat::Delivrd,
+                delay: Duration::ZERO,
+                later: true,
+                mo_to: Some(b),
+            };
+        }
     }
     let (stat, delay) = if acct.outcomes.is_trivial() {
         (Stat::Delivrd, Duration::ZERO)
@@ -221,7 +294,58 @@ fn make_receipts(
         let f = acct.outcomes.decide(sm.destination_addr, r1, r2);
         (f.stat, f.delay)
     };
+    let now = st.clock.unix;
+    let later = info.schedule_at.is_some_and(|t| t > now)
+        || !delay.is_zero()
+        || info.expires_at.is_some_and(|t| t <= now);
+    Fate {
+        stat,
+        delay,
+        later,
+        mo_to: None,
+    }
+}
+
+/// What becomes of an accepted message (stored as `mseq`, answered with
+/// `id`), as the outcome model decided (`fate`). Now: the message is
+/// final at once and its receipts (an ENROUTE notification if wanted, the
+/// final one) go to delivery. Later (a schedule in the future, an outcome
+/// delay, a validity already over): the message stays ENROUTE in the store
+/// with its final receipt, and a timer finishes it
+/// (`manage::on_message_due`). `s` submitted it; with `direct` an
+/// immediate final receipt may go straight to it (see
+/// `Delivery::send_direct`).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn dispose(
+    st: &mut LoopState,
+    shared: &Shared,
+    acct: &Account,
+    sm: &Sm<'_>,
+    info: &submit::MessageInfo<'_>,
+    mseq: u64,
+    id: MessageId,
+    s: &mut Session,
+    direct: bool,
+    fate: Fate,
+) {
+    let a = acct.id;
+    let Fate {
+        stat,
+        delay,
+        later,
+        mo_to,
+    } = fate;
     let now_unix = st.clock.unix;
+    if later {
+        return hold(st, shared, acct, sm, info, mseq, id, s, stat, delay, mo_to);
+    }
+    let wants_final = wants_receipt(info.receipt, stat);
+    let wants_enroute = acct.outcomes.enroute || info.intermediate;
+    if !wants_final && !wants_enroute {
+        return;
+    }
+    let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
     let expires = info
         .expires_at
         .unwrap_or(now_unix + shared.config.receipt_ttl.as_secs() as i64);
@@ -232,7 +356,7 @@ fn make_receipts(
     // every receipt, a third of this function's time.
     let entry = d.store.vacant_entry();
     let key = entry.key();
-    let r = entry.insert(Receipt::new(
+    let Item::Receipt(r) = entry.insert(Item::Receipt(Receipt::new(
         a,
         id,
         Addr::default(),
@@ -241,7 +365,9 @@ fn make_receipts(
         stat,
         &[],
         expires.max(now_unix + 1),
-    ));
+    ))) else {
+        return;
+    };
     r.source
         .set(sm.dest_addr_ton, sm.dest_addr_npi, sm.destination_addr);
     r.dest
@@ -249,41 +375,147 @@ fn make_receipts(
     r.set_text(|buf| submit::receipt_text(info, buf));
     r.prefer = prefer;
     let mut made = 0;
-    if acct.outcomes.enroute || info.intermediate {
-        if let Some(&base) = d.store.get(key) {
-            let mut e = base;
+    if wants_enroute {
+        if let Some(Item::Receipt(base)) = d.store.get(key) {
+            let mut e = *base;
             e.stat = Stat::Enroute;
             e.err = 0;
-            let ek = d.store.insert(e);
+            let ek = d.store.insert(e.into());
             d.journal_add(ek, &acct.system_id);
             d.enqueue_stored(a.index(), ek, shared);
             made += 1;
         }
     }
-    let wants_final = match info.receipt {
-        1 => true,
-        2 => stat != Stat::Delivrd,
-        3 => stat == Stat::Delivrd,
-        _ => false,
-    };
-    if wants_final {
-        d.journal_add(key, &acct.system_id);
-    }
     if !wants_final {
         d.store.try_remove(key);
-    } else if delay.is_zero() {
+    } else {
+        d.journal_add(key, &acct.system_id);
         if !(direct && d.send_direct(s, a.index(), key as u32, &mut st.clock, &mut st.m)) {
             d.enqueue_stored(a.index(), key, shared);
         }
-        made += 1;
-    } else if let Some(mut r) = d.store.try_remove(key) {
-        r.done_unix = now_unix + delay.as_secs() as i64;
-        d.delay(r, delay, &mut st.clock);
         made += 1;
     }
     st.m.receipt_created += made;
     if let Some(am) = st.m.account(a.index()) {
         am.receipt_created += made;
+    }
+}
+
+/// A message whose outcome is not now: kept ENROUTE with its final
+/// receipt (journaled if it will be sent, so a crash does not lose it),
+/// finished by a timer at its due time, or at its expiry if that comes
+/// first. Its ENROUTE notification, if wanted, goes at once.
+#[allow(clippy::too_many_arguments)]
+#[cold]
+fn hold(
+    st: &mut LoopState,
+    shared: &Shared,
+    acct: &Account,
+    sm: &Sm<'_>,
+    info: &submit::MessageInfo<'_>,
+    mseq: u64,
+    id: MessageId,
+    s: &mut Session,
+    stat: Stat,
+    delay: Duration,
+    mo_to: Option<AccountId>,
+) {
+    let now = st.clock.unix;
+    let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
+    let mut r = Receipt::new(
+        acct.id,
+        id,
+        Addr::new(sm.dest_addr_ton, sm.dest_addr_npi, sm.destination_addr),
+        Addr::new(sm.source_addr_ton, sm.source_addr_npi, sm.source_addr),
+        now,
+        stat,
+        &[],
+        i64::MAX,
+    );
+    r.set_text(|buf| submit::receipt_text(info, buf));
+    r.prefer = prefer;
+    if acct.outcomes.enroute || info.intermediate {
+        let mut e = r;
+        set_stat(&mut e, Stat::Enroute);
+        e.expires_unix = now + shared.config.receipt_ttl.as_secs() as i64;
+        st.delivery.journal.add(&mut e, &acct.system_id);
+        st.delivery.enqueue(e, shared);
+        st.m.receipt_created += 1;
+    }
+    let expires = info
+        .expires_at
+        .unwrap_or(now.saturating_add(shared.config.default_validity.as_secs() as i64));
+    let start = info.schedule_at.unwrap_or(now).max(now);
+    // An MO message's outcome is its receiver's answer: no due time of its
+    // own, only its schedule (when it is handed to delivery) and expiry.
+    let scheduled = start > now;
+    let due = match mo_to {
+        Some(_) if scheduled => start,
+        Some(_) => i64::MAX,
+        None => start.saturating_add(delay.as_secs() as i64),
+    };
+    let mo = mo_to.map(|b| {
+        Box::new(Mo {
+            account: b,
+            origin: (st.id as u8, mseq),
+            source: Addr::new(sm.source_addr_ton, sm.source_addr_npi, sm.source_addr),
+            dest: Addr::new(sm.dest_addr_ton, sm.dest_addr_npi, sm.destination_addr),
+            esm_class: sm.esm_class,
+            protocol_id: sm.protocol_id,
+            priority_flag: sm.priority_flag,
+            data_coding: sm.data_coding,
+            short_message: Bytes::copy_from_slice(sm.short_message),
+            tlvs: carried_tlvs(&sm.tlvs),
+            expires_unix: expires,
+            attempts: 0,
+            jid: 0,
+        })
+    });
+    let mut service_type = [0u8; 6];
+    let n = sm.service_type.len().min(6);
+    if let (Some(d), Some(src)) = (service_type.get_mut(..n), sm.service_type.get(..n)) {
+        d.copy_from_slice(src);
+    }
+    let mut p = Pending {
+        seq: mseq,
+        receipt: r,
+        outcome: stat,
+        wants: info.receipt,
+        due,
+        expires,
+        timer_gen: 0,
+        service_type,
+        service_type_len: n as u8,
+        data_coding: sm.data_coding,
+        esm_class: sm.esm_class,
+        mo_to,
+        mo: None,
+    };
+    // Not scheduled: it goes to its receiver's queue now; scheduled: it
+    // waits in the store and is handed over at its time.
+    match mo {
+        Some(mo) if scheduled => p.mo = Some(mo),
+        Some(mo) => {
+            st.m.mo_routed += 1;
+            st.delivery.enqueue(Item::Mo(mo), shared);
+        }
+        None => {}
+    }
+    let final_stat = p.final_stat();
+    set_stat(&mut p.receipt, final_stat);
+    if wants_receipt(p.wants, p.receipt.stat) {
+        st.delivery.journal.add(&mut p.receipt, &acct.system_id);
+    }
+    // Sub-second outcome delays keep their precision in the timer.
+    let wait = if p.due < p.expires && mo_to.is_none() {
+        Duration::from_secs((start - now) as u64) + delay
+    } else {
+        Duration::from_secs(p.fires_at().saturating_sub(now).max(0) as u64)
+    };
+    match st.store.hold(p) {
+        Some(idx) => st.clock.slot_gen_after(idx, 0, Kind::Message, wait),
+        // Cannot happen (admit just stored it); never leave it ENROUTE.
+        None => st.store.finish(mseq, MessageState::Unknown, 1, now),
     }
 }
 
@@ -336,7 +568,10 @@ pub fn on_submit_multi(
         Ok(i) => i,
         Err(code) => return refuse_message(st, s, a, resp_id, code, seq),
     };
-    let id = st.accept.msgid.next_id();
+    let source = (m.source_addr_ton, m.source_addr_npi, m.source_addr);
+    // Each destination is a message of its own in the store; the PDU's id
+    // (in the response and every receipt) is that of the first accepted.
+    let mut pdu_id: Option<MessageId> = None;
     let mut failed: Vec<pdu::UnsuccessSme<'_>> = Vec::new();
     for dest in m.dest_addresses.iter() {
         let (ton, npi, addr) = match dest {
@@ -382,10 +617,41 @@ pub fn on_submit_multi(
             destination_addr: addr,
             ..template
         };
+        let fate = decide(st, shared, acct, &one, &info);
+        let Some(mseq) = st
+            .store
+            .admit(a, st.clock.unix, source, fate.state(), fate.error())
+        else {
+            st.m.submit_store_full += 1;
+            failed.push(pdu::UnsuccessSme {
+                dest_addr_ton: ton,
+                dest_addr_npi: npi,
+                destination_addr: addr,
+                error_status_code: S::ESME_RMSGQFUL,
+            });
+            continue;
+        };
+        let own = st.accept.msgid.id_of(mseq);
+        let id = *pdu_id.get_or_insert(own);
         count_accepted(st, a, info.segments);
         // The submit_multi_resp is written after the loop: queue receipts.
-        make_receipts(st, shared, acct, &one, &info, id, s, false);
+        dispose(st, shared, acct, &one, &info, mseq, id, s, false, fate);
     }
+    let id = match pdu_id {
+        Some(id) => id,
+        // No destination accepted: the PDU still gets an id (a record
+        // REJECTED at once), and every destination is in unsuccess_sme.
+        None => match st
+            .store
+            .admit(a, st.clock.unix, source, MessageState::Rejected, 1)
+        {
+            Some(mseq) => st.accept.msgid.id_of(mseq),
+            None => {
+                st.m.submit_store_full += 1;
+                return refuse_message(st, s, a, resp_id, S::ESME_RMSGQFUL, seq);
+            }
+        },
+    };
     // submit_multi is rare: building its response list may allocate.
     let mut scratch = Vec::new();
     let body = match pdu::RawList::build(&failed, &mut scratch) {
@@ -396,4 +662,82 @@ pub fn on_submit_multi(
         Err(_) => return refuse(&mut st.m, s, resp_id, S::ESME_RSYSERR, seq),
     };
     respond(&mut st.m, s, seq, S::ESME_ROK, Body::SubmitMultiResp(body));
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use crate::account::BindType;
+    use crate::pdu::{Body, CommandId as C, CommandStatus as S, Sm};
+    use crate::testutil::Harness;
+
+    fn sm(dest: &'static [u8]) -> Sm<'static> {
+        Sm {
+            source_addr_ton: 5,
+            source_addr: b"Shop",
+            dest_addr_ton: 1,
+            dest_addr_npi: 1,
+            destination_addr: dest,
+            registered_delivery: 1,
+            short_message: b"hello",
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn an_outcome_delay_holds_the_receipt_not_the_response() {
+        let mut h = Harness::new(&["--outcomes", "delay=1s"]);
+        let c = h.connect();
+        h.bind(c, BindType::Transceiver);
+        h.send(c, 5, Body::SubmitSm(sm(b"447700900001")));
+        let out = h.out(c);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].id, out[0].status), (C::SUBMIT_SM_RESP, S::ESME_ROK));
+        h.advance(99);
+        assert!(h.out(c).is_empty());
+        h.advance(1);
+        let out = h.out(c);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].id, C::DELIVER_SM);
+    }
+
+    #[test]
+    fn a_late_rule_holds_the_response_and_lets_the_receipt_go_first() {
+        let mut h = Harness::new(&["--outcomes", "prefix:4471=late:2s"]);
+        let c = h.connect();
+        h.bind(c, BindType::Transceiver);
+        h.send(c, 6, Body::SubmitSm(sm(b"447100000001")));
+        let out = h.out(c);
+        assert_eq!(out.len(), 1, "{out:?}");
+        assert_eq!(out[0].id, C::DELIVER_SM, "the receipt first, on purpose");
+        h.advance(199);
+        assert!(h.out(c).is_empty());
+        h.advance(1);
+        let out = h.out(c);
+        assert_eq!(
+            (out[0].id, out[0].status, out[0].seq),
+            (C::SUBMIT_SM_RESP, S::ESME_ROK, 6)
+        );
+    }
+
+    #[test]
+    fn refusals_by_rule_and_by_validation_are_counted_per_account() {
+        let mut h = Harness::new(&["--outcomes", "prefix:4470=ESME_RTHROTTLED"]);
+        let c = h.connect();
+        h.bind(c, BindType::Transmitter);
+        h.send(c, 7, Body::SubmitSm(sm(b"447000000001")));
+        let out = h.out(c);
+        assert_eq!(
+            (out[0].id, out[0].status),
+            (C::SUBMIT_SM_RESP, S::ESME_RTHROTTLED)
+        );
+        let mut bad = sm(b"447700900001");
+        bad.dest_addr_ton = 9;
+        h.send(c, 8, Body::SubmitSm(bad));
+        let out = h.out(c);
+        assert_eq!(out[0].status, S::ESME_RINVDSTTON);
+        assert_eq!(h.st.m.submit_ex, 2);
+        assert_eq!(h.st.m.accounts[0].submit_ex, 2);
+        assert_eq!(h.st.m.submit_ok, 0);
+    }
 }

@@ -127,6 +127,9 @@ pub struct Account {
     /// verified client certificate names the system_id (subject CN or a
     /// DNS SAN). Implies TLS.
     pub client_cert_required: bool,
+    /// Destination prefixes this account owns: messages to them are
+    /// delivered to it as MO deliver_sm (`numbers =`, `--route`).
+    pub numbers: Vec<String>,
     /// Gone from the accounts file at a reload: kept so that its id still
     /// names it (queued receipts, counters), but it cannot bind.
     pub removed: bool,
@@ -148,6 +151,7 @@ impl Account {
             outcomes: d.outcomes.clone(),
             tls_required: false,
             client_cert_required: false,
+            numbers: Vec::new(),
             removed: false,
         }
     }
@@ -180,6 +184,18 @@ impl Account {
 pub struct Accounts {
     list: Vec<Account>,
     by_id: HashMap<Vec<u8>, AccountId>,
+    /// Who owns which destination prefixes (`route.rs`).
+    pub routes: crate::route::Routes,
+}
+
+/// The route table of the accounts in force (removed ones own nothing).
+fn routes_of(list: &[Account]) -> Result<crate::route::Routes, AccountError> {
+    crate::route::Routes::build(
+        list.iter()
+            .filter(|a| !a.removed)
+            .flat_map(|a| a.numbers.iter().map(move |n| (n.as_str(), a.id))),
+    )
+    .map_err(|m| AccountError::new(0, "numbers", m))
 }
 
 impl Accounts {
@@ -198,7 +214,12 @@ impl Accounts {
                 ));
             }
         }
-        Ok(Accounts { list, by_id })
+        let routes = routes_of(&list)?;
+        Ok(Accounts {
+            list,
+            by_id,
+            routes,
+        })
     }
 
     /// The account with this system_id, unless it was removed.
@@ -241,7 +262,12 @@ impl Accounts {
                 }
             }
         }
-        Ok(Accounts { list, by_id })
+        let routes = routes_of(&list)?;
+        Ok(Accounts {
+            list,
+            by_id,
+            routes,
+        })
     }
 
     pub fn get(&self, id: AccountId) -> Option<&Account> {
@@ -412,6 +438,13 @@ pub fn parse_file(text: &str, d: &Defaults) -> Result<Vec<Account>, AccountError
             "outcomes" => acct.outcomes = OutcomeModel::parse(val).map_err(|e| bad(e.0))?,
             "tls" => acct.tls_required = required(val).map_err(bad)?,
             "client_cert" => acct.client_cert_required = required(val).map_err(bad)?,
+            "numbers" => {
+                acct.numbers.clear();
+                for n in val.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                    crate::route::Routes::build([(n, AccountId(0))]).map_err(bad)?;
+                    acct.numbers.push(n.to_string());
+                }
+            }
             other => return Err(bad(format!("unknown setting {other:?}"))),
         }
     }

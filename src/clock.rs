@@ -32,6 +32,9 @@ pub enum Kind {
     Response,
     /// A delayed or retried receipt is due; `slot` indexes delivery's delayed store.
     Receipt,
+    /// A pending message's outcome is due (schedule, outcome delay, expiry);
+    /// `slot` indexes the store's pending table, `gen` its timer generation.
+    Message,
     /// A submit_sm_resp held back by a `late:` rule is due; `slot` indexes
     /// acceptance's held responses.
     LateResponse,
@@ -118,6 +121,19 @@ impl Clock {
             TimerKey {
                 slot: s.slot,
                 gen: s.gen,
+                kind,
+            },
+        );
+    }
+
+    /// Arms timer `kind` for (`slot`, `gen`) `delay` from now.
+    pub fn slot_gen_after(&mut self, slot: usize, gen: u32, kind: Kind, delay: Duration) {
+        let at = self.tick + ticks(delay);
+        self.wheel.insert(
+            at,
+            TimerKey {
+                slot: slot as u32,
+                gen,
                 kind,
             },
         );

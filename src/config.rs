@@ -52,6 +52,10 @@ pub struct Args {
     /// Accounts file (see docs/operations.md).
     #[arg(long = "accounts")]
     pub accounts_file: Option<PathBuf>,
+    /// A destination prefix owned by an account: PREFIX=SYSTEM_ID (repeatable);
+    /// messages to it are delivered to that account as MO deliver_sm.
+    #[arg(long = "route")]
+    pub routes: Vec<String>,
     /// system_id this SMSC returns in bind responses.
     #[arg(long, default_value = "smsc")]
     pub system_id: String,
@@ -91,6 +95,15 @@ pub struct Args {
     /// How long a receipt waits for a receiver when the message set no validity period.
     #[arg(long, default_value = "24h", value_parser = parse_duration)]
     pub receipt_ttl: Duration,
+    /// Messages the store keeps per server (pending and final, split over the loops).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub message_store: usize,
+    /// How long a final message stays queryable (query_sm).
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub message_retention: Duration,
+    /// Validity of a message that gives no validity_period.
+    #[arg(long, default_value = "24h", value_parser = parse_duration)]
+    pub default_validity: Duration,
     /// Submits per second per account (token bucket); 0 = unlimited.
     #[arg(long, default_value_t = 0)]
     pub throughput: u32,
@@ -137,6 +150,7 @@ pub struct Config {
     /// Where the accounts came from, for a reload.
     pub accounts_file: Option<PathBuf>,
     pub account_flags: Vec<String>,
+    pub route_flags: Vec<String>,
     pub account_defaults: account::Defaults,
     pub system_id: String,
     pub session_init_timer: Duration,
@@ -150,6 +164,9 @@ pub struct Config {
     pub receipt_retries: u8,
     pub receipt_retry_backoff: Duration,
     pub receipt_ttl: Duration,
+    pub message_store: usize,
+    pub message_retention: Duration,
+    pub default_validity: Duration,
     pub data_coding_zero: ZeroCoding,
     pub outcomes: OutcomeModel,
     pub spool_dir: Option<PathBuf>,
@@ -184,6 +201,7 @@ impl std::fmt::Display for ConfigError {
 fn account_list(
     file: Option<&std::path::Path>,
     flags: &[String],
+    routes: &[String],
     defaults: &account::Defaults,
 ) -> Result<Vec<Account>, ConfigError> {
     let mut list: Vec<Account> = Vec::new();
@@ -201,6 +219,18 @@ fn account_list(
                 .map_err(|e| ConfigError::Invalid(format!("--account #{}: {e}", i + 1)))?,
         );
     }
+    for r in routes {
+        let (prefix, sid) = r.split_once('=').ok_or_else(|| {
+            ConfigError::Invalid(format!("--route {r:?}: expected PREFIX=SYSTEM_ID"))
+        })?;
+        let acct = list
+            .iter_mut()
+            .find(|a| a.system_id == sid.trim())
+            .ok_or_else(|| ConfigError::Invalid(format!("--route {r:?}: no account {sid:?}")))?;
+        crate::route::Routes::build([(prefix, account::AccountId(0))])
+            .map_err(|e| ConfigError::Invalid(format!("--route {r:?}: {e}")))?;
+        acct.numbers.push(prefix.trim().to_string());
+    }
     Ok(list)
 }
 
@@ -211,7 +241,12 @@ impl Config {
         let Some(file) = &self.accounts_file else {
             return Err(ConfigError::Invalid("no --accounts file to reload".into()));
         };
-        let list = account_list(Some(file), &self.account_flags, &self.account_defaults)?;
+        let list = account_list(
+            Some(file),
+            &self.account_flags,
+            &self.route_flags,
+            &self.account_defaults,
+        )?;
         check_tls_accounts(&list, self.tls.as_ref())?;
         if list.is_empty() {
             return Err(ConfigError::Invalid(format!(
@@ -269,7 +304,12 @@ impl Config {
             throughput: a.throughput,
             outcomes: outcomes.clone(),
         };
-        let mut list = account_list(a.accounts_file.as_deref(), &a.accounts, &defaults)?;
+        let mut list = account_list(
+            a.accounts_file.as_deref(),
+            &a.accounts,
+            &a.routes,
+            &defaults,
+        )?;
         check_tls_accounts(&list, tls.as_ref())?;
         let demo_account = list.is_empty();
         if demo_account {
@@ -285,6 +325,7 @@ impl Config {
             demo_account,
             accounts_file: a.accounts_file,
             account_flags: a.accounts,
+            route_flags: a.routes,
             account_defaults: defaults,
             system_id: a.system_id,
             session_init_timer: a.session_init_timer,
@@ -298,6 +339,9 @@ impl Config {
             receipt_retries: a.receipt_retries,
             receipt_retry_backoff: a.receipt_retry_backoff,
             receipt_ttl: a.receipt_ttl,
+            message_store: a.message_store.max(threads),
+            message_retention: a.message_retention,
+            default_validity: a.default_validity,
             data_coding_zero: a.data_coding_zero,
             outcomes,
             spool_dir: a.spool_dir,

@@ -77,6 +77,9 @@ pub struct Session {
     pub tls: bool,
     /// The names of the client certificate verified in the handshake.
     pub client_cert: Option<Box<ClientNames>>,
+    /// The bind's address_range: only MO messages to destinations it
+    /// matches come to this session (receipts always do).
+    pub range: Option<Box<regex::bytes::Regex>>,
 }
 
 impl Session {
@@ -103,6 +106,7 @@ impl Session {
             write_interest: false,
             tls: false,
             client_cert: None,
+            range: None,
         }
     }
 
@@ -127,6 +131,12 @@ impl Session {
     pub fn closed_by_peer(&mut self) {
         self.state = State::Closing;
         self.close_after_flush = false;
+    }
+
+    /// Whether an MO message to `dest` may come to this session.
+    #[inline]
+    pub fn admits(&self, dest: &[u8]) -> bool {
+        self.range.as_ref().is_none_or(|re| re.is_match(dest))
     }
 
     pub fn is_bound(&self) -> bool {

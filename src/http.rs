@@ -64,7 +64,9 @@ pub fn render(shared: &Shared, s: &Snapshot) -> String {
     }
     let _ = writeln!(out, "# HELP smsc_receipts_queued Receipts waiting for a receiver\n# TYPE smsc_receipts_queued gauge\nsmsc_receipts_queued {}", s.receipts_queued);
     let _ = writeln!(out, "# HELP smsc_receipts_inflight Receipts sent, not yet acknowledged\n# TYPE smsc_receipts_inflight gauge\nsmsc_receipts_inflight {}", s.receipts_inflight);
-    let _ = writeln!(out, "# HELP smsc_receipts_delayed Receipts waiting for their outcome delay or retry back-off\n# TYPE smsc_receipts_delayed gauge\nsmsc_receipts_delayed {}", s.receipts_delayed);
+    let _ = writeln!(out, "# HELP smsc_receipts_delayed Receipts waiting for a retry back-off, and responses held by a late: rule\n# TYPE smsc_receipts_delayed gauge\nsmsc_receipts_delayed {}", s.receipts_delayed);
+    let _ = writeln!(out, "# HELP smsc_messages_pending Messages in the store not yet final (ENROUTE: scheduled, outcome delayed)\n# TYPE smsc_messages_pending gauge\nsmsc_messages_pending {}", s.messages_pending);
+    let _ = writeln!(out, "# HELP smsc_messages_stored Messages in the store, pending and final\n# TYPE smsc_messages_stored gauge\nsmsc_messages_stored {}", s.messages_stored);
     let _ = writeln!(out, "# HELP smsc_account_submit_ok Accepted submits per account\n# TYPE smsc_account_submit_ok counter");
     for (i, a) in s.accounts.iter().enumerate() {
         let sid = shared

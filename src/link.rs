@@ -1,5 +1,7 @@
 //! Loop-to-loop links: receipts for a system_id bound on another loop
-//! travel there in batches, one batch per destination per iteration.
+//! travel there in batches, one batch per destination per iteration (and,
+//! on links of their own, the rare questions about messages another loop
+//! holds: `remote.rs`).
 //!
 //! Each ordered pair of loops has one link: a bounded channel for batches
 //! (its slots are allocated once, at start) and one back the other way on
@@ -16,26 +18,26 @@
 use crate::receipt::Receipt;
 use std::sync::mpsc::{self, TrySendError};
 
-/// A batch of receipts for one other loop.
-pub type Batch = Vec<Receipt>;
+/// A batch for one other loop (receipts, unless said otherwise).
+pub type Batch<T = Receipt> = Vec<T>;
 
 /// Batches in flight per link.
 pub const LINK_BATCHES: usize = 64;
 
 /// The sending end of a link.
-pub struct OutLink {
-    tx: mpsc::SyncSender<Batch>,
-    spares: mpsc::Receiver<Batch>,
+pub struct OutLink<T = Receipt> {
+    tx: mpsc::SyncSender<Batch<T>>,
+    spares: mpsc::Receiver<Batch<T>>,
 }
 
 /// The receiving end of a link.
-pub struct InLink {
-    rx: mpsc::Receiver<Batch>,
-    back: mpsc::SyncSender<Batch>,
+pub struct InLink<T = Receipt> {
+    rx: mpsc::Receiver<Batch<T>>,
+    back: mpsc::SyncSender<Batch<T>>,
 }
 
 /// One link of `cap` batches.
-pub fn link(cap: usize) -> (OutLink, InLink) {
+pub fn link<T>(cap: usize) -> (OutLink<T>, InLink<T>) {
     let (tx, rx) = mpsc::sync_channel(cap);
     let (back, spares) = mpsc::sync_channel(cap);
     (OutLink { tx, spares }, InLink { rx, back })
@@ -43,18 +45,18 @@ pub fn link(cap: usize) -> (OutLink, InLink) {
 
 /// What became of a batch given to [`OutLink::ship`].
 #[derive(Debug, PartialEq, Eq)]
-pub enum Shipped {
+pub enum Shipped<T = Receipt> {
     /// Sent: wake the other loop. The caller's batch is now an empty
     /// (recycled, if one came back) `Vec`.
     Sent,
     /// The link is full: the batch is still the caller's, untouched.
     Full,
     /// The other loop is gone: its receipts, to be kept by the caller.
-    Gone(Batch),
+    Gone(Batch<T>),
 }
 
-impl OutLink {
-    pub fn ship(&self, batch: &mut Batch) -> Shipped {
+impl<T> OutLink<T> {
+    pub fn ship(&self, batch: &mut Batch<T>) -> Shipped<T> {
         // An emptied batch given back by the other loop takes this one's
         // place: no allocation once the link is warm.
         let spare = self.spares.try_recv().unwrap_or_default();
@@ -70,9 +72,9 @@ impl OutLink {
     }
 }
 
-impl InLink {
-    /// Moves every receipt that arrived into `into`; returns how many.
-    pub fn drain_into(&self, into: &mut Vec<Receipt>) -> usize {
+impl<T> InLink<T> {
+    /// Moves everything that arrived into `into`; returns how many.
+    pub fn drain_into(&self, into: &mut Vec<T>) -> usize {
         let mut n = 0;
         while let Ok(mut batch) = self.rx.try_recv() {
             n += batch.len();

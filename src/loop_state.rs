@@ -23,6 +23,10 @@ pub struct LoopState {
     pub m: LoopMetrics,
     pub accept: Acceptance,
     pub delivery: Delivery,
+    /// Every message this loop accepted (`store.rs`).
+    pub store: crate::store::Store,
+    /// Questions to other loops about their messages, and their answers.
+    pub remote: crate::remote::Remote,
     /// A session whose write buffer holds this much stops reading
     /// (backpressure) and takes no more deliver_sm.
     pub high_watermark: usize,
@@ -47,6 +51,11 @@ impl LoopState {
             m: LoopMetrics::new(cfg.accounts.len()),
             accept: Acceptance::new(id, shared),
             delivery: Delivery::new(id, shared, policy),
+            remote: crate::remote::Remote::new(cfg.threads),
+            store: crate::store::Store::new(
+                cfg.message_store / cfg.threads.max(1),
+                cfg.message_retention.as_secs().min(u64::from(u32::MAX)) as u32,
+            ),
             high_watermark,
         }
     }

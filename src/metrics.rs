@@ -75,6 +75,19 @@ counters! {
     submit_segments: "air segments of accepted submits",
     submit_throttled: "submit_sm refused with ESME_RTHROTTLED",
     submit_queue_full: "submit_sm refused with ESME_RMSGQFUL",
+    submit_store_full: "messages refused with ESME_RMSGQFUL: the message store is full of pending messages",
+    query_rx: "query_sm received on a transmitter bind",
+    cancel_rx: "cancel_sm received on a transmitter bind",
+    message_cancelled: "pending messages cancelled (DELETED)",
+    message_replaced: "pending messages replaced (replace_sm, replace_if_present)",
+    remote_asked: "query/cancel/replace forwarded to the loop holding the message",
+    remote_answered: "query/cancel/replace answered for another loop",
+    remote_timeouts: "forwarded query/cancel/replace not answered within the response timer",
+    bind_bad_range: "binds refused: an address_range that is not a valid regular expression",
+    mo_routed: "messages to a number an account owns, sent on as MO deliver_sm",
+    mo_delivered: "MO deliver_sm acknowledged (ESME_ROK) by the receiving ESME",
+    mo_expired: "MO messages whose validity ran out while waiting for a receiver",
+    message_expired: "messages whose validity ran out before their outcome (EXPIRED)",
     receipt_created: "delivery receipts created",
     receipt_sent: "deliver_sm receipts written (including retries)",
     receipt_acked: "receipts acknowledged with deliver_sm_resp OK",
@@ -229,6 +242,9 @@ pub struct Snapshot {
     /// Receipts waiting in this loop's queues / delayed store / in flight.
     pub receipts_queued: u64,
     pub receipts_delayed: u64,
+    /// Messages in the store: pending (ENROUTE), and all (pending and final).
+    pub messages_pending: u64,
+    pub messages_stored: u64,
     pub receipts_inflight: u64,
 }
 
@@ -244,6 +260,8 @@ impl Snapshot {
         }
         self.receipts_queued += o.receipts_queued;
         self.receipts_delayed += o.receipts_delayed;
+        self.messages_pending += o.messages_pending;
+        self.messages_stored += o.messages_stored;
         self.receipts_inflight += o.receipts_inflight;
     }
 }

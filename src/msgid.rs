@@ -35,16 +35,46 @@ impl MsgIdGen {
     /// The next id.
     #[inline]
     pub fn next_id(&mut self) -> MessageId {
-        self.counter = self.counter.wrapping_add(1);
+        let next = self.counter.wrapping_add(1);
+        self.id_of(next)
+    }
+
+    /// The id of sequence number `seq` (the message store's: it names the
+    /// store slot; sequence numbers only grow, so ids stay unique).
+    #[inline]
+    pub fn id_of(&mut self, seq: u64) -> MessageId {
         // The low 8 digits are rendered branch-free and stored as one word
         // (a byte-wise odometer made the following read of the id stall on
         // store forwarding); the 3 high digits change every 2^32 ids.
-        if self.counter & 0xFFFF_FFFF == 0 {
-            write_hex(&mut self.current[13..16], self.counter >> 32);
+        if seq >> 32 != self.counter >> 32 || self.counter == 0 {
+            write_hex(&mut self.current[13..16], seq >> 32);
         }
-        self.current[16..].copy_from_slice(&hex8(self.counter as u32));
+        self.counter = seq;
+        self.current[16..].copy_from_slice(&hex8(seq as u32));
         self.current
     }
+}
+
+/// The parts of an id we issued: (start time in ms, loop, sequence number).
+/// None for anything else (wrong length, not lowercase hex).
+pub fn parse(id: &[u8]) -> Option<(u64, u8, u64)> {
+    if id.len() != LEN {
+        return None;
+    }
+    let hex = |s: &[u8]| -> Option<u64> {
+        s.iter().try_fold(0u64, |acc, &c| {
+            let d = match c {
+                b'0'..=b'9' => c - b'0',
+                b'a'..=b'f' => c - b'a' + 10,
+                _ => return None,
+            };
+            Some(acc << 4 | u64::from(d))
+        })
+    };
+    let start = hex(id.get(..11)?)?;
+    let lp = hex(id.get(11..13)?)? as u8;
+    let seq = hex(id.get(13..)?)?;
+    Some((start, lp, seq))
 }
 
 /// Eight lowercase hex digits of `x`, most significant first, without a loop.
@@ -95,6 +125,11 @@ mod tests {
             c.next_id();
         }
         assert_eq!(&c.next_id()[13..], b"00000001235");
+        // Ids parse back into their parts.
+        assert_eq!(parse(&a), Some((0x0012_3456_789a, 3, 1)));
+        assert_eq!(parse(&c.id_of(0x5_0000_0007)), Some((0, 0, 0x5_0000_0007)));
+        assert_eq!(parse(b"0123456789A0300000000001"), None);
+        assert_eq!(parse(b"01234"), None);
         // A restart one millisecond later never collides with the first run.
         let mut g3 = MsgIdGen::new(0x0012_3456_789b, 3);
         for _ in 0..10_000 {

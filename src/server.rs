@@ -7,8 +7,10 @@
 
 use crate::account::{AccountId, Accounts};
 use crate::config::Config;
+use crate::delivery::Item;
 use crate::link::{InLink, OutLink, LINK_BATCHES};
 use crate::metrics::Snapshot;
+use crate::remote::Mail;
 use crate::worker::Worker;
 use std::collections::HashMap;
 use std::io;
@@ -327,9 +329,9 @@ impl Server {
         let shared = Arc::new(shared);
 
         // One channel per ordered pair of loops: each has a single producer.
-        let mut senders: Vec<Vec<Option<OutLink>>> =
+        let mut senders: Vec<Vec<Option<OutLink<Item>>>> =
             (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
-        let mut receivers: Vec<Vec<InLink>> = (0..n).map(|_| Vec::new()).collect();
+        let mut receivers: Vec<Vec<InLink<Item>>> = (0..n).map(|_| Vec::new()).collect();
         for (src, row) in senders.iter_mut().enumerate() {
             for (dst, slot) in row.iter_mut().enumerate() {
                 if src != dst {
@@ -342,6 +344,24 @@ impl Server {
             }
         }
 
+        // The same again for questions about messages another loop holds
+        // (rare; never behind the receipts).
+        let mut mail_out: Vec<Vec<Option<OutLink<Mail>>>> =
+            (0..n).map(|_| (0..n).map(|_| None).collect()).collect();
+        let mut mail_in: Vec<Vec<InLink<Mail>>> = (0..n).map(|_| Vec::new()).collect();
+        for (src, row) in mail_out.iter_mut().enumerate() {
+            for (dst, slot) in row.iter_mut().enumerate() {
+                if src != dst {
+                    let (out, inl) = crate::link::link(LINK_BATCHES);
+                    *slot = Some(out);
+                    if let Some(r) = mail_in.get_mut(dst) {
+                        r.push(inl);
+                    }
+                }
+            }
+        }
+        let mut mails = mail_out.into_iter().zip(mail_in);
+
         let mut workers = Vec::with_capacity(n);
         let mut wakers = Vec::with_capacity(n);
         for (i, (((listener, tls_listener), tx), rx)) in listeners
@@ -351,7 +371,19 @@ impl Server {
             .zip(receivers)
             .enumerate()
         {
-            let w = Worker::new(i, shared.clone(), listener, tls_listener, tx, rx)?;
+            let (mail_tx, mail_rx) = mails.next().unwrap_or_default();
+            let w = Worker::new(
+                i,
+                shared.clone(),
+                crate::worker::Listeners {
+                    plain: listener,
+                    tls: tls_listener,
+                },
+                tx,
+                rx,
+                mail_tx,
+                mail_rx,
+            )?;
             wakers.push(w.waker());
             workers.push(w);
         }

@@ -29,7 +29,13 @@ pub struct MessageInfo<'a> {
     pub intermediate: bool,
     /// Expiry from validity_period (unix seconds), if given.
     pub expires_at: Option<i64>,
+    /// schedule_delivery_time (unix seconds), if given.
+    pub schedule_at: Option<i64>,
 }
+
+/// The furthest ahead a schedule_delivery_time or validity_period may lie:
+/// beyond it, ESME_RINVSCHED or ESME_RINVEXPIRY.
+pub const MAX_AHEAD_SECS: i64 = 30 * 86_400;
 
 /// TON values of §5.2.5: 0-6.
 pub fn ton_valid(ton: u8) -> bool {
@@ -101,6 +107,36 @@ pub fn address_valid(ton: u8, addr: &[u8]) -> bool {
     }
 }
 
+/// schedule_delivery_time and validity_period as unix seconds (None when
+/// empty), each at most [`MAX_AHEAD_SECS`] ahead.
+#[inline]
+pub fn times(
+    schedule: &[u8],
+    validity: &[u8],
+    now_unix: i64,
+) -> Result<(Option<i64>, Option<i64>), S> {
+    if schedule.is_empty() && validity.is_empty() {
+        return Ok((None, None));
+    }
+    let resolve = |field: &[u8], err: S| -> Result<Option<i64>, S> {
+        if field.is_empty() {
+            return Ok(None);
+        }
+        let t = match smpp_time::parse(field).map_err(|_| err)? {
+            SmppTime::None => None,
+            t => t.to_unix(now_unix),
+        };
+        match t {
+            Some(t) if t > now_unix.saturating_add(MAX_AHEAD_SECS) => Err(err),
+            t => Ok(t),
+        }
+    };
+    Ok((
+        resolve(schedule, S::ESME_RINVSCHED)?,
+        resolve(validity, S::ESME_RINVEXPIRY)?,
+    ))
+}
+
 /// Validates a submit_sm. `zero_means` is what data_coding 0 is for this
 /// account; `now_unix` resolves relative validity periods.
 pub fn validate<'a>(
@@ -140,17 +176,7 @@ pub fn validate<'a>(
     if sm.replace_if_present_flag > 1 {
         return Err(S::ESME_RINVREPFLAG);
     }
-    if !sm.schedule_delivery_time.is_empty() {
-        smpp_time::parse(sm.schedule_delivery_time).map_err(|_| S::ESME_RINVSCHED)?;
-    }
-    let expires_at = if sm.validity_period.is_empty() {
-        None
-    } else {
-        match smpp_time::parse(sm.validity_period).map_err(|_| S::ESME_RINVEXPIRY)? {
-            SmppTime::None => None,
-            t => t.to_unix(now_unix),
-        }
-    };
+    let (schedule_at, expires_at) = times(sm.schedule_delivery_time, sm.validity_period, now_unix)?;
     let encoding = Encoding::from_data_coding(sm.data_coding, zero_means);
     if let Encoding::Other(dc) = encoding {
         // Reserved codings (0x0B, 0x0C, 0x0F-0xBF) are refused; the named
@@ -197,6 +223,7 @@ pub fn validate<'a>(
         receipt: sm.registered_delivery & 0x03,
         intermediate: sm.registered_delivery & 0x10 != 0,
         expires_at,
+        schedule_at,
     })
 }
 

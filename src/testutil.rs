@@ -186,9 +186,20 @@ impl Harness {
 
     /// Binds session `slot` as `t` with the test account; panics unless OK.
     pub fn bind(&mut self, slot: usize, t: crate::account::BindType) {
+        self.bind_as(slot, t, SYSTEM_ID, PASSWORD);
+    }
+
+    /// Binds session `slot` as `t` with account `system_id`; panics unless OK.
+    pub fn bind_as(
+        &mut self,
+        slot: usize,
+        t: crate::account::BindType,
+        system_id: &[u8],
+        password: &[u8],
+    ) {
         let b = crate::pdu::Bind {
-            system_id: SYSTEM_ID,
-            password: PASSWORD,
+            system_id,
+            password,
             interface_version: 0x34,
             ..Default::default()
         };
@@ -207,6 +218,13 @@ impl Harness {
         // Deliveries held for the account may follow in the same write.
         if let Some(p) = self.pending.get_mut(slot) {
             *p = out;
+        }
+    }
+
+    /// Keeps `out` to be returned first by the next `out(slot)`.
+    pub fn pending_push(&mut self, slot: usize, out: Vec<Out>) {
+        if let Some(p) = self.pending.get_mut(slot) {
+            p.extend(out);
         }
     }
 
@@ -250,12 +268,21 @@ impl Harness {
     /// delivery; then the end-of-iteration pump.
     pub fn advance(&mut self, n: u64) {
         use crate::clock::Kind;
+        // Unix time follows the ticks (100 per second), as housekeeping's would.
+        let before = self.st.clock.tick / 100;
         self.st.clock.tick += n;
+        self.st.clock.unix += (self.st.clock.tick / 100 - before) as i64;
         let mut fired = Vec::new();
         self.st.clock.fire(&mut fired);
         for key in fired {
             match key.kind {
                 Kind::Receipt => self.st.delivery.on_delayed(key.slot as usize),
+                Kind::Message => crate::manage::on_message_due(
+                    &mut self.st,
+                    &self.shared,
+                    key.slot as usize,
+                    key.gen,
+                ),
                 Kind::LateResponse => {
                     if let Some(late) = self.st.accept.late.try_remove(key.slot as usize) {
                         if let Some(s) = self.sessions.list.get_mut(late.key.slot as usize) {
@@ -301,6 +328,7 @@ impl Harness {
     /// What the loop does at the end of an iteration: queue fresh
     /// receipts, pump the dirty accounts.
     pub fn end_iteration(&mut self) {
+        crate::manage::settle_outcomes(&mut self.st, &self.shared);
         self.st.delivery.route_fresh(&self.shared);
         self.st.delivery.pump_dirty(
             &mut self.sessions,

@@ -17,7 +17,8 @@ use smsc::dlr::{self, Stat};
 /// builds UDH parts and message_payload itself. Each submit is accepted,
 /// its receipt follows its response on the wire and is read back by
 /// node-smpp's own decoder; a v5.0-only PDU gets generic_nack RINVCMDID,
-/// query_sm RQUERYFAIL (no message store), a bad destination RINVDSTADR.
+/// query_sm of a delivered message DELIVERED with its final date (RQUERYFAIL
+/// with another source, RINVMSGID for a malformed id), a bad destination RINVDSTADR.
 #[test]
 fn node_smpp_codings_udh_payload_receipts_and_errors() {
     let node = common::provision::node();
@@ -118,7 +119,22 @@ fn check(events: &[common::script::Event]) {
         (e.get("answer").to_string(), e.num("status"))
     };
     assert_eq!(answer("broadcast_sm"), ("generic_nack".into(), 0x03));
-    assert_eq!(answer("query_sm"), ("query_sm_resp".into(), 0x67));
+    assert_eq!(answer("query_sm"), ("query_sm_resp".into(), 0));
+    let q = of(events, "query_sm")[0];
+    assert_eq!(q.num("state"), 2, "DELIVERED");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(
+        q.num("final_unix").abs_diff(now) < 120,
+        "final_date is when it was delivered: {q:?}"
+    );
+    assert_eq!(
+        answer("query_sm_other_source"),
+        ("query_sm_resp".into(), 0x67)
+    );
+    assert_eq!(answer("query_sm_bad_id"), ("query_sm_resp".into(), 0x0C));
     assert_eq!(answer("bad_destination"), ("submit_sm_resp".into(), 0x0B));
     assert_eq!(answer("enquire_link"), ("enquire_link_resp".into(), 0));
     assert_eq!(answer("unbind"), ("unbind_resp".into(), 0));

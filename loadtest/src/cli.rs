@@ -16,6 +16,8 @@ pub struct Cli {
     pub cmd: Cmd,
 }
 
+// Parsed once per process: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Bind, pipeline submit_sm, measure latencies, write a results folder.
@@ -50,9 +52,14 @@ pub struct RunArgs {
     pub system_id: String,
     #[arg(long, default_value = "1111")]
     pub password: String,
-    /// Submitting binds (with --bind tx, as many receiver binds again).
+    /// Submitting binds (with --bind tx, as many receiver binds again);
+    /// thousands are fine (see --bind-concurrency).
     #[arg(long, default_value_t = 4)]
     pub binds: usize,
+    /// Connections with a connect or bind in flight at once (in all
+    /// threads): binds go in batches, not as one burst of SYNs.
+    #[arg(long, default_value_t = 64)]
+    pub bind_concurrency: usize,
     #[arg(long, value_enum, default_value_t = BindMode::Trx)]
     pub bind: BindMode,
     /// Outstanding submit_sm per bind.
@@ -94,6 +101,10 @@ pub struct RunArgs {
     /// After sending stops, how long to wait for outstanding answers and receipts.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub receipt_grace: Duration,
+    /// The server's PID (on this machine): its CPU time and RSS over the
+    /// measured time go into the summary (`server`), read from /proc.
+    #[arg(long)]
+    pub server_pid: Option<u32>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -300,10 +311,15 @@ mod tests {
             "0.01",
             "--receipt-grace",
             "2s",
+            "--bind-concurrency",
+            "16",
+            "--server-pid",
+            "4242",
         ])
         .unwrap();
         let Cmd::Run(a) = cli.cmd else { panic!() };
         assert_eq!(a.binds, 8);
+        assert_eq!((a.bind_concurrency, a.server_pid), (16, Some(4242)));
         assert_eq!(a.bind, BindMode::Tx);
         assert_eq!(a.cores, Some(Cores(vec![0, 1])));
         assert_eq!(a.warmup, Duration::from_millis(500));

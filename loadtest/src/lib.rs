@@ -11,21 +11,23 @@
 //!
 //! Layout: [`worker`] is the per-thread event loop; [`schedule`] the
 //! open-loop pacing and latency correction; [`matcher`] receipt matching;
-//! [`templates`] the pre-encoded submit_sm; [`report`] the outputs,
-//! [`hlog`] the interval logs, [`raster`] the rasteriser behind compare.png.
+//! [`templates`] the pre-encoded submit_sm; [`summary`] the summary (JSON
+//! and table), [`report`] the `.hgrm` files, [`hlog`] the interval logs,
+//! [`chart`] the comparison chart (plotters).
 
+pub mod chart;
 pub mod cli;
 pub mod compare;
 pub mod hlog;
 pub mod ids;
 pub mod matcher;
-pub mod raster;
 pub mod receipt;
 pub mod report;
 pub mod responder;
 pub mod run;
 pub mod schedule;
 pub mod stats;
+pub mod summary;
 pub mod sys;
 pub mod templates;
 pub mod timer;

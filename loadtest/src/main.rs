@@ -1,4 +1,4 @@
-//! `loadtest`: see the library documentation (`loadtest::run`, `loadtest::report`).
+//! `loadtest`: see the library documentation (`loadtest::run`, `loadtest::summary`).
 
 use clap::Parser;
 use loadtest::cli::{Cli, Cmd};
@@ -9,11 +9,11 @@ fn main() {
         Cmd::Run(args) => match loadtest::run::run(&args) {
             Ok(out) => {
                 if args.json {
-                    println!("{}", loadtest::report::summary_json(&out.summary));
+                    println!("{}", out.summary.to_json());
                 } else {
-                    print!("{}", loadtest::report::summary_table(&out.summary));
+                    print!("{}", loadtest::summary::summary_table(&out.summary));
                 }
-                if out.summary.saturated {
+                if out.summary.cpu.saturated {
                     eprintln!(
                         "loadtest: WARNING: load generator saturated: result is a lower bound"
                     );

@@ -7,7 +7,7 @@
 //! | file | content |
 //! |---|---|
 //! | `params.txt` | the run's flags, `key = value` per line |
-//! | `summary.json` | the summary (fields: see [`crate::report`]) |
+//! | `summary.json` | the summary (fields: see [`crate::summary`]) |
 //! | `summary.txt` | the table printed at the end |
 //! | `submit_resp.hgrm` | submit -> submit_sm_resp, corrected for coordinated omission (open loop; in closed loop the same as uncorrected) |
 //! | `submit_resp_uncorrected.hgrm` | the same from the actual write |
@@ -31,12 +31,18 @@
 //! samples that came after the last whole second (the drain), so the
 //! intervals of a file add up to its `.hgrm`.
 
+use crate::cli::BindMode;
 use crate::cli::RunArgs;
 use crate::hlog::RunLogs;
-use crate::report::{summary_json, summary_table, write_hgrm, Lat, Summary};
-use crate::stats::{Counters, FinalReport, Hists, Report, StatusCounts};
+use crate::report::write_hgrm;
+use crate::stats::{BindStats, Counters, FinalReport, Hists, Report, StatusCounts};
+use crate::summary::{
+    summary_table, Binds, Cpu, DeliverSm, Lat, LatPair, Latencies, Mode, Receipts, ServerUsage,
+    StatusRow, Submits, Summary,
+};
+use crate::sys::ProcUsage;
 use crate::templates::Templates;
-use crate::worker::{Plan, Shared, Worker};
+use crate::worker::{Plan, Shared, Worker, BIND_TIMEOUT};
 use smsc::pdu::CommandId;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -53,6 +59,8 @@ pub const SATURATED_PCT: f64 = 90.0;
 /// How the run ended.
 pub struct Outcome {
     pub summary: Summary,
+    /// The run's counters, merged over the threads (the summary shows most).
+    pub counters: Counters,
     /// 0 pass, 1 the server misbehaved (thresholds), 2 the run could not be done.
     pub exit_code: i32,
 }
@@ -63,6 +71,7 @@ fn params(a: &RunArgs, threads: usize) -> Vec<(String, String)> {
         ("addr".into(), a.addr.clone()),
         ("system_id".into(), a.system_id.clone()),
         ("binds".into(), a.binds.to_string()),
+        ("bind_concurrency".into(), a.bind_concurrency.to_string()),
         ("bind".into(), a.bind.name().into()),
         ("window".into(), a.window.to_string()),
         ("rate".into(), a.rate.to_string()),
@@ -83,6 +92,10 @@ fn params(a: &RunArgs, threads: usize) -> Vec<(String, String)> {
         ("seed".into(), a.seed.to_string()),
         ("max_error_rate".into(), a.max_error_rate.to_string()),
         ("receipt_grace".into(), d(a.receipt_grace)),
+        (
+            "server_pid".into(),
+            a.server_pid.map_or("-".into(), |p| p.to_string()),
+        ),
     ]
 }
 
@@ -206,9 +219,18 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
         return Err("--receipts is a fraction between 0 and 1".into());
     }
     let threads = a.threads.clamp(1, a.binds);
+    // Bind g is on thread g mod threads (the open-loop schedule's layout).
     let binds_per_thread: Vec<usize> = (0..threads)
         .map(|t| a.binds / threads + usize::from(t < a.binds % threads))
         .collect();
+    let conns = a.binds * if a.bind == BindMode::Tx { 2 } else { 1 };
+    check_fd_limit(conns)?;
+    let server0 = match a.server_pid {
+        Some(pid) => Some(
+            ProcUsage::read(pid).map_err(|e| format!("--server-pid {pid}: /proc/{pid}: {e}"))?,
+        ),
+        None => None,
+    };
     let dir = results_dir(a);
     std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
     let params = params(a, threads);
@@ -234,6 +256,9 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
         seed: a.seed,
         cores: a.cores.as_ref().map(|c| c.0.clone()),
         binds_per_thread,
+        bind_concurrency: a.bind_concurrency.max(threads).div_ceil(threads),
+        // Generous: a healthy server binds a connection in well under a ms.
+        setup_timeout: BIND_TIMEOUT + Duration::from_millis(10) * conns as u32,
     });
     let shared = Arc::new(Shared::new(threads));
     let templates = Arc::new(Templates::new());
@@ -266,8 +291,12 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     drop(report_tx);
     drop(senders);
 
-    let started = shared.start.wait(Duration::from_secs(40));
+    let setup0 = Instant::now();
+    let started = shared.start.wait(plan.start_timeout());
+    let setup_s = setup0.elapsed().as_secs_f64();
     let wall0 = Instant::now();
+    // The server's usage over the measured time: sampled at its two ends.
+    let mut server = ServerWatch::new(a, wall0, server0);
     let start_time = SystemTime::now();
     let cpu0 = crate::sys::process_cpu();
     if !started {
@@ -288,7 +317,8 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     let deadline =
         Instant::now() + a.warmup + a.duration + a.receipt_grace + Duration::from_secs(90);
     while finals.len() < threads {
-        match report_rx.recv_timeout(Duration::from_millis(200)) {
+        server.sample();
+        match report_rx.recv_timeout(server.wait(Duration::from_millis(200))) {
             Ok(Report::Interval {
                 index,
                 counters,
@@ -322,6 +352,9 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
         }
     }
+    // The workers can end a hair before the main thread's clock says the
+    // measured time is over: then the end is sampled now.
+    server.finish();
     for h in handles {
         let _ = h.join();
     }
@@ -342,11 +375,13 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     let mut cpu_threads = Vec::new();
     // The samples after the last whole second: a last, shorter interval.
     let mut rest = Hists::new();
+    let mut binds = BindStats::default();
     for f in &finals {
         totals.add(&f.hists);
         rest.add(&f.hists);
         counters.add(&f.counters);
         statuses.merge(&f.statuses);
+        binds.merge(&f.binds);
         if let Some(e) = &f.error {
             errors.push(format!("thread {}: {e}", f.thread));
         }
@@ -383,6 +418,14 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     } else if !errors.is_empty() {
         failures.push(errors.join("; "));
     }
+    if binds.failed > 0 && !setup_failed {
+        failures.push(format!(
+            "{} of {} binds failed ({})",
+            binds.failed,
+            binds.requested,
+            binds.errors.join("; ")
+        ));
+    }
     if error_rate > a.max_error_rate {
         failures.push(format!(
             "error rate {error_rate:.6} > {} ({} failed, {} nacked, {} unanswered of {} sent)",
@@ -414,34 +457,61 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     if counters.sent == 0 && !setup_failed {
         failures.push("nothing was sent".into());
     }
+    let throughput = |n: u64| {
+        if duration_s > 0.0 {
+            n as f64 / duration_s
+        } else {
+            0.0
+        }
+    };
     let summary = Summary {
-        params,
-        open_loop: a.rate > 0,
+        version: 1,
+        mode: if a.rate > 0 { Mode::Open } else { Mode::Closed },
         results_dir: dir.display().to_string(),
+        params: params.into_iter().collect(),
         duration_s,
-        throughput: if duration_s > 0.0 {
-            counters.ok_measured as f64 / duration_s
-        } else {
-            0.0
-        },
-        offered_rate: a.rate,
-        counters,
-        statuses,
+        throughput_per_s: throughput(counters.ok_measured),
+        receipts_per_s: throughput(totals.rcpt_u.len()),
+        offered_rate_per_s: a.rate,
+        submits: Submits::of(&counters),
         error_rate,
-        resp_c: Lat::of(&totals.resp_c),
-        resp_u: Lat::of(&totals.resp_u),
-        rcpt_c: Lat::of(&totals.rcpt_c),
-        rcpt_u: Lat::of(&totals.rcpt_u),
-        cpu_process_pct: if wall > Duration::ZERO {
-            100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
-        } else {
-            0.0
+        statuses: StatusRow::rows(&statuses),
+        latency_us: Latencies {
+            submit_resp: LatPair {
+                corrected: Lat::of(&totals.resp_c),
+                uncorrected: Lat::of(&totals.resp_u),
+            },
+            receipt: LatPair {
+                corrected: Lat::of(&totals.rcpt_c),
+                uncorrected: Lat::of(&totals.rcpt_u),
+            },
         },
-        cpu_threads_pct: cpu_threads,
-        saturated,
+        receipts: Receipts::of(&counters),
+        deliver_sm: DeliverSm {
+            other: counters.deliver_other,
+            bad: counters.deliver_bad,
+        },
+        connection_errors: counters.conn_errors,
+        binds: Binds {
+            requested: binds.requested,
+            bound: binds.bound,
+            failed: binds.failed,
+            setup_s,
+        },
+        server: server.usage(),
+        cpu: Cpu {
+            process_pct: if wall > Duration::ZERO {
+                100.0 * cpu.as_secs_f64() / wall.as_secs_f64()
+            } else {
+                0.0
+            },
+            threads_pct: cpu_threads,
+            saturated,
+        },
+        pass: failures.is_empty(),
         failures,
     };
-    write_file(&dir, "summary.json", &(summary_json(&summary) + "\n"))?;
+    write_file(&dir, "summary.json", &(summary.to_json() + "\n"))?;
     write_file(&dir, "summary.txt", &summary_table(&summary))?;
     write_file(
         &dir,
@@ -466,12 +536,107 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     }
     let exit_code = if setup_failed {
         2
-    } else if summary.pass() {
+    } else if summary.pass {
         0
     } else {
         1
     };
-    Ok(Outcome { summary, exit_code })
+    Ok(Outcome {
+        summary,
+        counters,
+        exit_code,
+    })
+}
+
+/// File descriptors the process needs beyond its connections (epoll,
+/// timerfds, stdio, the results files).
+const SPARE_FDS: u64 = 64;
+
+/// Raises the soft open-file limit to the hard one and checks it covers
+/// `conns` connections: thousands of binds need thousands of descriptors.
+fn check_fd_limit(conns: usize) -> Result<(), String> {
+    let need = conns as u64 + SPARE_FDS;
+    match crate::sys::raise_nofile() {
+        Ok((soft, _)) if soft >= need => Ok(()),
+        Ok((soft, hard)) => Err(format!(
+            "{conns} connections need about {need} file descriptors, but the limit is {soft} \
+             (hard limit {hard}): raise it (ulimit -Hn / limits.conf) or use fewer --binds"
+        )),
+        Err(e) => Err(format!("getrlimit(RLIMIT_NOFILE): {e}")),
+    }
+}
+
+/// `--server-pid`: samples the server's /proc at the start and the end of
+/// the measured time (the main thread wakes for each).
+struct ServerWatch {
+    pid: Option<u32>,
+    start_at: Instant,
+    end_at: Instant,
+    start: Option<ProcUsage>,
+    end: Option<(ProcUsage, Duration)>,
+    /// The reading before the run: the start's fallback if missed.
+    before: Option<ProcUsage>,
+}
+
+impl ServerWatch {
+    fn new(a: &RunArgs, wall0: Instant, before: Option<ProcUsage>) -> ServerWatch {
+        ServerWatch {
+            pid: a.server_pid,
+            start_at: wall0 + a.warmup,
+            end_at: wall0 + a.warmup + a.duration,
+            start: None,
+            end: None,
+            before,
+        }
+    }
+
+    fn sample(&mut self) {
+        let Some(pid) = self.pid else { return };
+        let now = Instant::now();
+        if self.start.is_none() && now >= self.start_at {
+            self.start = ProcUsage::read(pid).ok().or(self.before);
+        }
+        if self.end.is_none() && now >= self.end_at {
+            let span = now.saturating_duration_since(self.start_at);
+            self.end = ProcUsage::read(pid).ok().map(|u| (u, span));
+        }
+    }
+
+    /// Takes the samples still missing (a run that ended early or on time).
+    fn finish(&mut self) {
+        let Some(pid) = self.pid else { return };
+        if self.start.is_none() {
+            self.start = self.before;
+        }
+        if self.end.is_none() {
+            let span = Instant::now().saturating_duration_since(self.start_at);
+            self.end = ProcUsage::read(pid).ok().map(|u| (u, span));
+        }
+    }
+
+    /// How long the main thread may block: `max`, or less to sample on time.
+    fn wait(&self, max: Duration) -> Duration {
+        let now = Instant::now();
+        let next = match (&self.pid, &self.start, &self.end) {
+            (None, _, _) | (_, _, Some(_)) => return max,
+            (_, None, _) => self.start_at,
+            (_, Some(_), None) => self.end_at,
+        };
+        max.min(next.saturating_duration_since(now))
+            .max(Duration::from_millis(1))
+    }
+
+    fn usage(&self) -> Option<ServerUsage> {
+        let (s, (e, span)) = (self.start?, self.end?);
+        let cpu = e.cpu.saturating_sub(s.cpu).as_secs_f64();
+        Some(ServerUsage {
+            pid: self.pid?,
+            cpu_s: cpu,
+            cpu_pct: 100.0 * cpu / span.as_secs_f64().max(1e-9),
+            vm_rss_kib: e.vm_rss_kib,
+            vm_hwm_kib: e.vm_hwm_kib,
+        })
+    }
 }
 
 fn write_file(dir: &std::path::Path, name: &str, text: &str) -> Result<(), String> {

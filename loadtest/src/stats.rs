@@ -196,7 +196,39 @@ pub struct FinalReport {
     /// Thread CPU time and wall time from the start of sending to its end.
     pub cpu_sending: Duration,
     pub wall_sending: Duration,
+    pub binds: BindStats,
     pub error: Option<String>,
+}
+
+/// How the connections of a thread (or, merged, of the run) went.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BindStats {
+    /// Connections asked for.
+    pub requested: u64,
+    pub bound: u64,
+    /// Refused, closed, not answered, or not tried in the setup time.
+    pub failed: u64,
+    /// The first few distinct reasons.
+    pub errors: Vec<String>,
+}
+
+impl BindStats {
+    const MAX_ERRORS: usize = 3;
+
+    pub fn note_error(&mut self, e: &str) {
+        if self.errors.len() < Self::MAX_ERRORS && !self.errors.iter().any(|x| x == e) {
+            self.errors.push(e.to_string());
+        }
+    }
+
+    pub fn merge(&mut self, o: &BindStats) {
+        self.requested += o.requested;
+        self.bound += o.bound;
+        self.failed += o.failed;
+        for e in &o.errors {
+            self.note_error(e);
+        }
+    }
 }
 
 /// A barrier that gives up after a timeout (a worker that failed must not

@@ -1,5 +1,6 @@
 //! The few OS calls the load tester needs: CPU pinning, CPU-time readings,
-//! the wall-clock date for folder names and receipt texts.
+//! the open-file limit, another process's CPU and memory (/proc), the
+//! wall-clock date for folder names and receipt texts.
 
 use std::io;
 use std::time::Duration;
@@ -50,6 +51,73 @@ pub fn process_cpu() -> Duration {
 /// User + system CPU time of the calling thread.
 pub fn thread_cpu() -> Duration {
     rusage(libc::RUSAGE_THREAD)
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit (thousands of binds
+/// need thousands of descriptors; the usual soft limit is 1024). Returns
+/// the (soft, hard) limits now in force.
+pub fn raise_nofile() -> io::Result<(u64, u64)> {
+    // SAFETY: rlimit is plain data; getrlimit/setrlimit only read or write it.
+    unsafe {
+        let mut r: libc::rlimit = std::mem::zeroed();
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if r.rlim_cur < r.rlim_max {
+            let want = libc::rlimit {
+                rlim_cur: r.rlim_max,
+                rlim_max: r.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
+                r.rlim_cur = r.rlim_max;
+            }
+        }
+        Ok((r.rlim_cur as u64, r.rlim_max as u64))
+    }
+}
+
+/// A process's CPU time and memory, from /proc/PID/stat and /proc/PID/status.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ProcUsage {
+    /// utime + stime.
+    pub cpu: Duration,
+    /// VmRSS: resident now.
+    pub vm_rss_kib: u64,
+    /// VmHWM: the peak resident set so far.
+    pub vm_hwm_kib: u64,
+}
+
+impl ProcUsage {
+    pub fn read(pid: u32) -> io::Result<ProcUsage> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+        // SAFETY: sysconf has no memory effects.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        ProcUsage::parse(&stat, &status, hz)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "unexpected /proc format"))
+    }
+
+    /// `stat`: fields 14 and 15 (utime, stime, in clock ticks) counted after
+    /// the command name, which is in parentheses and may hold spaces.
+    pub fn parse(stat: &str, status: &str, hz: u64) -> Option<ProcUsage> {
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let mut f = rest.split_whitespace().skip(11);
+        let utime: u64 = f.next()?.parse().ok()?;
+        let stime: u64 = f.next()?.parse().ok()?;
+        let ticks = utime + stime;
+        let kib = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        };
+        Some(ProcUsage {
+            cpu: Duration::from_secs(ticks / hz)
+                + Duration::from_nanos(ticks % hz * 1_000_000_000 / hz),
+            vm_rss_kib: kib("VmRSS:")?,
+            vm_hwm_kib: kib("VmHWM:")?,
+        })
+    }
 }
 
 /// Seconds since the Unix epoch, now.
@@ -147,6 +215,25 @@ mod tests {
         assert_eq!(&smpp_date(1_715_005_353), b"2405061422");
         // Leap day.
         assert_eq!(civil(951_782_400), (2000, 2, 29, 0, 0, 0));
+    }
+
+    #[test]
+    fn proc_usage_parses_and_reads_ourselves() {
+        let stat = "4242 (smsc (loop 0)) S 1 4242 1 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0 12345 1000000 500";
+        let status = "Name:\tsmsc\nVmHWM:\t   20480 kB\nVmRSS:\t   10240 kB\n";
+        let u = ProcUsage::parse(stat, status, 100).unwrap();
+        assert_eq!(u.cpu, Duration::from_secs(3), "(250 + 50) ticks at 100 Hz");
+        assert_eq!((u.vm_rss_kib, u.vm_hwm_kib), (10240, 20480));
+        assert!(ProcUsage::parse("garbage", status, 100).is_none());
+        let me = ProcUsage::read(std::process::id()).unwrap();
+        assert!(me.vm_rss_kib > 0 && me.vm_hwm_kib >= me.vm_rss_kib);
+    }
+
+    #[test]
+    fn nofile_soft_limit_is_raised_to_hard() {
+        let (soft, hard) = raise_nofile().unwrap();
+        assert!(soft <= hard);
+        assert!(soft >= 64);
     }
 
     #[test]

@@ -41,7 +41,7 @@ impl Responder {
 }
 
 fn check_agree(out: &Outcome, rs: &ResponderStats) {
-    let c = &out.summary.counters;
+    let c = &out.counters;
     assert!(c.sent > 0);
     assert_eq!(c.answered, c.sent, "every submit answered");
     assert_eq!(c.ok, c.sent);
@@ -151,11 +151,11 @@ fn closed_loop_trx_with_receipts() {
     assert_eq!(v["pass"], true);
     assert_eq!(
         v["receipts"]["matched"].as_u64(),
-        Some(out.summary.counters.receipts_matched)
+        Some(out.counters.receipts_matched)
     );
     let resp = parse_hgrm(&std::fs::read_to_string(dir.join("submit_resp.hgrm")).unwrap()).unwrap();
-    assert_eq!(resp.total, out.summary.counters.ok_measured);
-    assert!(out.summary.rcpt_u.count > 0);
+    assert_eq!(resp.total, out.counters.ok_measured);
+    assert!(out.summary.latency_us.receipt.uncorrected.count > 0);
 }
 
 #[test]
@@ -191,18 +191,63 @@ fn tx_binds_two_threads_open_loop_mixed() {
     let rs = r.stop();
     check_agree(&out, &rs);
     assert_eq!(rs.binds, 8, "4 transmitters + 4 receivers");
-    let c = &out.summary.counters;
+    let c = &out.counters;
     // Open loop at 4000/s for 1.25 s: the schedule, not the windows, set the count.
     assert!((4950..=5000).contains(&c.sent), "{}", c.sent);
     assert!(c.sent_with_receipt > c.sent / 4 && c.sent_with_receipt < c.sent * 3 / 4);
-    assert!(out.summary.resp_c.count > 0 && out.summary.resp_u.count > 0);
     assert!(
-        out.summary.resp_c.p50 >= out.summary.resp_u.p50,
+        out.summary.latency_us.submit_resp.corrected.count > 0
+            && out.summary.latency_us.submit_resp.uncorrected.count > 0
+    );
+    assert!(
+        out.summary.latency_us.submit_resp.corrected.p50
+            >= out.summary.latency_us.submit_resp.uncorrected.p50,
         "corrected >= uncorrected"
     );
     let v = check_folder(&dir);
     assert_eq!(v["mode"], "open");
     assert_eq!(v["offered_rate_per_s"], 4000);
+}
+
+#[test]
+fn many_binds_open_loop_from_one_process() {
+    // 400 TRX binds at 20 msg/s each, a receipt per message, bound 32 at a
+    // time by two threads: every bind works and the counts agree.
+    let r = responder(1);
+    let dir = out_dir("many");
+    let a = args(
+        r.addr,
+        &dir,
+        &[
+            "--binds",
+            "400",
+            "--threads",
+            "2",
+            "--bind-concurrency",
+            "32",
+            "--rate",
+            "8000",
+            "--duration",
+            "1s",
+            "--warmup",
+            "200ms",
+            "--receipts",
+            "1",
+        ],
+    );
+    let out = run(&a).unwrap();
+    let rs = r.stop();
+    check_agree(&out, &rs);
+    assert_eq!((rs.connections, rs.binds), (400, 400));
+    let b = &out.summary.binds;
+    assert_eq!((b.requested, b.bound, b.failed), (400, 400, 0));
+    let c = &out.counters;
+    assert!((9500..=9600).contains(&c.sent), "{}", c.sent);
+    let v = check_folder(&dir);
+    assert_eq!(v["binds"]["bound"], 400);
+    assert!(v["latency_us"]["receipt"]["corrected"]["p99_9"].as_u64() > Some(0));
+    let table = std::fs::read_to_string(dir.join("summary.txt")).unwrap();
+    assert!(table.contains("400 of 400 bound"), "{table}");
 }
 
 #[test]
@@ -272,12 +317,12 @@ fn binaries_end_to_end_and_compare() {
     assert_eq!(
         (info.width as usize, info.height as usize),
         (
-            960 * loadtest::compare::PNG_SCALE,
-            560 * loadtest::compare::PNG_SCALE
+            (loadtest::chart::WIDTH * loadtest::chart::PNG_SCALE) as usize,
+            (loadtest::chart::HEIGHT * loadtest::chart::PNG_SCALE) as usize
         )
     );
-    for c in &loadtest::compare::COLORS[..2] {
-        assert!(px.chunks(3).any(|p| p == c), "{c:?}");
+    for c in &loadtest::chart::COLORS[..2] {
+        assert!(px.chunks(3).any(|p| p == [c.0, c.1, c.2]), "{c:?}");
     }
 }
 
@@ -423,7 +468,7 @@ fn run_broken(mode: Misbehave, name: &str, extra: &[&str]) -> Outcome {
 #[test]
 fn duplicate_and_unknown_receipts_fail_the_run() {
     let out = run_broken(Misbehave::DuplicateAndUnknown, "dup", &[]);
-    let c = &out.summary.counters;
+    let c = &out.counters;
     assert_eq!(c.receipts_matched, c.sent);
     assert_eq!(c.receipts_duplicate, c.sent);
     assert_eq!(c.receipts_unknown, 1);
@@ -435,7 +480,7 @@ fn duplicate_and_unknown_receipts_fail_the_run() {
 #[test]
 fn missing_receipts_fail_the_run() {
     let out = run_broken(Misbehave::NoReceipts, "missing", &[]);
-    let c = &out.summary.counters;
+    let c = &out.counters;
     assert!(c.sent > 50);
     assert_eq!(c.receipts_missing, c.sent);
     assert_eq!(out.exit_code, 1);
@@ -444,17 +489,16 @@ fn missing_receipts_fail_the_run() {
 #[test]
 fn error_statuses_are_counted_and_thresholded() {
     let out = run_broken(Misbehave::Throttle, "throttle", &[]);
-    let c = &out.summary.counters;
+    let c = &out.counters;
     assert_eq!(c.failed, c.sent / 2);
     assert_eq!(c.receipts_matched, c.ok);
     assert_eq!(out.exit_code, 1, "error rate 0.5 > 0");
     let throttled = out
         .summary
         .statuses
-        .0
         .iter()
-        .find(|s| s.1 == 0x58)
-        .map(|s| s.2);
+        .find(|s| s.status == "0x00000058" && s.name == "ESME_RTHROTTLED")
+        .map(|s| s.count);
     assert_eq!(throttled, Some(c.failed));
     let out = run_broken(
         Misbehave::Throttle,
@@ -467,7 +511,7 @@ fn error_statuses_are_counted_and_thresholded() {
 #[test]
 fn receipts_before_sending_are_stale_not_unknown() {
     let out = run_broken(Misbehave::StaleAtBind, "stale", &[]);
-    let c = &out.summary.counters;
+    let c = &out.counters;
     assert_eq!(c.receipts_stale, 1);
     assert_eq!(c.receipts_unknown, 0);
     assert_eq!(c.receipts_matched, c.sent);

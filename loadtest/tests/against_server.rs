@@ -57,7 +57,7 @@ fn counts_agree_with_the_server_counters() {
         ],
     );
     let out = run(&a).unwrap();
-    let c = &out.summary.counters;
+    let c = &out.counters;
     assert!(c.sent > 1000, "sent {}", c.sent);
     assert_eq!(c.ok, c.sent, "every submit accepted");
     assert_eq!(
@@ -67,10 +67,12 @@ fn counts_agree_with_the_server_counters() {
     assert_eq!(out.exit_code, 0, "{:?}", out.summary.failures);
     // The interval logs add up to the run's histograms.
     let s = &out.summary;
-    for (file, lat) in loadtest::hlog::FILES
-        .iter()
-        .zip([&s.resp_c, &s.resp_u, &s.rcpt_c, &s.rcpt_u])
-    {
+    for (file, lat) in loadtest::hlog::FILES.iter().zip([
+        &s.latency_us.submit_resp.corrected,
+        &s.latency_us.submit_resp.uncorrected,
+        &s.latency_us.receipt.corrected,
+        &s.latency_us.receipt.uncorrected,
+    ]) {
         let (_, ivs) = loadtest::hlog::read(&std::fs::read(dir.join(file)).unwrap()).unwrap();
         let total: u64 = ivs.iter().map(|i| i.hist.len()).sum();
         assert_eq!(total, lat.count, "{file}");
@@ -110,5 +112,73 @@ fn counts_agree_with_the_server_counters() {
     let others = 8 + sc.unbind_rx + sc.rx_of(CommandId::ENQUIRE_LINK);
     assert_eq!(sc.status_of(CommandStatus::ESME_ROK), c.ok + others);
     assert_eq!(sc.unexpected_resp, 0);
+    srv.stop();
+}
+
+#[test]
+fn binds_beyond_the_accounts_limit_fail_and_the_rest_run() {
+    smsc::log::set_quiet(true);
+    let dir = out_dir("max-binds");
+    std::fs::create_dir_all(&dir).unwrap();
+    let accounts = dir.join("accounts.ini");
+    std::fs::write(&accounts, "[lt]\npassword = pw\nmax_binds = 5\n").unwrap();
+    let cfg = smsc::config::Config::from_args(smsc::config::Args::parse_from([
+        "smsc",
+        "--listen",
+        "127.0.0.1:0",
+        "--threads",
+        "1",
+        "--accounts",
+        accounts.to_str().unwrap(),
+        "--stats-interval",
+        "0",
+        "--shutdown-grace",
+        "300ms",
+    ]))
+    .unwrap();
+    let srv = smsc::server::Server::start(cfg).unwrap();
+    let out_dir = dir.join("run");
+    let a = run_args(
+        srv.local_addr(),
+        &out_dir,
+        &[
+            "--system-id",
+            "lt",
+            "--password",
+            "pw",
+            "--binds",
+            "8",
+            "--bind-concurrency",
+            "2",
+            "--rate",
+            "1000",
+            "--duration",
+            "500ms",
+            "--warmup",
+            "100ms",
+            "--server-pid",
+            &std::process::id().to_string(),
+        ],
+    );
+    let out = run(&a).unwrap();
+    let b = &out.summary.binds;
+    assert_eq!((b.requested, b.bound, b.failed), (8, 5, 3));
+    assert_eq!(out.exit_code, 1, "binds failed: not a pass");
+    assert!(
+        out.summary
+            .failures
+            .iter()
+            .any(|f| f.starts_with("3 of 8 binds failed (bind refused")),
+        "{:?}",
+        out.summary.failures
+    );
+    // The 5 bound ones carried the whole rate.
+    let c = &out.counters;
+    assert!((550..=600).contains(&c.sent), "{}", c.sent);
+    assert_eq!(c.ok, c.sent);
+    // --server-pid (here the test process, the server being in-process).
+    let sv = out.summary.server.expect("server usage");
+    assert_eq!(sv.pid, std::process::id());
+    assert!(sv.cpu_s > 0.0 && sv.vm_hwm_kib >= sv.vm_rss_kib && sv.vm_rss_kib > 0);
     srv.stop();
 }

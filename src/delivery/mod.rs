@@ -19,11 +19,15 @@
     clippy::panic
 )]
 
+mod item;
+#[cfg(test)]
+mod mo_tests;
 mod pump;
 #[cfg(test)]
 mod tests;
 mod window;
 
+pub use item::{carried_tlvs, Item, Mo, MoOutcome};
 pub use pump::Sessions;
 pub use window::Answered;
 
@@ -71,18 +75,21 @@ pub struct Delivery {
     policy: Policy,
     /// Every receipt queued or in flight on this loop. Queues and windows
     /// move 4-byte keys into it, not the 150-byte records.
-    pub(crate) store: Slab<Receipt>,
+    pub(crate) store: Slab<Item>,
     accounts: Vec<AccountQueue>,
     /// Accounts to pump at the end of this iteration.
     dirty: Vec<usize>,
     /// Receipts back from delays, mailboxes and the spool, to be queued.
-    pub fresh: Vec<Receipt>,
-    /// Receipts handed to other loops, one batch per loop, shipped by the loop.
-    pub outbox: Vec<Batch>,
+    pub fresh: Vec<Item>,
+    /// Deliveries handed to other loops, one batch per loop, shipped by the loop.
+    pub outbox: Vec<Batch<Item>>,
     /// Scratch list of loops with a receiver for the account being pumped.
     targets: Vec<usize>,
     /// Receipts waiting for a timer (outcome delay, retry back-off).
-    pub(crate) delayed: Slab<Receipt>,
+    pub(crate) delayed: Slab<Item>,
+    /// How MO deliveries ended, for their submitters' stores (drained by
+    /// the loop at the end of the iteration).
+    pub outcomes: Vec<MoOutcome>,
     dates: receipt::DateCache,
     /// The journal hooks: created and finished receipts.
     pub journal: JournalHooks,
@@ -101,6 +108,7 @@ impl Delivery {
             outbox: (0..shared.config.threads).map(|_| Vec::new()).collect(),
             targets: Vec::new(),
             delayed: Slab::new(),
+            outcomes: Vec::new(),
             dates: receipt::DateCache::default(),
             journal: JournalHooks::new(shared, loop_id),
         }
@@ -120,8 +128,9 @@ impl Delivery {
 
     /// Puts a receipt in the store and its key on its account's queue.
     #[inline(always)]
-    pub fn enqueue(&mut self, r: Receipt, shared: &Shared) {
-        let a = r.account.index();
+    pub fn enqueue(&mut self, r: impl Into<Item>, shared: &Shared) {
+        let r = r.into();
+        let a = r.account().index();
         let key = self.store.insert(r);
         self.enqueue_stored(a, key, shared);
     }
@@ -139,7 +148,7 @@ impl Delivery {
             }
             None => {
                 if let Some(r) = self.store.try_remove(key) {
-                    self.journal.done(r.jid);
+                    self.journal.done(r.jid());
                 }
             }
         }
@@ -148,7 +157,7 @@ impl Delivery {
     /// Journals the receipt at `key` as created.
     #[inline]
     pub fn journal_add(&mut self, key: usize, system_id: &str) {
-        if let Some(r) = self.store.get_mut(key) {
+        if let Some(Item::Receipt(r)) = self.store.get_mut(key) {
             self.journal.add(r, system_id);
         }
     }
@@ -199,12 +208,34 @@ impl Delivery {
         self.accounts
             .iter()
             .flat_map(|q| q.queue.iter())
-            .filter_map(|&k| self.store.get(k as usize))
+            .filter_map(|&k| match self.store.get(k as usize) {
+                Some(Item::Receipt(r)) => Some(r),
+                _ => None,
+            })
+    }
+
+    /// Takes the queued MO message of `origin` out of its queue (cancel_sm).
+    /// Rare: a scan of the queues. False if it is not queued here (in
+    /// flight, on another loop, or gone).
+    pub fn withdraw_mo(&mut self, origin: (u8, u64)) -> bool {
+        let store = &mut self.store;
+        for q in &mut self.accounts {
+            let pos = q.queue.iter().position(
+                |&k| matches!(store.get(k as usize), Some(Item::Mo(m)) if m.origin == origin),
+            );
+            if let Some(i) = pos {
+                if let Some(k) = q.queue.remove(i) {
+                    store.try_remove(k as usize);
+                }
+                return true;
+            }
+        }
+        false
     }
 
     /// At stop: what is delayed goes back on the queues (to be spooled).
     pub fn undelay_all(&mut self, shared: &Shared) {
-        let delayed: Vec<Receipt> = self.delayed.drain().collect();
+        let delayed: Vec<Item> = self.delayed.drain().collect();
         for r in delayed {
             self.enqueue(r, shared);
         }

@@ -2,12 +2,13 @@
 //! sessions (the submitter first, then round-robin), or to another loop
 //! that has a receiver, or kept until one binds.
 
+use super::Item;
 use super::{Delivery, Policy};
 use crate::clock::{Clock, Kind};
 use crate::conn::{ConnKey, Inflight, Session};
 use crate::metrics::Counters;
 use crate::pdu::CommandId;
-use crate::receipt::{self, Receipt};
+use crate::receipt;
 use crate::server::Shared;
 use std::sync::atomic::Ordering;
 
@@ -36,7 +37,7 @@ pub fn takes(s: &Session, a: usize, p: &Policy) -> bool {
 /// at its bound.
 #[inline]
 fn write_deliver_sm(
-    r: &Receipt,
+    r: &Item,
     rk: u32,
     s: &mut Session,
     dates: &mut receipt::DateCache,
@@ -45,8 +46,8 @@ fn write_deliver_sm(
 ) -> bool {
     let seq = s.next_seq();
     let v34 = s.v34;
-    let ok = s.tx.write_with(receipt::MAX_PDU_LEN, |buf| {
-        r.encode_cached(seq, v34, dates, buf).unwrap_or(0)
+    let ok = s.tx.write_with(r.max_len(), |buf| {
+        r.encode(seq, v34, dates, buf).unwrap_or(0)
     });
     if !ok {
         return false;
@@ -125,27 +126,47 @@ impl Delivery {
             return;
         };
         let policy = self.policy;
+        // MO messages no receiver's address_range admits are moved behind
+        // the others, at most once each per pump.
+        let mut rotations = q.queue.len();
         while let Some(&rk) = q.queue.front() {
             let Some(r) = self.store.get(rk as usize) else {
                 q.queue.pop_front();
                 continue;
             };
-            if r.expires_unix < clock.unix {
+            if r.expires_unix() < clock.unix {
                 q.queue.pop_front();
                 if let Some(r) = self.store.try_remove(rk as usize) {
-                    self.journal.done(r.jid);
+                    self.journal.done(r.jid());
+                    if let Item::Mo(mo) = r {
+                        m.mo_expired += 1;
+                        self.outcomes.push(super::MoOutcome {
+                            origin: mo.origin,
+                            stat: crate::dlr::Stat::Expired,
+                            err: 0,
+                        });
+                    } else {
+                        m.receipt_expired += 1;
+                    }
                 }
-                m.receipt_expired += 1;
                 continue;
             }
             // The submitting session first when it receives too (a TRX
             // bind gets the receipt on the connection, and in the write, of
             // its submit_sm_resp: no "receipt for an unknown id" race), then
             // round-robin over the account's receiving sessions.
-            let mut eligible =
-                |key: ConnKey| sessions.get(key).is_some_and(|s| takes(s, a, &policy));
+            let mo_dest = match r {
+                Item::Mo(m) => Some(m.dest.as_bytes()),
+                Item::Receipt(_) => None,
+            };
+            let admits = |s: &Session| mo_dest.is_none_or(|d| s.admits(d));
+            let mut eligible = |key: ConnKey| {
+                sessions
+                    .get(key)
+                    .is_some_and(|s| takes(s, a, &policy) && admits(s))
+            };
             let preferred = r
-                .prefer
+                .prefer()
                 .map(|(slot, gen)| ConnKey { slot, gen })
                 .filter(|&k| eligible(k));
             let n = q.receivers.len();
@@ -158,6 +179,16 @@ impl Delivery {
                     .map(|(i, key)| (Some(i), key)),
             };
             let Some((rr_index, key)) = chosen else {
+                let nobody = mo_dest.is_some()
+                    && !q
+                        .receivers
+                        .iter()
+                        .any(|&k| sessions.get(k).is_some_and(|s| admits(s)));
+                if nobody && rotations > 0 && !q.receivers.is_empty() {
+                    rotations -= 1;
+                    q.queue.rotate_left(1);
+                    continue;
+                }
                 break;
             };
             let Some(s) = sessions.get(key) else {
@@ -194,7 +225,7 @@ impl Delivery {
                             continue;
                         };
                         // Slot numbers mean nothing on another loop.
-                        r.prefer = None;
+                        r.forget_prefer();
                         match self
                             .targets
                             .get(k % n)

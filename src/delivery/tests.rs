@@ -13,7 +13,7 @@ fn queue(h: &mut Harness, n: usize) {
     for i in 0..n {
         let mut r: Receipt = receipt();
         r.message_id[23] = b'0' + (i % 10) as u8;
-        h.st.delivery.fresh.push(r);
+        h.st.delivery.fresh.push(r.into());
     }
     h.end_iteration();
 }
@@ -147,7 +147,7 @@ fn an_expired_delivery_is_dropped_not_sent() {
     let mut h = Harness::new(&[]);
     let mut r = receipt();
     r.expires_unix = h.st.clock.unix - 1;
-    h.st.delivery.fresh.push(r);
+    h.st.delivery.fresh.push(r.into());
     h.end_iteration();
     let c = receiver(&mut h);
     assert!(deliver_sms(&h.out(c)).is_empty());

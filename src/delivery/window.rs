@@ -3,11 +3,13 @@
 //! back-off, or dropped with its reason counted.
 
 use super::Delivery;
+use super::{Item, MoOutcome};
 use crate::clock::{Clock, Kind};
 use crate::conn::Session;
+use crate::dlr::Stat;
 use crate::metrics::LoopMetrics;
 use crate::pdu::CommandStatus as S;
-use crate::receipt::{self, Receipt};
+use crate::receipt;
 use std::time::Duration;
 
 /// What became of a deliver_sm_resp.
@@ -36,17 +38,32 @@ impl Delivery {
             return Answered::Unexpected;
         };
         let key = inf.receipt as usize;
-        let Some(a) = self.store.get(key).map(|r| r.account.index()) else {
+        let Some(a) = self.store.get(key).map(|r| r.account().index()) else {
             return Answered::InWindow;
         };
         if status.is_ok() {
             // Removed without moving the record out (it is not needed).
-            let jid = self.store.get(key).map_or(0, |r| r.jid);
-            self.store.remove(key);
-            self.journal.done(jid);
-            m.receipt_acked += 1;
-            if let Some(am) = m.account(a) {
-                am.receipt_acked += 1;
+            match self.store.get(key) {
+                Some(Item::Receipt(r)) => {
+                    let jid = r.jid;
+                    self.store.remove(key);
+                    self.journal.done(jid);
+                    m.receipt_acked += 1;
+                    if let Some(am) = m.account(a) {
+                        am.receipt_acked += 1;
+                    }
+                }
+                _ => {
+                    if let Some(Item::Mo(mo)) = self.store.try_remove(key) {
+                        self.journal.done(mo.jid);
+                        m.mo_delivered += 1;
+                        self.outcomes.push(MoOutcome {
+                            origin: mo.origin,
+                            stat: Stat::Delivrd,
+                            err: 0,
+                        });
+                    }
+                }
             }
         } else if let Some(r) = self.store.try_remove(key) {
             self.retry(r, status, clock, m);
@@ -65,25 +82,39 @@ impl Delivery {
 
     /// After an error status or a timeout: try again later with back-off, or
     /// count the drop with its reason.
-    pub fn retry(&mut self, mut r: Receipt, status: S, clock: &mut Clock, m: &mut LoopMetrics) {
+    pub fn retry(&mut self, mut r: Item, status: S, clock: &mut Clock, m: &mut LoopMetrics) {
         if !receipt::is_retryable(status) {
             m.receipt_rejected += 1;
-            self.journal.done(r.jid);
-            return;
+            return self.give_up(r, status);
         }
-        r.attempts = r.attempts.saturating_add(1);
-        if r.attempts > self.policy.retries {
+        let attempts = r.attempts_mut();
+        *attempts = attempts.saturating_add(1);
+        let attempts = *attempts;
+        if attempts > self.policy.retries {
             m.receipt_dropped_retries += 1;
-            self.journal.done(r.jid);
-            return;
+            return self.give_up(r, status);
         }
         m.receipt_retried += 1;
-        let backoff = self.policy.backoff * (1u32 << (r.attempts - 1).min(10));
+        let backoff = self.policy.backoff * (1u32 << (attempts - 1).min(10));
         self.delay(r, backoff, clock);
     }
 
+    /// A delivery that ends without success: finished in the journal, and
+    /// an MO message's submitter learns it was UNDELIV with the status.
+    fn give_up(&mut self, r: Item, status: S) {
+        self.journal.done(r.jid());
+        if let Item::Mo(mo) = r {
+            self.outcomes.push(MoOutcome {
+                origin: mo.origin,
+                stat: Stat::Undeliv,
+                err: status.0.min(u32::from(u16::MAX)) as u16,
+            });
+        }
+    }
+
     /// Keeps `r` aside until `delay` has passed; then it is queued again.
-    pub fn delay(&mut self, r: Receipt, delay: Duration, clock: &mut Clock) {
+    pub fn delay(&mut self, r: impl Into<Item>, delay: Duration, clock: &mut Clock) {
+        let r = r.into();
         let slot = self.delayed.insert(r);
         clock.slot_after(slot, Kind::Receipt, delay);
     }

@@ -94,6 +94,33 @@ pub(super) fn on_bind(
         }
         Ok(acct.id)
     })();
+    // address_range: a regular expression matched anywhere in an MO
+    // message's destination (`^4478` anchors a prefix), compiled once,
+    // bounded; one that does not compile refuses the bind.
+    let range = match status {
+        Ok(_) if t.can_receive() && !b.address_range.is_empty() => {
+            match std::str::from_utf8(b.address_range).ok().and_then(|p| {
+                regex::bytes::RegexBuilder::new(p)
+                    .size_limit(64 * 1024)
+                    .dfa_size_limit(256 * 1024)
+                    .build()
+                    .ok()
+            }) {
+                Some(re) => Some(Box::new(re)),
+                None => {
+                    if let Ok(a) = status {
+                        if let Some(state) = shared.account(a) {
+                            state.binds.fetch_sub(1, Ordering::Relaxed);
+                        }
+                    }
+                    st.m.bind_bad_range += 1;
+                    st.m.bind_ex += 1;
+                    return respond_header(&mut st.m, s, resp_id, S::ESME_RBINDFAIL, seq);
+                }
+            }
+        }
+        _ => None,
+    };
     let a = match status {
         Ok(a) => a,
         Err(code) => {
@@ -104,6 +131,7 @@ pub(super) fn on_bind(
     };
     s.state = State::Bound(t);
     s.account = Some(a);
+    s.range = range;
     s.v34 = b.interface_version >= 0x34;
     match t {
         BindType::Transmitter => st.m.bind_tx += 1,

@@ -108,15 +108,15 @@ fn every_state_answers_every_request() {
         ..Default::default()
     });
     let query = Body::QuerySm(pdu::QuerySm {
-        message_id: b"1",
+        message_id: b"0123456789a0000000000001",
         ..Default::default()
     });
     let cancel = Body::CancelSm(pdu::CancelSm {
-        message_id: b"1",
+        message_id: b"0123456789a0000000000001",
         ..Default::default()
     });
     let replace = Body::ReplaceSm(pdu::ReplaceSm {
-        message_id: b"1",
+        message_id: b"0123456789a0000000000001",
         short_message: b"x",
         ..Default::default()
     });

@@ -104,7 +104,7 @@ pub fn on_timer(st: &mut LoopState, shared: &Shared, s: &mut Session, kind: Kind
             }
         }
         // Not a session's timers (the loop hands them to their owners).
-        Kind::Receipt | Kind::LateResponse => {}
+        Kind::Receipt | Kind::LateResponse | Kind::Message => {}
     }
     false
 }

@@ -72,6 +72,7 @@ impl Worker {
                 }
             }
         }
+        self.expire_remote();
         // Safety net for held receipts (a receiver elsewhere, an expiry).
         self.st.delivery.mark_held_dirty();
         self.publish();
@@ -91,6 +92,8 @@ impl Worker {
             accounts: self.st.m.accounts.clone(),
             receipts_queued: self.st.delivery.queued() as u64,
             receipts_delayed: (self.st.delivery.delayed.len() + self.st.accept.late.len()) as u64,
+            messages_pending: self.st.store.pending_len() as u64,
+            messages_stored: self.st.store.len() as u64,
             receipts_inflight: self
                 .conns
                 .iter()

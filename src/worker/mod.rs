@@ -17,20 +17,23 @@
     clippy::panic
 )]
 
+mod accept;
 mod housekeeping;
 mod tls;
 
-use crate::buf::RingBuf;
+pub use accept::Listeners;
+
 use crate::clock::{Kind, TimerKey, TICK};
 use crate::conn::{Conn, ConnKey, Session, State};
-use crate::delivery::Sessions;
+use crate::delivery::{Item, Sessions};
 use crate::link::{InLink, OutLink, Shipped};
 use crate::loop_state::LoopState;
 use crate::metrics::Snapshot;
+use crate::remote::{Mail, Ready};
 use crate::server::Shared;
 use crate::session;
 use crate::transport::Transport;
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 use std::io::{self, ErrorKind};
@@ -74,8 +77,11 @@ pub struct Worker {
     conns: Slab<Conn>,
     next_gen: u32,
     scratch: Vec<u8>,
-    senders: Vec<Option<OutLink>>,
-    receivers: Vec<InLink>,
+    senders: Vec<Option<OutLink<Item>>>,
+    receivers: Vec<InLink<Item>>,
+    /// The management links (`remote.rs`), one pair per other loop.
+    mail_senders: Vec<Option<OutLink<Mail>>>,
+    mail_receivers: Vec<InLink<Mail>>,
     flush_list: Vec<usize>,
     /// Connections whose write waits for a failed journal commit.
     flush_retry: Vec<usize>,
@@ -140,17 +146,20 @@ impl Worker {
     pub fn new(
         id: usize,
         shared: Arc<Shared>,
-        listener: TcpListener,
-        tls_listener: Option<TcpListener>,
-        senders: Vec<Option<OutLink>>,
-        receivers: Vec<InLink>,
+        listeners: Listeners,
+        senders: Vec<Option<OutLink<Item>>>,
+        receivers: Vec<InLink<Item>>,
+        mail_senders: Vec<Option<OutLink<Mail>>>,
+        mail_receivers: Vec<InLink<Mail>>,
     ) -> io::Result<Worker> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let mut listener = listener;
+        let Listeners {
+            plain: mut listener,
+            tls: mut tls_listener,
+        } = listeners;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
-        let mut tls_listener = tls_listener;
         if let Some(l) = &mut tls_listener {
             poll.registry()
                 .register(l, TLS_LISTENER, Interest::READABLE)?;
@@ -176,6 +185,8 @@ impl Worker {
             scratch: vec![0; shared.config.max_pdu_bytes as usize],
             senders,
             receivers,
+            mail_senders,
+            mail_receivers,
             flush_list: Vec::new(),
             flush_retry: Vec::new(),
             journal_blocked: false,
@@ -277,95 +288,6 @@ impl Worker {
             self.send_outboxes();
             self.reap();
         }
-    }
-
-    // ---------------------------------------------------------------- accept
-
-    /// Accepts from the plain listener, or the TLS one.
-    fn accept_all(&mut self, tls: bool) {
-        if !self.listening || self.accept_paused {
-            return;
-        }
-        let max = self.shared.config.max_connections;
-        loop {
-            if self.shared.connections.load(Ordering::Relaxed) >= max {
-                // Stop accepting; housekeeping resumes below 90% of the limit.
-                self.accept_paused = true;
-                self.st.m.conn_rejected_limit += 1;
-                return;
-            }
-            let listener = if tls {
-                match &self.tls_listener {
-                    Some(l) => l,
-                    None => return,
-                }
-            } else {
-                &self.listener
-            };
-            match listener.accept() {
-                Ok((stream, peer)) => self.add_conn(stream, peer, tls),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // EMFILE/ENFILE/ENOBUFS: back off and retry on the next
-                    // housekeeping tick instead of spinning or dying.
-                    self.st.m.accept_ex += 1;
-                    self.accept_paused = true;
-                    crate::log::debug(format_args!("loop {}: accept: {e}", self.st.id));
-                    return;
-                }
-            }
-        }
-    }
-
-    fn add_conn(&mut self, stream: TcpStream, peer: std::net::SocketAddr, tls: bool) {
-        let _ = stream.set_nodelay(true);
-        let mut io = if tls {
-            match self.new_tls(stream, peer) {
-                Some(t) => Transport::Tls(t),
-                None => return,
-            }
-        } else {
-            Transport::Plain(stream)
-        };
-        let entry = self.conns.vacant_entry();
-        let slot = entry.key();
-        self.next_gen = self.next_gen.wrapping_add(1);
-        let key = ConnKey {
-            slot: slot as u32,
-            gen: self.next_gen,
-        };
-        if let Err(e) = self.poll.registry().register(
-            io.stream_mut(),
-            Token(slot + CONN_BASE),
-            // Write interest is added only while output is blocked: every
-            // ACK would otherwise wake the loop with a useless EPOLLOUT.
-            Interest::READABLE,
-        ) {
-            crate::log::warn(format_args!("register: {e}"));
-            return;
-        }
-        let cfg = &self.shared.config;
-        let rx_max = (cfg.max_pdu_bytes as usize * 2).max(64 * 1024);
-        let mut s = Session::new(
-            key,
-            peer,
-            self.st.clock.tick,
-            RingBuf::new(TX_INITIAL, cfg.max_write_buffer_bytes),
-        );
-        s.tls = tls;
-        session::arm_session_init(&mut self.st, &s);
-        entry.insert(Conn {
-            io,
-            rx: RingBuf::new(RX_INITIAL, rx_max),
-            s,
-        });
-        self.shared.connections.fetch_add(1, Ordering::Relaxed);
-        self.st.m.conn_accepted += 1;
-        self.st.m.conn_current += 1;
-        // Data may already be waiting (edge-triggered: read it now).
-        self.ready.push(slot);
-        crate::log::debug(format_args!("loop {}: accepted {peer}", self.st.id));
     }
 
     // ------------------------------------------------------------- read path
@@ -500,8 +422,10 @@ impl Worker {
         }
     }
 
-    /// Delivery's pump over this loop's connections.
+    /// Delivery's pump over this loop's connections; the MO outcomes it
+    /// produced go to their submitters' stores.
     fn pump_dirty(&mut self) {
+        crate::manage::settle_outcomes(&mut self.st, &self.shared);
         let mut conns = Conns {
             slab: &mut self.conns,
             flush_list: &mut self.flush_list,
@@ -666,6 +590,12 @@ impl Worker {
             match key.kind {
                 Kind::Receipt => self.st.delivery.on_delayed(key.slot as usize),
                 Kind::LateResponse => self.on_late_response(key.slot as usize),
+                Kind::Message => crate::manage::on_message_due(
+                    &mut self.st,
+                    &self.shared,
+                    key.slot as usize,
+                    key.gen,
+                ),
                 _ => {
                     let idx = key.slot as usize;
                     let Some(conn) = self.conns.get_mut(idx) else {
@@ -713,6 +643,7 @@ impl Worker {
     // ----------------------------------------------------------------- links
 
     fn send_outboxes(&mut self) {
+        self.send_mail();
         // A receipt is journaled before another loop can deliver it (and
         // journal it as done): the journal must see its A line first.
         if self.st.delivery.outbox.iter().all(|b| b.is_empty()) || !self.commit_journal() {
@@ -737,7 +668,84 @@ impl Worker {
         }
     }
 
+    /// Ships the questions and answers for other loops (`remote.rs`).
+    fn send_mail(&mut self) {
+        for (dst, batch) in self.st.remote.outbox.iter_mut().enumerate() {
+            if batch.is_empty() {
+                continue;
+            }
+            match self.mail_senders.get(dst).and_then(|s| s.as_ref()) {
+                Some(link) => match link.ship(batch) {
+                    Shipped::Sent => self.shared.wake(dst),
+                    // Tried again next iteration; the asker's deadline bounds the wait.
+                    Shipped::Full => {}
+                    Shipped::Gone(_) => {}
+                },
+                None => batch.clear(),
+            }
+        }
+    }
+
+    /// Answers other loops' questions and writes the answers that came back.
+    fn handle_mail(&mut self) {
+        let mut inbox = std::mem::take(&mut self.st.remote.inbox);
+        for link in &self.mail_receivers {
+            link.drain_into(&mut inbox);
+        }
+        for mail in inbox.drain(..) {
+            match mail {
+                Mail::Ask {
+                    from,
+                    token,
+                    account,
+                    frame,
+                } => crate::manage::answer_for(
+                    &mut self.st,
+                    &self.shared,
+                    from,
+                    token,
+                    account,
+                    &frame,
+                ),
+                Mail::Answer { token, frame } => {
+                    if let Some(r) = self.st.remote.answered(token, frame) {
+                        self.write_ready(r);
+                    }
+                }
+                Mail::Outcome(o) => crate::manage::on_mo_outcome(&mut self.st, &self.shared, o),
+            }
+        }
+        self.st.remote.inbox = inbox;
+    }
+
+    /// Writes a response another loop produced to the session that asked.
+    fn write_ready(&mut self, r: Ready) {
+        let idx = r.key.slot as usize;
+        let Some(conn) = self.conns.get_mut(idx) else {
+            return;
+        };
+        if conn.s.key != r.key || conn.s.closed {
+            return;
+        }
+        if let Some(h) = crate::pdu::Header::peek(&r.frame) {
+            if conn.s.tx.extend_from_slice(&r.frame) {
+                self.st.m.tx(h.command_id);
+                self.st.m.status(h.command_status);
+            }
+        }
+        self.mark_flush(idx);
+    }
+
+    /// Forwarded questions not answered within the response timer.
+    pub(super) fn expire_remote(&mut self) {
+        for r in self.st.remote.expired(self.st.clock.tick) {
+            self.st.m.remote_timeouts += 1;
+            self.write_ready(r);
+        }
+    }
+
     fn drain_mailboxes(&mut self) {
+        self.handle_mail();
         for link in &self.receivers {
             link.drain_into(&mut self.st.delivery.fresh);
         }

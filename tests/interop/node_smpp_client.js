@@ -128,10 +128,20 @@ async function main() {
   pdu = await request('broadcast_sm', { source_addr_ton: 1, source_addr_npi: 1, source_addr: '447700900001' });
   emit('broadcast_sm', { answer: pdu.command, status: pdu.command_status });
 
-  // query_sm for a message we accepted: no message store, so RQUERYFAIL.
+  // query_sm for a message we accepted (its receipt came: DELIVERED), with
+  // its source and with another one.
   const firstId = receipts[0].receipted_message_id;
   pdu = await request('query_sm', { message_id: firstId, source_addr_ton: 1, source_addr_npi: 1, source_addr: '447700900001' });
-  emit('query_sm', { answer: pdu.command, status: pdu.command_status });
+  emit('query_sm', {
+    answer: pdu.command, status: pdu.command_status,
+    state: pdu.message_state === undefined ? 255 : pdu.message_state,
+    // node-smpp reads final_date into a Date.
+    final_unix: pdu.final_date instanceof Date ? Math.floor(pdu.final_date.getTime() / 1000) : 0,
+  });
+  pdu = await request('query_sm', { message_id: firstId, source_addr_ton: 1, source_addr_npi: 1, source_addr: '447700900999' });
+  emit('query_sm_other_source', { answer: pdu.command, status: pdu.command_status });
+  pdu = await request('query_sm', { message_id: 'not-one-of-ours', source_addr_ton: 1, source_addr_npi: 1, source_addr: '447700900001' });
+  emit('query_sm_bad_id', { answer: pdu.command, status: pdu.command_status });
 
   // A submit_sm with a malformed destination (letters for TON international).
   pdu = await request('submit_sm', { ...base, destination_addr: 'NOT-A-NUMBER' });

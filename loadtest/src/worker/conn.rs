@@ -1,0 +1,305 @@
+//! One ESME connection and its socket I/O: reads into the thread's shared
+//! buffer, writes from the connection's own (small, growing) buffer.
+//!
+//! Memory per connection is kept small so thousands of binds fit in one
+//! process: the 256 KiB read buffer belongs to the thread; a connection
+//! keeps only the partial frame a read ended in (usually nothing), its
+//! pending output, and its window of send slots (24 bytes per slot).
+
+use super::{Worker, MAX_PDU};
+use mio::net::TcpStream;
+use smsc::pdu::{check_frame, Frame};
+use std::io::{self, Read, Write};
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Role {
+    Tx,
+    Rx,
+    Trx,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum State {
+    Connecting,
+    Binding,
+    Bound,
+    Unbinding,
+    Closed,
+}
+
+/// An outstanding submit, indexed by its sequence number.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Slot {
+    pub seq: u32,
+    pub receipt: bool,
+    pub measured: bool,
+    pub intended: u64,
+    pub sent: u64,
+}
+
+/// The message a connection is in the middle of (long messages span parts).
+#[derive(Clone, Copy)]
+pub(super) struct Current {
+    pub kind: crate::templates::Kind,
+    pub next_part: u8,
+    pub receipt: bool,
+    pub concat_ref: u8,
+}
+
+pub(super) struct Conn {
+    pub stream: TcpStream,
+    pub role: Role,
+    pub state: State,
+    pub connected: bool,
+    pub writable: bool,
+    /// In the thread's list of connections to flush.
+    pub dirty: bool,
+    /// Closed loop: in the thread's list of windows to refill.
+    pub queued: bool,
+    /// The start of a frame the last read ended in.
+    pub partial: Vec<u8>,
+    pub wbuf: Vec<u8>,
+    pub wpos: usize,
+    pub next_seq: u32,
+    pub slots: Vec<Slot>,
+    pub mask: u32,
+    pub outstanding: u32,
+    pub cur: Option<Current>,
+}
+
+impl Conn {
+    pub fn new(stream: TcpStream, role: Role, window: u32) -> Conn {
+        // Twice the window: a free sequence slot is found in a step or two.
+        let cap = (window.max(1) as usize * 2).next_power_of_two();
+        Conn {
+            stream,
+            role,
+            state: State::Connecting,
+            connected: false,
+            writable: false,
+            dirty: false,
+            queued: false,
+            partial: Vec::new(),
+            wbuf: Vec::new(),
+            wpos: 0,
+            next_seq: 1,
+            slots: vec![Slot::default(); cap],
+            mask: cap as u32 - 1,
+            outstanding: 0,
+            cur: None,
+        }
+    }
+
+    /// A sequence number not in use by an outstanding submit.
+    #[inline]
+    pub fn alloc_seq(&mut self) -> u32 {
+        loop {
+            let s = self.next_seq;
+            self.next_seq = if s >= 0x7FFF_FFFF { 1 } else { s + 1 };
+            if self.slots[(s & self.mask) as usize].seq == 0 {
+                return s;
+            }
+        }
+    }
+}
+
+pub(super) fn be32(b: &[u8], at: usize) -> u32 {
+    match b.get(at..at + 4) {
+        Some(&[a, b, c, d]) => u32::from_be_bytes([a, b, c, d]),
+        _ => 0,
+    }
+}
+
+#[inline]
+pub(super) fn mark_dirty(dirty: &mut Vec<usize>, c: &mut Conn, key: usize) {
+    if !c.dirty {
+        c.dirty = true;
+        dirty.push(key);
+    }
+}
+
+impl Worker {
+    /// Reads until the socket is drained (a short read means drained),
+    /// handling every complete frame; a partial one is kept for next time.
+    pub(super) fn on_readable(&mut self, key: usize) {
+        let mut buf = std::mem::take(&mut self.rbuf);
+        let mut end = match self.conns.get_mut(key) {
+            Some(c) if c.state != State::Closed && c.connected => {
+                let n = c.partial.len();
+                buf[..n].copy_from_slice(&c.partial);
+                c.partial.clear();
+                n
+            }
+            _ => {
+                self.rbuf = buf;
+                return;
+            }
+        };
+        while let Some(c) = self.conns.get_mut(key) {
+            if c.state == State::Closed {
+                end = 0;
+                break;
+            }
+            let space = buf.len() - end;
+            match c.stream.read(&mut buf[end..]) {
+                Ok(0) => {
+                    self.lost(key);
+                    end = 0;
+                    break;
+                }
+                Ok(n) => {
+                    end += n;
+                    self.now = self.clock();
+                    match self.process_frames(key, &buf[..end]) {
+                        Some(used) => {
+                            buf.copy_within(used..end, 0);
+                            end -= used;
+                        }
+                        None => {
+                            end = 0;
+                            break;
+                        }
+                    }
+                    if n < space {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.lost(key);
+                    end = 0;
+                    break;
+                }
+            }
+        }
+        if end > 0 {
+            if let Some(c) = self.conns.get_mut(key) {
+                c.partial.extend_from_slice(&buf[..end]);
+            }
+        }
+        self.rbuf = buf;
+    }
+
+    /// Handles the complete frames at the start of `data`; returns how many
+    /// octets they took, or `None` after a framing error (connection lost).
+    fn process_frames(&mut self, key: usize, data: &[u8]) -> Option<usize> {
+        let mut start = 0;
+        while start < data.len() {
+            match check_frame(&data[start..], MAX_PDU) {
+                Ok(Frame::Complete(n)) => {
+                    self.handle_frame(key, &data[start..start + n]);
+                    start += n;
+                }
+                Ok(Frame::NeedMore(_)) => break,
+                Err(_) => {
+                    self.counters.conn_errors += 1;
+                    self.lost(key);
+                    return None;
+                }
+            }
+        }
+        Some(start)
+    }
+
+    pub(super) fn flush_dirty(&mut self) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for &key in &dirty {
+            if let Some(c) = self.conns.get_mut(key) {
+                c.dirty = false;
+            }
+            self.flush(key);
+        }
+        dirty.clear();
+        if self.dirty.is_empty() {
+            self.dirty = dirty;
+        }
+    }
+
+    pub(super) fn flush(&mut self, key: usize) {
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        if !c.connected || !c.writable || c.state == State::Closed {
+            return;
+        }
+        while c.wpos < c.wbuf.len() {
+            match c.stream.write(&c.wbuf[c.wpos..]) {
+                Ok(0) => break,
+                Ok(n) => c.wpos += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    c.writable = false;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.lost(key);
+                    return;
+                }
+            }
+        }
+        if c.wpos == c.wbuf.len() {
+            c.wbuf.clear();
+            c.wpos = 0;
+        } else if c.wpos > 1 << 20 {
+            c.wbuf.drain(..c.wpos);
+            c.wpos = 0;
+        }
+    }
+
+    /// The connection is gone (peer closed, I/O error, framing error).
+    pub(super) fn lost(&mut self, key: usize) {
+        if let Some(c) = self.conns.get_mut(key) {
+            match c.state {
+                State::Connecting | State::Binding if self.in_setup => {
+                    self.binds.note_error("connection closed during bind");
+                }
+                State::Bound | State::Binding if !self.finishing => self.counters.conn_errors += 1,
+                _ => {}
+            }
+            c.state = State::Closed;
+            let _ = self.poll.registry().deregister(&mut c.stream);
+        }
+        if self.sending
+            && self
+                .submitters
+                .iter()
+                .all(|k| self.conns.get(*k).is_none_or(|c| c.state == State::Closed))
+        {
+            self.error
+                .get_or_insert_with(|| "all submitting connections closed".into());
+            self.sending = false;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seq_allocation_skips_stuck_slots() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let s = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let mut c = Conn::new(s, Role::Trx, 2);
+        assert_eq!(c.slots.len(), 4);
+        let a = c.alloc_seq();
+        c.slots[(a & c.mask) as usize].seq = a; // stuck forever
+        let mut seen = Vec::new();
+        for _ in 0..8 {
+            seen.push(c.alloc_seq());
+        }
+        assert!(seen.iter().all(|s| s & c.mask != a & c.mask));
+        c.next_seq = 0x7FFF_FFFF;
+        assert_eq!(c.alloc_seq(), 0x7FFF_FFFF);
+        assert_ne!(c.alloc_seq(), 0, "never zero after wrap");
+    }
+
+    #[test]
+    fn a_connection_is_small() {
+        // What thousands of binds cost beyond their sockets: the struct and
+        // the window's slots (the read buffer is the thread's).
+        let per_conn = std::mem::size_of::<Conn>() + 128 * std::mem::size_of::<Slot>();
+        assert!(per_conn < 4 * 1024, "{per_conn} bytes at window 64");
+    }
+}

@@ -1,0 +1,559 @@
+//! One load-generator thread: its own mio `Poll`, a slab of ESME
+//! connections (one to thousands), nonblocking sockets with `TCP_NODELAY`.
+//! [`setup`] binds them in batches, [`send`] sends, [`frames`] handles
+//! what arrives, [`conn`] is a connection and its socket I/O.
+//!
+//! The hot path per submit is a copy of a pre-encoded template into the
+//! connection's write buffer plus a sequence-number patch; per answer, a
+//! header parse, a slot lookup by sequence number and one or two histogram
+//! records. Reads go until the socket is drained (a short read means
+//! drained, as tokio assumes too); everything produced while handling one
+//! batch of events is written with one `write` per connection. Nothing is
+//! allocated per message.
+//!
+//! Receipt matching is sharded by message id: the thread that *owns* an id
+//! (`ids::owner`) matches it, whichever thread read the submit_sm_resp and
+//! whichever read the receipt. Events for another owner are batched and
+//! handed over once per loop iteration over a channel. With one thread
+//! everything stays local.
+
+mod conn;
+mod frames;
+mod send;
+mod setup;
+
+pub use setup::BIND_TIMEOUT;
+
+use crate::cli::BindMode;
+use crate::ids::IdKey;
+use crate::matcher::{Matcher, SentAt};
+use crate::schedule::Schedule;
+use crate::stats::{BindStats, Counters, FinalReport, Hists, Report, StatusCounts, TimedBarrier};
+use crate::templates::{Kind, Templates};
+use crate::timer::{tight_timer_slack, Timer};
+use conn::{mark_dirty, Conn, State};
+use mio::{Events, Poll, Token};
+use slab::Slab;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The thread's read buffer (every connection reads into it in turn).
+const READ_BUF: usize = 256 * 1024;
+const MAX_PDU: u32 = 64 * 1024;
+const MAX_POLL_WAIT: Duration = Duration::from_millis(10);
+const BARRIER_TIMEOUT: Duration = Duration::from_secs(30);
+const UNBIND_TIMEOUT: Duration = Duration::from_secs(1);
+const SEC: u64 = 1_000_000_000;
+const TIMER: Token = Token(usize::MAX - 1);
+/// Open loop: sends due within this long of each other go out in one pass
+/// (one write per connection). Below 1/rate it changes nothing; at 1M/s it
+/// batches ~50 messages, adding at most this much to corrected latencies.
+pub const PACING_QUANTUM_NS: u64 = 50_000;
+
+/// Everything the threads share read-only.
+pub struct Plan {
+    pub addr: SocketAddr,
+    pub system_id: String,
+    pub password: String,
+    pub bind: BindMode,
+    pub window: u32,
+    /// submit_sm/s in total; 0 = closed loop.
+    pub rate: u64,
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub grace: Duration,
+    /// registered_delivery = 1 when `rng32 < receipt_threshold` (out of 2^32).
+    pub receipt_threshold: u64,
+    /// Cumulative (kind, threshold out of 2^32).
+    pub mix: Vec<(Kind, u64)>,
+    pub threads: usize,
+    pub seed: u64,
+    pub cores: Option<Vec<usize>>,
+    /// Submitting binds of each thread (bind g is on thread g mod threads).
+    pub binds_per_thread: Vec<usize>,
+    /// Connections of one thread with a connect or bind in flight at once.
+    pub bind_concurrency: usize,
+    /// How long a thread may take to bind all its connections.
+    pub setup_timeout: Duration,
+}
+
+impl Plan {
+    /// Submitting binds of the whole run (N of the open-loop schedule).
+    pub fn submit_binds(&self) -> usize {
+        self.binds_per_thread.iter().sum()
+    }
+
+    /// How long the threads wait for each other at the start.
+    pub fn start_timeout(&self) -> Duration {
+        self.setup_timeout + BARRIER_TIMEOUT
+    }
+}
+
+/// Progress a thread publishes once it has stopped sending, so that all
+/// threads can tell when every answer and receipt is in.
+#[repr(align(128))]
+#[derive(Default)]
+pub struct Progress {
+    pub stopped: AtomicBool,
+    pub sent: AtomicU64,
+    pub answered: AtomicU64,
+    pub expected: AtomicU64,
+    pub matched: AtomicU64,
+}
+
+/// Coordination between the threads and the main thread.
+pub struct Shared {
+    /// Workers + main: everyone bound.
+    pub start: TimedBarrier,
+    /// Workers: nobody hands over matcher events any more.
+    pub finish: TimedBarrier,
+    pub bind_failed: AtomicBool,
+    pub stop: AtomicBool,
+    pub progress: Vec<Progress>,
+    /// The run's clock: nanoseconds since this instant.
+    pub base: Instant,
+}
+
+impl Shared {
+    pub fn new(threads: usize) -> Shared {
+        Shared {
+            start: TimedBarrier::new(threads + 1),
+            finish: TimedBarrier::new(threads),
+            bind_failed: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            progress: (0..threads).map(|_| Progress::default()).collect(),
+            base: Instant::now(),
+        }
+    }
+}
+
+/// A matcher event handed to the thread that owns the id.
+#[derive(Clone, Copy, Debug)]
+pub enum Ev {
+    Submitted { key: IdKey, at: SentAt },
+    Receipt { key: IdKey, recv: u64 },
+}
+
+/// xorshift64*: tiny, seeded, good enough to pick message kinds.
+#[derive(Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        // splitmix64 of the seed, never zero.
+        let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        Rng((z ^ (z >> 31)) | 1)
+    }
+    #[inline]
+    pub fn next_u32(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32
+    }
+}
+
+pub struct Worker {
+    idx: usize,
+    plan: Arc<Plan>,
+    shared: Arc<Shared>,
+    templates: Arc<Templates>,
+    poll: Poll,
+    conns: Slab<Conn>,
+    /// Bound connections that submit (TX or TRX), in bind order.
+    submitters: Vec<usize>,
+    /// Open loop: where the search for a bind with room goes on.
+    rr: usize,
+    /// Every connection reads into this in turn (see [`conn`]).
+    rbuf: Vec<u8>,
+    /// Closed loop: connections whose window has room again.
+    ready: Vec<usize>,
+    binds: BindStats,
+    /// Connecting and binding (a connection lost now is a failed bind).
+    in_setup: bool,
+    rng: Rng,
+    concat_ref: u8,
+    counters: Counters,
+    statuses: StatusCounts,
+    hists: Hists,
+    matcher: Matcher,
+    outbox: Vec<Vec<Ev>>,
+    inbox: Receiver<Vec<Ev>>,
+    peers: Vec<Sender<Vec<Ev>>>,
+    reports: Sender<Report>,
+    now: u64,
+    sending: bool,
+    finishing: bool,
+    open_loop: bool,
+    warmup_end: u64,
+    schedule: Option<Schedule>,
+    dirty: Vec<usize>,
+    /// Sending has begun (receipts before that are stale).
+    started: bool,
+    /// Open loop: something is due but every window is full.
+    blocked: bool,
+    /// Open loop: wakes the poll at the next intended send time.
+    timer: Option<Timer>,
+    /// The intended time the timer is armed for (0: none).
+    armed_for: u64,
+    /// Open loop: earliest time of the next send pass.
+    next_pass: u64,
+    error: Option<String>,
+}
+
+impl Worker {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        idx: usize,
+        plan: Arc<Plan>,
+        shared: Arc<Shared>,
+        templates: Arc<Templates>,
+        inbox: Receiver<Vec<Ev>>,
+        peers: Vec<Sender<Vec<Ev>>>,
+        reports: Sender<Report>,
+    ) -> io::Result<Worker> {
+        let threads = plan.threads;
+        let open_loop = plan.rate > 0;
+        let seed = plan.seed ^ (idx as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        Ok(Worker {
+            idx,
+            poll: Poll::new()?,
+            conns: Slab::new(),
+            submitters: Vec::new(),
+            rr: 0,
+            rbuf: vec![0; READ_BUF],
+            ready: Vec::new(),
+            binds: BindStats::default(),
+            in_setup: false,
+            rng: Rng::new(seed),
+            concat_ref: (idx as u8).wrapping_mul(37),
+            counters: Counters::default(),
+            statuses: StatusCounts::default(),
+            hists: Hists::new(),
+            matcher: Matcher::new(),
+            outbox: (0..threads).map(|_| Vec::new()).collect(),
+            inbox,
+            peers,
+            reports,
+            now: 0,
+            sending: false,
+            finishing: false,
+            open_loop,
+            warmup_end: 0,
+            schedule: None,
+            dirty: Vec::new(),
+            started: false,
+            blocked: false,
+            timer: None,
+            armed_for: 0,
+            next_pass: 0,
+            error: None,
+            plan,
+            shared,
+            templates,
+        })
+    }
+
+    #[inline]
+    fn clock(&self) -> u64 {
+        self.shared.base.elapsed().as_nanos() as u64
+    }
+
+    /// Runs the thread to the end and sends its final report.
+    pub fn run(mut self) {
+        if let Some(cores) = &self.plan.cores {
+            if let Some(&core) = cores.get(self.idx % cores.len().max(1)) {
+                if let Err(e) = crate::sys::pin_to_core(core) {
+                    eprintln!(
+                        "loadtest: thread {} cannot pin to CPU {core}: {e}",
+                        self.idx
+                    );
+                }
+            }
+        }
+        if let Err(e) = self.connect_and_bind() {
+            self.error = Some(e);
+            self.shared.bind_failed.store(true, Ordering::SeqCst);
+        }
+        if !self.shared.start.wait(self.plan.start_timeout()) && self.error.is_none() {
+            self.error = Some("start barrier timed out".into());
+            self.shared.bind_failed.store(true, Ordering::SeqCst);
+        }
+        let mut cpu_sending = Duration::ZERO;
+        let mut wall_sending = Duration::ZERO;
+        if !self.shared.bind_failed.load(Ordering::SeqCst) {
+            let t0 = self.clock();
+            let cpu0 = crate::sys::thread_cpu();
+            (cpu_sending, wall_sending) = self.main_loop(t0, cpu0);
+        }
+        self.finish();
+        let mut counters = self.counters;
+        let m = self.matcher.stats;
+        counters.receipts_matched = m.matched;
+        counters.receipts_duplicate = m.duplicate;
+        counters.receipts_missing = m.missing;
+        counters.receipts_unknown = m.unknown;
+        counters.duplicate_message_ids = m.duplicate_message_ids;
+        let hists = self.take_hists();
+        let _ = self.reports.send(Report::Final(Box::new(FinalReport {
+            thread: self.idx,
+            counters,
+            statuses: std::mem::take(&mut self.statuses),
+            hists,
+            cpu_sending,
+            wall_sending,
+            binds: std::mem::take(&mut self.binds),
+            error: self.error.take(),
+        })));
+    }
+
+    // ------------------------------------------------------------ the loop
+
+    fn main_loop(&mut self, t0: u64, cpu0: Duration) -> (Duration, Duration) {
+        let plan = self.plan.clone();
+        self.warmup_end = t0 + plan.warmup.as_nanos() as u64;
+        let send_end = self.warmup_end + plan.duration.as_nanos() as u64;
+        let grace_end = send_end + plan.grace.as_nanos() as u64;
+        if self.open_loop {
+            self.schedule = Some(Schedule::new(
+                t0,
+                plan.rate,
+                self.idx,
+                plan.threads,
+                plan.submit_binds(),
+                send_end,
+            ));
+            tight_timer_slack();
+            self.timer = Timer::new()
+                .ok()
+                .filter(|t| t.register(self.poll.registry(), TIMER).is_ok());
+        }
+        self.sending = !self.submitters.is_empty();
+        self.started = true;
+        // Closed loop: every window starts empty.
+        for i in 0..self.submitters.len() {
+            self.want_refill(self.submitters[i]);
+        }
+        let mut cpu_sending = Duration::ZERO;
+        let mut wall_sending = Duration::ZERO;
+        let mut stopped_sending = false;
+        let mut next_report = t0 + SEC;
+        let mut report_index = 0u64;
+        let mut events = Events::with_capacity(1024);
+        self.now = self.clock();
+        loop {
+            // Send what is due before sleeping (open loop: at most one
+            // pass per PACING_QUANTUM, so that high rates go out in batches).
+            let mut pass_ran = false;
+            if self.sending && (!self.open_loop || self.now >= self.next_pass) {
+                self.send_due();
+                self.next_pass = self.now + PACING_QUANTUM_NS;
+                pass_ran = true;
+            }
+            self.flush_dirty();
+            self.flush_outbox();
+
+            let mut wait = MAX_POLL_WAIT;
+            if self.sending {
+                let due = self
+                    .schedule
+                    .as_ref()
+                    // Window full (known from this pass): answers wake us.
+                    .filter(|_| !(self.blocked && pass_ran))
+                    .and_then(|s| s.next_due());
+                if let Some(due) = due.map(|d| d.max(self.next_pass)) {
+                    let after = Duration::from_nanos(due.saturating_sub(self.now));
+                    match self.timer.as_mut() {
+                        // Sub-millisecond wake-up at the next intended send.
+                        Some(t) if self.armed_for != due => {
+                            if t.arm(after).is_ok() {
+                                self.armed_for = due;
+                            } else {
+                                wait = wait.min(after);
+                            }
+                        }
+                        Some(_) => {}
+                        None => wait = wait.min(after),
+                    }
+                }
+                wait = wait.min(Duration::from_nanos(send_end.saturating_sub(self.now)));
+            } else if let Some(t) = self.timer.as_mut() {
+                let _ = t.disarm();
+            }
+            wait = wait.min(Duration::from_nanos(next_report.saturating_sub(self.now)));
+            if let Err(e) = self.poll_once(&mut events, Some(wait)) {
+                self.error = Some(format!("poll: {e}"));
+                self.shared.stop.store(true, Ordering::SeqCst);
+            }
+            self.drain_inbox();
+            self.now = self.clock();
+
+            if self.sending && self.now >= send_end {
+                // The schedule's last slots are all before send_end: send
+                // what is still due (window permitting) before stopping.
+                if self.open_loop {
+                    self.send_due();
+                    self.flush_dirty();
+                }
+                self.sending = false;
+            }
+            if !self.sending && !stopped_sending {
+                stopped_sending = true;
+                cpu_sending = crate::sys::thread_cpu().saturating_sub(cpu0);
+                wall_sending = Duration::from_nanos(self.now.saturating_sub(t0));
+            }
+            while self.now >= next_report {
+                self.send_interval(report_index);
+                report_index += 1;
+                next_report += SEC;
+            }
+            if stopped_sending {
+                self.flush_outbox();
+                self.publish();
+                if self.now >= grace_end || self.all_done() {
+                    self.shared.stop.store(true, Ordering::SeqCst);
+                }
+            }
+            if self.shared.stop.load(Ordering::Relaxed) {
+                break;
+            }
+        }
+        if !stopped_sending {
+            cpu_sending = crate::sys::thread_cpu().saturating_sub(cpu0);
+            wall_sending = Duration::from_nanos(self.clock().saturating_sub(t0));
+        }
+        // The last, partial interval goes with the final report.
+        (cpu_sending, wall_sending)
+    }
+
+    fn send_interval(&mut self, index: u64) {
+        let mut counters = self.counters;
+        counters.receipts_matched = self.matcher.stats.matched;
+        counters.receipts_duplicate = self.matcher.stats.duplicate;
+        let hists = Box::new(self.take_hists());
+        let _ = self.reports.send(Report::Interval {
+            thread: self.idx,
+            index,
+            counters,
+            hists,
+        });
+    }
+
+    /// The samples so far, leaving empty histograms. In closed loop only
+    /// the uncorrected ones are recorded (intended == sent): copied over here.
+    fn take_hists(&mut self) -> Hists {
+        let mut h = std::mem::take(&mut self.hists);
+        if !self.open_loop {
+            h.resp_c = h.resp_u.clone();
+            h.rcpt_c = h.rcpt_u.clone();
+        }
+        h
+    }
+
+    fn publish(&self) {
+        let p = &self.shared.progress[self.idx];
+        p.sent.store(self.counters.sent, Ordering::SeqCst);
+        p.answered.store(self.counters.answered, Ordering::SeqCst);
+        p.expected
+            .store(self.counters.receipts_expected, Ordering::SeqCst);
+        p.matched
+            .store(self.matcher.stats.matched, Ordering::SeqCst);
+        p.stopped.store(true, Ordering::SeqCst);
+    }
+
+    /// Every thread stopped, every submit answered, every expected receipt matched.
+    fn all_done(&self) -> bool {
+        let ps = &self.shared.progress;
+        if !ps.iter().all(|p| p.stopped.load(Ordering::SeqCst)) {
+            return false;
+        }
+        let matched: u64 = ps.iter().map(|p| p.matched.load(Ordering::SeqCst)).sum();
+        let (mut sent, mut answered, mut expected) = (0u64, 0u64, 0u64);
+        for p in ps {
+            sent += p.sent.load(Ordering::SeqCst);
+            answered += p.answered.load(Ordering::SeqCst);
+            expected += p.expected.load(Ordering::SeqCst);
+        }
+        sent == answered && expected == matched
+    }
+
+    /// One poll, then reads for every readable connection and writes for
+    /// every writable one.
+    fn poll_once(&mut self, events: &mut Events, wait: Option<Duration>) -> io::Result<()> {
+        match self.poll.poll(events, wait) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        for ev in events.iter() {
+            if ev.token() == TIMER {
+                if let Some(t) = self.timer.as_mut() {
+                    t.fired();
+                }
+                self.armed_for = 0;
+                continue;
+            }
+            let key = ev.token().0;
+            let Some(c) = self.conns.get_mut(key) else {
+                continue;
+            };
+            if ev.is_writable() || ev.is_error() {
+                if !c.connected {
+                    match c.stream.take_error() {
+                        Ok(Some(e)) | Err(e) => {
+                            // Counted by the setup loop, which sees it Closed.
+                            c.state = State::Closed;
+                            let _ = self.poll.registry().deregister(&mut c.stream);
+                            self.binds
+                                .note_error(&format!("connect to {}: {e}", self.plan.addr));
+                            continue;
+                        }
+                        Ok(None) => {}
+                    }
+                    if c.stream.peer_addr().is_err() {
+                        continue;
+                    }
+                    c.connected = true;
+                    c.writable = true;
+                    self.write_bind(key);
+                } else {
+                    c.writable = true;
+                    mark_dirty(&mut self.dirty, c, key);
+                }
+            }
+            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                self.on_readable(key);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rng;
+
+    #[test]
+    fn rng_is_seeded_and_spread() {
+        let mut a = Rng::new(7);
+        let mut b = Rng::new(7);
+        let mut c = Rng::new(8);
+        let xs: Vec<u64> = (0..5).map(|_| a.next_u32()).collect();
+        let ys: Vec<u64> = (0..5).map(|_| b.next_u32()).collect();
+        let zs: Vec<u64> = (0..5).map(|_| c.next_u32()).collect();
+        assert_eq!(xs, ys);
+        assert_ne!(xs, zs);
+        let mut r = Rng::new(1);
+        let below = (0..100_000).filter(|_| r.next_u32() < (1 << 31)).count();
+        assert!((48_000..52_000).contains(&below), "{below}");
+        assert!(xs.iter().all(|x| *x < (1 << 32)));
+    }
+}

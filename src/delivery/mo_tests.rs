@@ -1,0 +1,307 @@
+//! Messages to numbers an account owns, delivered to it as MO deliver_sm
+//! through the same windows, queues and retries as receipts; the
+//! submitter's receipt tells what the receiving ESME did.
+#![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+use crate::account::BindType;
+use crate::pdu::{self, Body, CommandId as C, CommandStatus as S, MessageIdResp, Sm, Tag};
+use crate::testutil::{Harness, Out};
+
+/// The submitter is `esme`; numbers 4479... belong to `mo`.
+fn harness(extra: &[&str]) -> Harness {
+    let mut args = vec!["--account", "mo:pw", "--route", "4479=mo"];
+    args.extend_from_slice(extra);
+    Harness::new(&args)
+}
+
+fn sm(dest: &'static [u8], text: &'static [u8]) -> Sm<'static> {
+    Sm {
+        source_addr_ton: 1,
+        source_addr_npi: 1,
+        source_addr: b"447700900001",
+        dest_addr_ton: 1,
+        dest_addr_npi: 1,
+        destination_addr: dest,
+        registered_delivery: 1,
+        data_coding: 0,
+        short_message: text,
+        ..Default::default()
+    }
+}
+
+fn submitter(h: &mut Harness) -> usize {
+    let c = h.connect();
+    h.bind(c, BindType::Transceiver);
+    c
+}
+
+fn receiver(h: &mut Harness, range: &[u8]) -> usize {
+    let c = h.connect();
+    let b = pdu::Bind {
+        system_id: b"mo",
+        password: b"pw",
+        interface_version: 0x34,
+        address_range: range,
+        ..Default::default()
+    };
+    h.send(c, 1, Body::BindReceiver(b));
+    let out = h.out(c);
+    assert_eq!(out[0].status, S::ESME_ROK, "{out:?}");
+    h.pending_push(c, out.into_iter().skip(1).collect());
+    c
+}
+
+fn submit(h: &mut Harness, c: usize, m: Sm<'_>) -> Vec<u8> {
+    h.send(c, 2, Body::SubmitSm(m));
+    let out = h.out(c);
+    assert_eq!(
+        (out[0].id, out[0].status),
+        (C::SUBMIT_SM_RESP, S::ESME_ROK),
+        "{out:?}"
+    );
+    let id = match out[0].pdu().body {
+        Body::SubmitSmResp(r) => r.message_id.to_vec(),
+        b => panic!("{b:?}"),
+    };
+    assert_eq!(
+        out.len(),
+        1,
+        "no receipt before the receiver answered: {out:?}"
+    );
+    id
+}
+
+fn delivers(out: &[Out]) -> Vec<&Out> {
+    out.iter().filter(|o| o.id == C::DELIVER_SM).collect()
+}
+
+fn text(o: &Out) -> String {
+    match o.pdu().body {
+        Body::DeliverSm(d) => String::from_utf8_lossy(d.short_message).into_owned(),
+        b => panic!("{b:?}"),
+    }
+}
+
+fn answer(h: &mut Harness, c: usize, seq: u32, status: S) {
+    h.send_with(
+        c,
+        seq,
+        status,
+        Body::DeliverSmResp(MessageIdResp { message_id: b"" }),
+    );
+}
+
+fn state_of(h: &mut Harness, c: usize, id: &[u8]) -> u8 {
+    h.send(
+        c,
+        9,
+        Body::QuerySm(pdu::QuerySm {
+            message_id: id,
+            ..Default::default()
+        }),
+    );
+    match h.out(c)[0].pdu().body {
+        Body::QuerySmResp(r) => r.message_state,
+        b => panic!("{b:?}"),
+    }
+}
+
+#[test]
+fn an_mo_message_reaches_the_owner_and_its_receipt_the_submitter() {
+    let mut h = harness(&[]);
+    let a = submitter(&mut h);
+    let b = receiver(&mut h, b"");
+    let id = submit(&mut h, a, sm(b"447912345678", b"hi B"));
+    let got = h.out(b);
+    let mo = delivers(&got);
+    assert_eq!(mo.len(), 1);
+    match mo[0].pdu().body {
+        Body::DeliverSm(d) => {
+            assert_eq!(d.esm_class, 0, "MO, not a receipt");
+            assert_eq!(
+                (d.source_addr, d.destination_addr),
+                (&b"447700900001"[..], &b"447912345678"[..])
+            );
+            assert_eq!((d.source_addr_ton, d.dest_addr_ton), (1, 1));
+            assert_eq!(d.short_message, b"hi B");
+        }
+        x => panic!("{x:?}"),
+    }
+    assert_eq!(state_of(&mut h, a, &id), 1, "ENROUTE until B answers");
+    answer(&mut h, b, mo[0].seq, S::ESME_ROK);
+    let r = h.out(a);
+    assert_eq!(r.len(), 1);
+    let t = text(&r[0]);
+    assert!(
+        t.contains("stat:DELIVRD") && t.contains(std::str::from_utf8(&id).unwrap()),
+        "{t}"
+    );
+    assert_eq!(state_of(&mut h, a, &id), 2);
+    assert_eq!(h.st.m.mo_delivered, 1);
+    // Numbers nobody owns keep the outcome model.
+    submit_immediate(&mut h, a);
+}
+
+fn submit_immediate(h: &mut Harness, a: usize) {
+    h.send(a, 3, Body::SubmitSm(sm(b"447700900002", b"x")));
+    let out = h.out(a);
+    assert_eq!(out.len(), 2, "response and receipt at once: {out:?}");
+}
+
+#[test]
+fn a_final_refusal_is_undeliv_with_the_receivers_status() {
+    let mut h = harness(&[]);
+    let a = submitter(&mut h);
+    let b = receiver(&mut h, b"");
+    let id = submit(&mut h, a, sm(b"447912345678", b"no"));
+    let seq = delivers(&h.out(b))[0].seq;
+    answer(&mut h, b, seq, S::ESME_RX_P_APPN);
+    let t = text(&h.out(a)[0]);
+    assert!(t.contains("stat:UNDELIV"), "{t}");
+    assert_eq!(state_of(&mut h, a, &id), 5, "UNDELIVERABLE");
+}
+
+#[test]
+fn a_retryable_refusal_is_retried_then_delivered() {
+    let mut h = harness(&["--receipt-retry-backoff", "1s"]);
+    let a = submitter(&mut h);
+    let b = receiver(&mut h, b"");
+    submit(&mut h, a, sm(b"447912345678", b"again"));
+    let seq = delivers(&h.out(b))[0].seq;
+    answer(&mut h, b, seq, S::ESME_RMSGQFUL);
+    assert!(h.out(a).is_empty());
+    h.advance(100);
+    let again = h.out(b);
+    let mo = delivers(&again);
+    assert_eq!(mo.len(), 1);
+    assert_eq!(text(mo[0]), "again");
+    answer(&mut h, b, mo[0].seq, S::ESME_ROK);
+    assert!(text(&h.out(a)[0]).contains("stat:DELIVRD"));
+}
+
+#[test]
+fn held_until_the_owner_binds_or_expired_when_its_validity_ends() {
+    let mut h = harness(&[]);
+    let a = submitter(&mut h);
+    submit(&mut h, a, sm(b"447912345678", b"wait"));
+    let mut short = sm(b"447912345679", b"too late");
+    short.validity_period = b"000000000002000R";
+    let late = submit(&mut h, a, short);
+    h.advance(200);
+    let t = text(&h.out(a)[0]);
+    assert!(
+        t.contains("stat:EXPIRED") && t.contains(std::str::from_utf8(&late).unwrap()),
+        "{t}"
+    );
+    let b = receiver(&mut h, b"");
+    let got = h.out(b);
+    let mo = delivers(&got);
+    assert_eq!(mo.len(), 1, "only the one still valid: {got:?}");
+    assert_eq!(text(mo[0]), "wait");
+}
+
+#[test]
+fn address_range_splits_mo_between_receivers_but_not_receipts() {
+    let mut h = harness(&[]);
+    let a = submitter(&mut h);
+    let one = receiver(&mut h, b"^44791");
+    let two = receiver(&mut h, b"^44792");
+    submit(&mut h, a, sm(b"447911111111", b"for one"));
+    submit(&mut h, a, sm(b"447922222222", b"for two"));
+    submit(&mut h, a, sm(b"447933333333", b"for nobody"));
+    let o1 = h.out(one);
+    let o2 = h.out(two);
+    assert_eq!(
+        delivers(&o1).iter().map(|o| text(o)).collect::<Vec<_>>(),
+        vec!["for one"]
+    );
+    assert_eq!(
+        delivers(&o2).iter().map(|o| text(o)).collect::<Vec<_>>(),
+        vec!["for two"]
+    );
+    assert_eq!(
+        h.st.delivery.queued(),
+        1,
+        "the third waits for a bind whose range admits it"
+    );
+    // A bind without a range takes what nobody else could.
+    let any = receiver(&mut h, b"");
+    assert_eq!(delivers(&h.out(any)).len(), 1);
+    // An address_range that does not compile refuses the bind.
+    let bad = h.connect();
+    h.send(
+        bad,
+        1,
+        Body::BindReceiver(pdu::Bind {
+            system_id: b"mo",
+            password: b"pw",
+            address_range: b"(",
+            ..Default::default()
+        }),
+    );
+    assert_eq!(h.out(bad)[0].status, S::ESME_RBINDFAIL);
+}
+
+#[test]
+fn a_scheduled_mo_waits_and_a_cancelled_one_never_arrives() {
+    let mut h = harness(&[]);
+    let a = submitter(&mut h);
+    let mut later = sm(b"447912345678", b"at five");
+    later.schedule_delivery_time = b"000000000005000R";
+    submit(&mut h, a, later);
+    let gone = submit(&mut h, a, sm(b"447912345670", b"cancelled"));
+    h.send(
+        a,
+        11,
+        Body::CancelSm(pdu::CancelSm {
+            message_id: &gone,
+            ..Default::default()
+        }),
+    );
+    let out = h.out(a);
+    assert_eq!(out[0].status, S::ESME_ROK);
+    assert!(text(&out[1]).contains("stat:DELETED"));
+    let b = receiver(&mut h, b"");
+    let early = h.out(b);
+    assert!(
+        delivers(&early).is_empty(),
+        "neither before its time nor cancelled: {:?}",
+        delivers(&early).iter().map(|o| text(o)).collect::<Vec<_>>()
+    );
+    h.advance(500);
+    let got = h.out(b);
+    assert_eq!(
+        delivers(&got).iter().map(|o| text(o)).collect::<Vec<_>>(),
+        vec!["at five"]
+    );
+}
+
+#[test]
+fn udh_and_payload_tlvs_are_carried_over() {
+    let mut h = harness(&[]);
+    let a = submitter(&mut h);
+    let b = receiver(&mut h, b"");
+    let mut part = sm(b"447912345678", b"\x05\x00\x03\x2a\x02\x01part one");
+    part.esm_class = 0x40;
+    submit(&mut h, a, part);
+    let mut tlvs = pdu::TlvBuf::new();
+    tlvs.push(Tag::MESSAGE_PAYLOAD, b"a long payload");
+    tlvs.push_u16(Tag::USER_MESSAGE_REFERENCE, 77);
+    let mut payload = sm(b"447912345678", b"");
+    payload.tlvs = tlvs.as_tlvs();
+    submit(&mut h, a, payload);
+    let got = h.out(b);
+    let mo = delivers(&got);
+    assert_eq!(mo.len(), 2);
+    match mo[0].pdu().body {
+        Body::DeliverSm(d) => assert_eq!(d.esm_class, 0x40, "UDHI kept"),
+        x => panic!("{x:?}"),
+    }
+    match mo[1].pdu().body {
+        Body::DeliverSm(d) => {
+            assert_eq!(d.tlvs.message_payload(), Some(&b"a long payload"[..]));
+            assert_eq!(d.tlvs.get_u16(Tag::USER_MESSAGE_REFERENCE), Some(77));
+        }
+        x => panic!("{x:?}"),
+    }
+}

@@ -1,0 +1,541 @@
+//! An ESME managing its messages in the store: query_sm, cancel_sm,
+//! replace_sm, submit_sm's replace_if_present_flag, and the timer that
+//! finishes a pending message (schedule, outcome delay, expiry).
+//!
+//! An account sees only its own messages. It answers from this loop's
+//! store; an id naming another loop is that loop's to answer.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use crate::accept::{error_of, set_stat};
+use crate::account::{Account, AccountId};
+use crate::clock::Kind;
+use crate::conn::Session;
+use crate::delivery::MoOutcome;
+use crate::dlr::Stat;
+use crate::loop_state::LoopState;
+use crate::msgid::{self, MessageId};
+use crate::pdu::{self, Body, CommandId, CommandStatus as S, Sm};
+use crate::server::Shared;
+use crate::session::respond::{refuse, respond};
+use crate::store::{wants_receipt, MessageState};
+use crate::submit;
+use std::time::Duration;
+
+/// Where an id points.
+enum Target {
+    /// The sequence number in this loop's store.
+    Here(u64),
+    /// Another loop of this server holds it.
+    Loop(usize),
+    /// Not an id of this run (another server, an earlier run).
+    Nowhere,
+}
+
+/// ESME_RINVMSGID for what is not an id at all.
+fn target(st: &LoopState, shared: &Shared, id: &[u8]) -> Result<Target, S> {
+    let Some((start, lp, seq)) = msgid::parse(id) else {
+        return Err(S::ESME_RINVMSGID);
+    };
+    let lp = usize::from(lp);
+    if start != shared.start_unix_ms & 0xFFF_FFFF_FFFF || lp >= shared.config.threads {
+        return Ok(Target::Nowhere);
+    }
+    if lp != st.id {
+        return Ok(Target::Loop(lp));
+    }
+    Ok(Target::Here(seq))
+}
+
+/// The request as it came: its frame when the session is this loop's own
+/// (it may be forwarded to the loop that holds the message), None when
+/// answering for another loop (never forwarded again).
+pub type Origin<'a> = Option<&'a [u8]>;
+
+/// Forwards the request to loop `lp` (or answers `fail` when it may not be
+/// forwarded); the answer is written when it comes (`remote.rs`).
+#[allow(clippy::too_many_arguments)]
+fn forward(
+    st: &mut LoopState,
+    s: &mut Session,
+    a: AccountId,
+    seq: u32,
+    resp: CommandId,
+    fail: S,
+    to: &[usize],
+    origin: Origin<'_>,
+    first: Option<Vec<u8>>,
+) {
+    let Some(frame) = origin else {
+        return refuse(&mut st.m, s, resp, fail, seq);
+    };
+    let deadline = st.clock.tick + st.clock.timers.response;
+    st.remote
+        .ask(st.id, to, s.key, a, seq, resp, fail, frame, deadline, first);
+    st.m.remote_asked += 1;
+}
+
+/// The account of a session allowed to manage messages (TX or TRX bind).
+fn transmitter(s: &Session) -> Option<AccountId> {
+    match s.bind_type() {
+        Some(t) if t.can_submit() => s.account,
+        _ => None,
+    }
+}
+
+/// query_sm: the message's state, final date and error code.
+pub fn on_query(
+    st: &mut LoopState,
+    shared: &Shared,
+    s: &mut Session,
+    seq: u32,
+    q: &pdu::QuerySm<'_>,
+    origin: Origin<'_>,
+) {
+    let resp = CommandId::QUERY_SM_RESP;
+    let Some(a) = transmitter(s) else {
+        return refuse(&mut st.m, s, resp, S::ESME_RINVBNDSTS, seq);
+    };
+    st.m.query_rx += 1;
+    let mseq = match target(st, shared, q.message_id) {
+        Err(code) => return refuse(&mut st.m, s, resp, code, seq),
+        Ok(Target::Nowhere) => return refuse(&mut st.m, s, resp, S::ESME_RQUERYFAIL, seq),
+        Ok(Target::Loop(lp)) => {
+            return forward(st, s, a, seq, resp, S::ESME_RQUERYFAIL, &[lp], origin, None)
+        }
+        Ok(Target::Here(mseq)) => mseq,
+    };
+    let Ok(m) = st.store.find(mseq, a, st.clock.unix) else {
+        return refuse(&mut st.m, s, resp, S::ESME_RQUERYFAIL, seq);
+    };
+    // The source must be the message's (an empty one is not checked).
+    if !q.source_addr.is_empty() && q.source_addr != m.source.as_bytes() {
+        return refuse(&mut st.m, s, resp, S::ESME_RQUERYFAIL, seq);
+    }
+    let mut date = [0u8; crate::smpp_time::FIELD_LEN];
+    let final_date: &[u8] = if m.state.is_final() {
+        crate::smpp_time::format_absolute(i64::from(m.done), &mut date);
+        &date
+    } else {
+        &[]
+    };
+    let body = pdu::QuerySmResp {
+        message_id: q.message_id,
+        final_date,
+        message_state: m.state as u8,
+        error_code: m.error,
+    };
+    respond(&mut st.m, s, seq, S::ESME_ROK, Body::QuerySmResp(body));
+}
+
+/// cancel_sm: by id, or (empty id) every pending message of the account
+/// from that source to that destination, of that service_type if given.
+pub fn on_cancel(
+    st: &mut LoopState,
+    shared: &Shared,
+    s: &mut Session,
+    seq: u32,
+    c: &pdu::CancelSm<'_>,
+    origin: Origin<'_>,
+) {
+    let resp = CommandId::CANCEL_SM_RESP;
+    let Some(a) = transmitter(s) else {
+        return refuse(&mut st.m, s, resp, S::ESME_RINVBNDSTS, seq);
+    };
+    st.m.cancel_rx += 1;
+    let picked: Vec<u64> = if c.message_id.is_empty() {
+        if c.destination_addr.is_empty() {
+            return refuse(&mut st.m, s, resp, S::ESME_RINVDSTADR, seq);
+        }
+        // The receipt's addresses are the message's, swapped.
+        st.store.pending_matching(a, |p| {
+            p.receipt.dest.as_bytes() == c.source_addr
+                && p.receipt.source.as_bytes() == c.destination_addr
+                && (c.service_type.is_empty() || p.service_type() == c.service_type)
+        })
+    } else {
+        match target(st, shared, c.message_id) {
+            Err(code) => return refuse(&mut st.m, s, resp, code, seq),
+            Ok(Target::Nowhere) => Vec::new(),
+            Ok(Target::Loop(lp)) => {
+                return forward(
+                    st,
+                    s,
+                    a,
+                    seq,
+                    resp,
+                    S::ESME_RCANCELFAIL,
+                    &[lp],
+                    origin,
+                    None,
+                )
+            }
+            Ok(Target::Here(mseq)) => match st.store.find(mseq, a, st.clock.unix) {
+                Ok(m)
+                    if !m.state.is_final()
+                        && (c.source_addr.is_empty() || c.source_addr == m.source.as_bytes()) =>
+                {
+                    vec![mseq]
+                }
+                _ => Vec::new(),
+            },
+        }
+    };
+    let any = !picked.is_empty();
+    for mseq in picked {
+        cancel_one(st, shared, mseq);
+    }
+    // By source and destination: the other loops cancel theirs too; the
+    // answer is OK if any loop cancelled something.
+    let others: Vec<usize> = (0..shared.config.threads).filter(|&l| l != st.id).collect();
+    if c.message_id.is_empty() && origin.is_some() && !others.is_empty() {
+        let first = any.then(|| crate::remote::failure(resp, S::ESME_ROK, seq));
+        return forward(
+            st,
+            s,
+            a,
+            seq,
+            resp,
+            S::ESME_RCANCELFAIL,
+            &others,
+            origin,
+            first,
+        );
+    }
+    if !any {
+        return refuse(&mut st.m, s, resp, S::ESME_RCANCELFAIL, seq);
+    }
+    respond(&mut st.m, s, seq, S::ESME_ROK, Body::CancelSmResp);
+}
+
+/// A pending message is cancelled: DELETED, its pending receipt withdrawn,
+/// a DELETED receipt if the submitter asked for failures.
+fn cancel_one(st: &mut LoopState, shared: &Shared, mseq: u64) {
+    let Some(p) = st.store.pending_mut(mseq).cloned() else {
+        return;
+    };
+    let now = st.clock.unix;
+    st.delivery.journal.done(p.receipt.jid);
+    // An MO message waiting in a queue of this loop is taken out of it.
+    if p.mo_to.is_some() && p.mo.is_none() {
+        st.delivery.withdraw_mo((st.id as u8, mseq));
+    }
+    st.store
+        .finish(mseq, MessageState::Deleted, error_of(Stat::Deleted), now);
+    st.m.message_cancelled += 1;
+    if wants_receipt(p.wants, Stat::Deleted) {
+        let mut r = p.receipt;
+        r.jid = 0;
+        set_stat(&mut r, Stat::Deleted);
+        send_final(st, shared, r);
+    }
+}
+
+/// Queues a pending message's final receipt (journaled if not yet).
+fn send_final(st: &mut LoopState, shared: &Shared, mut r: crate::receipt::Receipt) {
+    let now = st.clock.unix;
+    r.done_unix = now;
+    r.expires_unix = now.saturating_add(shared.config.receipt_ttl.as_secs() as i64);
+    if r.jid == 0 {
+        if let Some(acct) = shared.accounts().get(r.account) {
+            st.delivery.journal.add(&mut r, &acct.system_id);
+        }
+    }
+    let a = r.account.index();
+    st.delivery.enqueue(r, shared);
+    st.m.receipt_created += 1;
+    if let Some(am) = st.m.account(a) {
+        am.receipt_created += 1;
+    }
+}
+
+/// The timer of pending message (`idx`, `gen`) fired: its outcome happens
+/// (or its validity ran out): final state, and the receipt if wanted.
+pub fn on_message_due(st: &mut LoopState, shared: &Shared, idx: usize, gen: u32) {
+    let Some(p) = st.store.pending_at(idx).cloned() else {
+        return;
+    };
+    if p.timer_gen != gen {
+        return;
+    }
+    let now = st.clock.unix;
+    // A scheduled MO message's time has come: to its receiver's queue; its
+    // timer now waits for its expiry.
+    if p.mo.is_some() && now < p.expires {
+        let Some(pm) = st.store.pending_mut(p.seq) else {
+            return;
+        };
+        let Some(mo) = pm.mo.take() else {
+            return;
+        };
+        pm.due = i64::MAX;
+        pm.timer_gen = pm.timer_gen.wrapping_add(1);
+        let gen = pm.timer_gen;
+        let wait = Duration::from_secs(p.expires.saturating_sub(now).max(0) as u64);
+        st.clock.slot_gen_after(idx, gen, Kind::Message, wait);
+        st.m.mo_routed += 1;
+        st.delivery.enqueue(crate::delivery::Item::Mo(mo), shared);
+        return;
+    }
+    let stat = p.final_stat();
+    st.store
+        .finish(p.seq, MessageState::of_stat(stat), error_of(stat), now);
+    if stat == Stat::Expired {
+        st.m.message_expired += 1;
+        // Its MO deliver_sm, if still queued here, will not be sent.
+        if p.mo_to.is_some() && st.delivery.withdraw_mo((st.id as u8, p.seq)) {
+            st.m.mo_expired += 1;
+        }
+    }
+    if wants_receipt(p.wants, stat) {
+        send_final(st, shared, p.receipt);
+    } else {
+        st.delivery.journal.done(p.receipt.jid);
+    }
+}
+
+/// The receiving ESME answered (or never will) the MO deliver_sm of
+/// message `seq` of this loop: its final state, and the submitter's
+/// receipt saying what really happened.
+pub fn on_mo_outcome(st: &mut LoopState, shared: &Shared, o: MoOutcome) {
+    let Some(p) = st.store.pending_mut(o.origin.1).cloned() else {
+        // Cancelled or expired meanwhile: that outcome stands.
+        return;
+    };
+    let now = st.clock.unix;
+    let mut r = p.receipt;
+    set_stat(&mut r, o.stat);
+    if o.stat != Stat::Delivrd {
+        r.err = o.err;
+    }
+    let error = if o.stat == Stat::Delivrd {
+        0
+    } else {
+        o.err.clamp(1, 255) as u8
+    };
+    st.store
+        .finish(p.seq, MessageState::of_stat(o.stat), error, now);
+    st.delivery.journal.done(p.receipt.jid);
+    if wants_receipt(p.wants, o.stat) {
+        r.jid = 0;
+        send_final(st, shared, r);
+    }
+}
+
+/// Sends the outcomes of the MO deliveries of this iteration to the
+/// stores of their submitters: this loop's at once, the others' by mail.
+pub fn settle_outcomes(st: &mut LoopState, shared: &Shared) {
+    if st.delivery.outcomes.is_empty() {
+        return;
+    }
+    let outcomes = std::mem::take(&mut st.delivery.outcomes);
+    for o in outcomes {
+        let lp = usize::from(o.origin.0);
+        if lp == st.id {
+            on_mo_outcome(st, shared, o);
+        } else if let Some(ob) = st.remote.outbox.get_mut(lp) {
+            ob.push(crate::remote::Mail::Outcome(o));
+        }
+    }
+}
+
+/// Another loop's session asks about a message of this loop: `frame` is
+/// answered by the handlers above on a stand-in session of `account`
+/// (bound as transmitter), and the response frame goes back to loop `from`.
+pub fn answer_for(
+    st: &mut LoopState,
+    shared: &Shared,
+    from: usize,
+    token: u64,
+    account: AccountId,
+    frame: &[u8],
+) {
+    let key = crate::conn::ConnKey {
+        slot: u32::MAX,
+        gen: 0,
+    };
+    let peer = std::net::SocketAddr::from(([0, 0, 0, 0], 0));
+    let mut s = Session::new(
+        key,
+        peer,
+        st.clock.tick,
+        crate::buf::RingBuf::new(512, 64 * 1024),
+    );
+    s.state = crate::conn::State::Bound(crate::account::BindType::Transmitter);
+    s.account = Some(account);
+    match pdu::decode(frame) {
+        Ok(p) => {
+            let seq = p.header.sequence_number;
+            match p.body {
+                Body::QuerySm(q) => on_query(st, shared, &mut s, seq, &q, None),
+                Body::CancelSm(c) => on_cancel(st, shared, &mut s, seq, &c, None),
+                Body::ReplaceSm(r) => on_replace(st, shared, &mut s, seq, &r, None),
+                _ => {}
+            }
+        }
+        // It decoded on the asking loop; cannot fail here.
+        Err(_) => return,
+    }
+    let (a, b) = s.tx.as_slices();
+    let mut out = a.to_vec();
+    out.extend_from_slice(b);
+    if let Some(ob) = st.remote.outbox.get_mut(from) {
+        ob.push(crate::remote::Mail::Answer { token, frame: out });
+    }
+    st.m.remote_answered += 1;
+}
+
+/// New content, schedule, validity and registered_delivery for a pending
+/// message (replace_sm, replace_if_present). Err: the status to answer.
+struct Replacement<'a> {
+    short_message: &'a [u8],
+    /// Message payload TLV instead of short_message (replace_if_present).
+    tlvs: pdu::Tlvs<'a>,
+    schedule: &'a [u8],
+    validity: &'a [u8],
+    registered_delivery: u8,
+}
+
+fn replace(st: &mut LoopState, acct: &Account, mseq: u64, new: &Replacement<'_>) -> Result<(), S> {
+    let now = st.clock.unix;
+    let zero_means = st.accept.zero_means();
+    let Some(p) = st.store.pending_mut(mseq) else {
+        return Err(S::ESME_RREPLACEFAIL);
+    };
+    // The new text must pass the checks a submit's would.
+    let check = Sm {
+        source_addr_ton: p.receipt.dest.ton,
+        source_addr_npi: p.receipt.dest.npi,
+        source_addr: p.receipt.dest.as_bytes(),
+        dest_addr_ton: p.receipt.source.ton,
+        dest_addr_npi: p.receipt.source.npi,
+        destination_addr: p.receipt.source.as_bytes(),
+        esm_class: p.esm_class,
+        data_coding: p.data_coding,
+        registered_delivery: new.registered_delivery,
+        short_message: new.short_message,
+        tlvs: new.tlvs,
+        ..Sm::default()
+    };
+    let info = submit::validate(&check, zero_means, now)?;
+    let (schedule, validity) = submit::times(new.schedule, new.validity, now)?;
+    let mut r = p.receipt;
+    r.set_text(|buf| submit::receipt_text(&info, buf));
+    // An MO message already handed to its receiver's queue has left.
+    if p.mo_to.is_some() && p.mo.is_none() {
+        return Err(S::ESME_RREPLACEFAIL);
+    }
+    let mut next = p.clone();
+    if let Some(mo) = next.mo.as_mut() {
+        mo.short_message = bytes::Bytes::copy_from_slice(new.short_message);
+        mo.tlvs = crate::delivery::carried_tlvs(&new.tlvs);
+    }
+    // Empty fields keep the original schedule and validity.
+    next.expires = validity.unwrap_or(p.expires);
+    if let Some(t) = schedule {
+        next.due = t.max(now);
+    }
+    next.wants = new.registered_delivery & 3;
+    set_stat(&mut r, next.final_stat());
+    let old_jid = r.jid;
+    r.jid = 0;
+    if wants_receipt(next.wants, r.stat) {
+        st.delivery.journal.add(&mut r, &acct.system_id);
+    }
+    // Journaled anew before the old line goes.
+    st.delivery.journal.done(old_jid);
+    let Some(p) = st.store.pending_mut(mseq) else {
+        return Err(S::ESME_RREPLACEFAIL);
+    };
+    next.receipt = r;
+    next.timer_gen = p.timer_gen.wrapping_add(1);
+    let (gen, at) = (next.timer_gen, next.fires_at());
+    *p = next;
+    let idx = st.store.pending_index(mseq).ok_or(S::ESME_RREPLACEFAIL)?;
+    let wait = Duration::from_secs(at.saturating_sub(now).max(0) as u64);
+    st.clock.slot_gen_after(idx, gen, Kind::Message, wait);
+    st.m.message_replaced += 1;
+    Ok(())
+}
+
+/// replace_sm of a pending message of the session's account.
+pub fn on_replace(
+    st: &mut LoopState,
+    shared: &Shared,
+    s: &mut Session,
+    seq: u32,
+    r: &pdu::ReplaceSm<'_>,
+    origin: Origin<'_>,
+) {
+    let resp = CommandId::REPLACE_SM_RESP;
+    let Some(a) = transmitter(s) else {
+        return refuse(&mut st.m, s, resp, S::ESME_RINVBNDSTS, seq);
+    };
+    let Some(acct) = shared.accounts().get(a) else {
+        return refuse(&mut st.m, s, resp, S::ESME_RSYSERR, seq);
+    };
+    let mseq = match target(st, shared, r.message_id) {
+        Err(code) => return refuse(&mut st.m, s, resp, code, seq),
+        Ok(Target::Nowhere) => return refuse(&mut st.m, s, resp, S::ESME_RREPLACEFAIL, seq),
+        Ok(Target::Loop(lp)) => {
+            return forward(
+                st,
+                s,
+                a,
+                seq,
+                resp,
+                S::ESME_RREPLACEFAIL,
+                &[lp],
+                origin,
+                None,
+            )
+        }
+        Ok(Target::Here(mseq)) => mseq,
+    };
+    let owned = st.store.find(mseq, a, st.clock.unix).is_ok_and(|m| {
+        !m.state.is_final() && (r.source_addr.is_empty() || r.source_addr == m.source.as_bytes())
+    });
+    if !owned {
+        return refuse(&mut st.m, s, resp, S::ESME_RREPLACEFAIL, seq);
+    }
+    let new = Replacement {
+        short_message: r.short_message,
+        tlvs: pdu::Tlvs::EMPTY,
+        schedule: r.schedule_delivery_time,
+        validity: r.validity_period,
+        registered_delivery: r.registered_delivery,
+    };
+    match replace(st, acct, mseq, &new) {
+        Ok(()) => respond(&mut st.m, s, seq, S::ESME_ROK, Body::ReplaceSmResp),
+        Err(code) => refuse(&mut st.m, s, resp, code, seq),
+    }
+}
+
+/// submit_sm with replace_if_present_flag 1: the pending message of the
+/// account with the same source, destination and service_type takes the
+/// new content; its id is the answer. None: there is none (submit as new).
+pub fn replace_present(st: &mut LoopState, acct: &Account, sm: &Sm<'_>) -> Option<MessageId> {
+    let found = st.store.pending_matching(acct.id, |p| {
+        p.receipt.dest.as_bytes() == sm.source_addr
+            && p.receipt.source.as_bytes() == sm.destination_addr
+            && p.service_type() == sm.service_type
+    });
+    let mseq = *found.first()?;
+    let id = st.store.pending_mut(mseq)?.receipt.message_id;
+    let new = Replacement {
+        short_message: sm.short_message,
+        tlvs: sm.tlvs,
+        schedule: sm.schedule_delivery_time,
+        validity: sm.validity_period,
+        registered_delivery: sm.registered_delivery,
+    };
+    replace(st, acct, mseq, &new).ok()?;
+    Some(id)
+}
+
+#[cfg(test)]
+mod tests;

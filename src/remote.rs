@@ -1,0 +1,266 @@
+//! Asking another loop about a message it holds: query_sm, cancel_sm and
+//! replace_sm of a message accepted on another loop of this server (the id
+//! names the loop), and cancel_sm by source and destination, which every
+//! loop answers for its own messages.
+//!
+//! The request frame itself travels (on links of its own, not behind the
+//! receipts), the owner answers it with its own handlers as if the session
+//! were its own, and the response frame travels back to be written to the
+//! session that asked. An answer that does not come within the response
+//! timer (a loop far behind, a full link) is given up: the session gets the
+//! operation's failure status, and a late answer is dropped. Rare by
+//! nature: it may allocate.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use crate::account::AccountId;
+use crate::conn::ConnKey;
+use crate::link::Batch;
+use crate::pdu::{CommandId, CommandStatus as S};
+use slab::Slab;
+
+/// What travels between loops on the management links.
+pub enum Mail {
+    /// Answer `frame` (a query_sm, cancel_sm or replace_sm of account
+    /// `account`) from your store and send the response back to loop `from`.
+    Ask {
+        from: usize,
+        token: u64,
+        account: AccountId,
+        frame: Vec<u8>,
+    },
+    /// The response frame to ask `token`.
+    Answer { token: u64, frame: Vec<u8> },
+    /// How the MO delivery of one of your messages ended.
+    Outcome(crate::delivery::MoOutcome),
+}
+
+/// A request waiting for other loops' answers.
+struct Outstanding {
+    token: u64,
+    key: ConnKey,
+    seq: u32,
+    resp: CommandId,
+    /// Answers still expected.
+    waiting: usize,
+    /// The answer to write (one loop asked), or the best so far (cancel by
+    /// source and destination: OK if any loop cancelled something).
+    answer: Option<Vec<u8>>,
+    /// The status when nobody succeeded or the time is up.
+    fail: S,
+    deadline: u64,
+}
+
+/// A response ready for a session of this loop: write `frame` to `key`.
+pub struct Ready {
+    pub key: ConnKey,
+    pub frame: Vec<u8>,
+}
+
+#[derive(Default)]
+pub struct Remote {
+    outstanding: Slab<Outstanding>,
+    next_token: u64,
+    /// Mail for each other loop, shipped by the loop at the end of the
+    /// iteration.
+    pub outbox: Vec<Batch<Mail>>,
+    /// Mail that arrived, to be handled this iteration.
+    pub inbox: Vec<Mail>,
+}
+
+impl Remote {
+    pub fn new(threads: usize) -> Remote {
+        Remote {
+            outbox: (0..threads).map(|_| Vec::new()).collect(),
+            ..Remote::default()
+        }
+    }
+
+    /// Sends request `frame` of session `key` (sequence `seq`, answered
+    /// with `resp`, or `fail` if no answer comes by tick `deadline`) to
+    /// each loop of `to`. `first`: this loop's own answer, if it has one
+    /// (an OK one wins over the others' failures).
+    #[allow(clippy::too_many_arguments)]
+    pub fn ask(
+        &mut self,
+        me: usize,
+        to: &[usize],
+        key: ConnKey,
+        account: AccountId,
+        seq: u32,
+        resp: CommandId,
+        fail: S,
+        frame: &[u8],
+        deadline: u64,
+        first: Option<Vec<u8>>,
+    ) {
+        self.next_token += 1;
+        let token = self.next_token;
+        let mut sent = 0;
+        for &lp in to {
+            if let Some(ob) = self.outbox.get_mut(lp) {
+                ob.push(Mail::Ask {
+                    from: me,
+                    token,
+                    account,
+                    frame: frame.to_vec(),
+                });
+                sent += 1;
+            }
+        }
+        self.outstanding.insert(Outstanding {
+            token,
+            key,
+            seq,
+            resp,
+            waiting: sent,
+            answer: first,
+            fail,
+            deadline,
+        });
+    }
+
+    /// Adds an answer that arrived; returns the response to write when it
+    /// was the last one expected.
+    pub fn answered(&mut self, token: u64, frame: Vec<u8>) -> Option<Ready> {
+        let (idx, o) = self
+            .outstanding
+            .iter_mut()
+            .find(|(_, o)| o.token == token)?;
+        o.waiting = o.waiting.saturating_sub(1);
+        let ok = crate::pdu::Header::peek(&frame).is_some_and(|h| h.command_status.is_ok());
+        if o.answer.is_none() || ok {
+            o.answer = Some(frame);
+        }
+        if o.waiting > 0 {
+            return None;
+        }
+        let o = self.outstanding.remove(idx);
+        Some(Ready {
+            key: o.key,
+            frame: o.answer.unwrap_or_else(|| failure(o.resp, o.fail, o.seq)),
+        })
+    }
+
+    /// Requests whose answers did not come by `tick`: their failure responses.
+    pub fn expired(&mut self, tick: u64) -> Vec<Ready> {
+        let late: Vec<usize> = self
+            .outstanding
+            .iter()
+            .filter(|(_, o)| o.deadline <= tick)
+            .map(|(i, _)| i)
+            .collect();
+        late.into_iter()
+            .map(|i| {
+                let o = self.outstanding.remove(i);
+                Ready {
+                    key: o.key,
+                    frame: failure(o.resp, o.fail, o.seq),
+                }
+            })
+            .collect()
+    }
+
+    /// Requests waiting for another loop.
+    pub fn waiting(&self) -> usize {
+        self.outstanding.len()
+    }
+}
+
+/// A header-only response `id` with `status`.
+pub fn failure(id: CommandId, status: S, seq: u32) -> Vec<u8> {
+    let mut out = vec![0u8; crate::pdu::HEADER_LEN];
+    let n = crate::pdu::encode_header_only(id, status, seq, &mut out).unwrap_or(0);
+    out.truncate(n);
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+mod tests {
+    use super::*;
+
+    const KEY: ConnKey = ConnKey { slot: 3, gen: 9 };
+
+    fn status(frame: &[u8]) -> S {
+        crate::pdu::Header::peek(frame).unwrap().command_status
+    }
+
+    #[test]
+    fn one_answer_is_forwarded_and_a_late_one_dropped() {
+        let mut r = Remote::new(3);
+        r.ask(
+            0,
+            &[2],
+            KEY,
+            AccountId(0),
+            7,
+            CommandId::QUERY_SM_RESP,
+            S::ESME_RQUERYFAIL,
+            b"q",
+            100,
+            None,
+        );
+        assert_eq!(r.outbox[2].len(), 1);
+        let Mail::Ask { token, .. } = r.outbox[2][0] else {
+            panic!()
+        };
+        let ans = failure(CommandId::QUERY_SM_RESP, S::ESME_ROK, 7);
+        let ready = r.answered(token, ans.clone()).unwrap();
+        assert_eq!((ready.key, ready.frame), (KEY, ans));
+        assert!(r
+            .answered(token, failure(CommandId::QUERY_SM_RESP, S::ESME_ROK, 7))
+            .is_none());
+        assert_eq!(r.waiting(), 0);
+    }
+
+    #[test]
+    fn a_broadcast_cancel_succeeds_if_any_loop_cancelled() {
+        let mut r = Remote::new(3);
+        r.ask(
+            0,
+            &[1, 2],
+            KEY,
+            AccountId(0),
+            8,
+            CommandId::CANCEL_SM_RESP,
+            S::ESME_RCANCELFAIL,
+            b"c",
+            100,
+            None,
+        );
+        let fail = failure(CommandId::CANCEL_SM_RESP, S::ESME_RCANCELFAIL, 8);
+        let ok = failure(CommandId::CANCEL_SM_RESP, S::ESME_ROK, 8);
+        assert!(r.answered(1, ok).is_none());
+        let ready = r.answered(1, fail).unwrap();
+        assert_eq!(status(&ready.frame), S::ESME_ROK);
+    }
+
+    #[test]
+    fn no_answer_in_time_is_the_operations_failure() {
+        let mut r = Remote::new(2);
+        r.ask(
+            0,
+            &[1],
+            KEY,
+            AccountId(0),
+            9,
+            CommandId::REPLACE_SM_RESP,
+            S::ESME_RREPLACEFAIL,
+            b"r",
+            100,
+            None,
+        );
+        assert!(r.expired(99).is_empty());
+        let late = r.expired(100);
+        assert_eq!(late.len(), 1);
+        assert_eq!(status(&late[0].frame), S::ESME_RREPLACEFAIL);
+        assert!(r
+            .answered(1, failure(CommandId::REPLACE_SM_RESP, S::ESME_ROK, 9))
+            .is_none());
+    }
+}

@@ -1,0 +1,116 @@
+//! ESME to ESME over real sockets: a message to a number account `mo`
+//! owns reaches `mo`'s receiver as a deliver_sm, on whatever loop it is
+//! bound, and the submitter's receipt reports the receiver's answer.
+mod common;
+
+use common::{sm, Esme};
+use smsc::pdu::{self, Body, CommandId as C, CommandStatus as S, Sm};
+
+fn bind_mo(addr: std::net::SocketAddr, range: &'static [u8]) -> Esme {
+    let mut e = Esme::connect(addr);
+    e.request(Body::BindReceiver(pdu::Bind {
+        system_id: b"mo",
+        password: b"pw",
+        system_type: b"",
+        interface_version: 0x34,
+        addr_ton: 0,
+        addr_npi: 0,
+        address_range: range,
+    }));
+    assert_eq!(e.recv_id(C::BIND_RECEIVER_RESP).status(), S::ESME_ROK);
+    e
+}
+
+fn to(dest: &'static [u8], text: &'static [u8]) -> Sm<'static> {
+    Sm {
+        destination_addr: dest,
+        ..sm(text, 1)
+    }
+}
+
+fn receipt_text(g: &common::Got) -> String {
+    match g.pdu().body {
+        Body::DeliverSm(d) => String::from_utf8_lossy(d.short_message).into_owned(),
+        b => panic!("{b:?}"),
+    }
+}
+
+/// A TRX bind of `system_id` and the loop it landed on (told by the id of
+/// a probe message to a number nobody owns).
+fn bound_on(addr: std::net::SocketAddr, system_id: &str, pw: &str) -> (Esme, u8) {
+    let (mut e, st) = Esme::try_bind(addr, system_id, pw);
+    assert_eq!(st, S::ESME_ROK);
+    let g = e.submit(sm(b"probe", 0));
+    let id = match g.pdu().body {
+        Body::SubmitSmResp(r) => r.message_id.to_vec(),
+        b => panic!("{b:?}"),
+    };
+    let lp = u8::from_str_radix(std::str::from_utf8(&id[11..13]).unwrap(), 16).unwrap();
+    (e, lp)
+}
+
+#[test]
+fn mo_crosses_loops_and_the_receipt_comes_back() {
+    let server = common::server(&["--threads", "2", "--account", "mo:pw", "--route", "4479=mo"]);
+    let addr = server.local_addr();
+    // The receiver on one loop, a submitter on the other: the MO goes
+    // over the link to the receiver's loop, its outcome comes back by mail.
+    let (mut receiver, rl) = bound_on(addr, "mo", "pw");
+    let mut sender = None;
+    for _ in 0..64 {
+        let (e, l) = bound_on(addr, "esme", "secret");
+        if l != rl {
+            sender = Some(e);
+            break;
+        }
+    }
+    let mut sender = sender.expect("64 binds all on the receiver's loop");
+    let g = sender.submit(to(b"447912345678", b"from A"));
+    assert_eq!(g.status(), S::ESME_ROK);
+    let id = match g.pdu().body {
+        Body::SubmitSmResp(r) => r.message_id.to_vec(),
+        b => panic!("{b:?}"),
+    };
+    let mo = receiver.recv_id(C::DELIVER_SM);
+    match mo.pdu().body {
+        Body::DeliverSm(d) => {
+            assert_eq!(d.esm_class, 0);
+            assert_eq!(d.short_message, b"from A");
+            assert_eq!(d.destination_addr, b"447912345678");
+        }
+        b => panic!("{b:?}"),
+    }
+    receiver.auto_answer(&mo);
+    let rc = sender.recv_id(C::DELIVER_SM);
+    let t = receipt_text(&rc);
+    assert!(t.contains("stat:DELIVRD"), "{t}");
+    assert!(t.contains(std::str::from_utf8(&id).unwrap()), "{t}");
+    sender.auto_answer(&rc);
+    assert!(common::eventually(
+        std::time::Duration::from_secs(2),
+        || { server.snapshot().counters.receipt_forwarded >= 1 }
+    ));
+    server.stop();
+}
+
+#[test]
+fn an_mo_refused_for_good_is_undeliv_for_the_submitter() {
+    let server = common::server(&["--account", "mo:pw", "--route", "4479=mo"]);
+    let addr = server.local_addr();
+    let mut r = bind_mo(addr, b"^4479");
+    let mut s = Esme::bound(addr, C::BIND_TRANSCEIVER);
+    assert_eq!(s.submit(to(b"447912345678", b"no")).status(), S::ESME_ROK);
+    let g = r.recv_id(C::DELIVER_SM);
+    r.send(&pdu::Pdu::with_status(
+        g.seq(),
+        S::ESME_RX_P_APPN,
+        Body::DeliverSmResp(pdu::MessageIdResp { message_id: b"" }),
+    ));
+    let rc = s.recv_id(C::DELIVER_SM);
+    assert!(
+        receipt_text(&rc).contains("stat:UNDELIV"),
+        "{}",
+        receipt_text(&rc)
+    );
+    server.stop();
+}
