@@ -12,6 +12,8 @@
 //! throughput = 500             # submits/s, 0 = unlimited (default: --throughput)
 //! receipt_queue = 100000       # receipts held while no receiver is bound
 //! outcomes = undeliv=0.1,delay=1s     # outcome model (default: --outcomes)
+//! tls = required               # binds only over TLS (default: optional)
+//! client_cert = required       # binds only with a client certificate naming it
 //! ```
 
 use crate::outcome::OutcomeModel;
@@ -119,6 +121,12 @@ pub struct Account {
     pub throughput: u32,
     pub receipt_queue: usize,
     pub outcomes: OutcomeModel,
+    /// `tls = required`: a bind that did not come over TLS is refused.
+    pub tls_required: bool,
+    /// `client_cert = required`: a bind is refused unless the connection's
+    /// verified client certificate names the system_id (subject CN or a
+    /// DNS SAN). Implies TLS.
+    pub client_cert_required: bool,
     /// Destination prefixes this account owns: messages to them are
     /// delivered to it as MO deliver_sm (`numbers =`, `--route`).
     pub numbers: Vec<String>,
@@ -141,6 +149,8 @@ impl Account {
             throughput: d.throughput,
             receipt_queue: d.receipt_queue,
             outcomes: d.outcomes.clone(),
+            tls_required: false,
+            client_cert_required: false,
             numbers: Vec::new(),
             removed: false,
         }
@@ -331,6 +341,15 @@ fn check_credentials(sid: &str, pw: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `required` or `optional` (the values of `tls` and `client_cert`).
+fn required(val: &str) -> Result<bool, String> {
+    match val.to_ascii_lowercase().as_str() {
+        "required" => Ok(true),
+        "optional" => Ok(false),
+        _ => Err(format!("expected required or optional, not {val:?}")),
+    }
+}
+
 /// Parses an accounts file (format in the module docs).
 pub fn parse_file(text: &str, d: &Defaults) -> Result<Vec<Account>, AccountError> {
     let mut out: Vec<Account> = Vec::new();
@@ -417,6 +436,8 @@ pub fn parse_file(text: &str, d: &Defaults) -> Result<Vec<Account>, AccountError
                 }
             }
             "outcomes" => acct.outcomes = OutcomeModel::parse(val).map_err(|e| bad(e.0))?,
+            "tls" => acct.tls_required = required(val).map_err(bad)?,
+            "client_cert" => acct.client_cert_required = required(val).map_err(bad)?,
             "numbers" => {
                 acct.numbers.clear();
                 for n in val.split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -489,6 +510,17 @@ mod tests {
             Account::new("a", "", &d())
         ])
         .is_err());
+    }
+
+    #[test]
+    fn tls_and_client_cert_settings() {
+        let text = "[a]\npassword = 1\ntls = required\n[b]\npassword = 2\nclient_cert = Required\ntls = optional\n[c]\npassword = 3\n";
+        let v = parse_file(text, &d()).unwrap();
+        assert!(v[0].tls_required && !v[0].client_cert_required);
+        assert!(!v[1].tls_required && v[1].client_cert_required);
+        assert!(!v[2].tls_required && !v[2].client_cert_required);
+        let e = parse_file("[a]\npassword = 1\ntls = yes\n", &d()).unwrap_err();
+        assert_eq!((e.line, e.field.as_str()), (3, "tls"));
     }
 
     #[test]

@@ -26,6 +26,20 @@ pub struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:2775")]
     pub listen: SocketAddr,
+    /// Also serve SMPP over TLS on this address (off by default; the
+    /// conventional one is 0.0.0.0:8775). Needs --tls-cert and --tls-key.
+    #[arg(long)]
+    pub tls_listen: Option<SocketAddr>,
+    /// The server's certificate chain, PEM (leaf first); re-read on SIGHUP.
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key, PEM (PKCS#8, RSA or EC); re-read on SIGHUP.
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
+    /// Ask TLS clients for a certificate and verify it against these CA
+    /// certificates (PEM); accounts with `client_cert = required` need one.
+    #[arg(long)]
+    pub tls_client_ca: Option<PathBuf>,
     /// Event loops (threads); default: the cores available.
     #[arg(long)]
     pub threads: Option<usize>,
@@ -127,6 +141,8 @@ pub struct Args {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// `--tls-listen` with its certificate, key and client CA (loaded).
+    pub tls: Option<crate::tls::TlsConfig>,
     pub threads: usize,
     pub cores: Vec<usize>,
     pub accounts: Accounts,
@@ -166,6 +182,7 @@ pub struct Config {
 pub enum ConfigError {
     Account(AccountError),
     Outcomes(OutcomeParseError),
+    Tls(crate::tls::TlsError),
     Invalid(String),
 }
 
@@ -174,6 +191,7 @@ impl std::fmt::Display for ConfigError {
         match self {
             ConfigError::Account(e) => write!(f, "{e}"),
             ConfigError::Outcomes(e) => write!(f, "--outcomes: {e}"),
+            ConfigError::Tls(e) => write!(f, "{e}"),
             ConfigError::Invalid(s) => f.write_str(s),
         }
     }
@@ -229,6 +247,7 @@ impl Config {
             &self.route_flags,
             &self.account_defaults,
         )?;
+        check_tls_accounts(&list, self.tls.as_ref())?;
         if list.is_empty() {
             return Err(ConfigError::Invalid(format!(
                 "{} has no account: keeping the current ones",
@@ -278,6 +297,7 @@ impl Config {
                 "--journal needs --spool-dir (the journal lives there)".into(),
             ));
         }
+        let tls = tls_config(&a)?;
         let outcomes = OutcomeModel::parse(&a.outcomes).map_err(ConfigError::Outcomes)?;
         let defaults = account::Defaults {
             receipt_queue: a.receipt_queue,
@@ -290,6 +310,7 @@ impl Config {
             &a.routes,
             &defaults,
         )?;
+        check_tls_accounts(&list, tls.as_ref())?;
         let demo_account = list.is_empty();
         if demo_account {
             list.push(Account::new("movider", "1111", &defaults));
@@ -297,6 +318,7 @@ impl Config {
         let accounts = Accounts::new(list).map_err(ConfigError::Account)?;
         Ok(Config {
             listen: a.listen,
+            tls,
             threads,
             cores: a.cores,
             accounts,
@@ -340,6 +362,68 @@ impl Config {
             Err(e) => panic!("test config: {e}"),
         }
     }
+}
+
+/// `--tls-listen` and its files: loaded now, so a bad file stops the start.
+fn tls_config(a: &Args) -> Result<Option<crate::tls::TlsConfig>, ConfigError> {
+    let Some(listen) = a.tls_listen else {
+        for (flag, set) in [
+            ("--tls-cert", a.tls_cert.is_some()),
+            ("--tls-key", a.tls_key.is_some()),
+            ("--tls-client-ca", a.tls_client_ca.is_some()),
+        ] {
+            if set {
+                return Err(ConfigError::Invalid(format!(
+                    "{flag} needs --tls-listen (the address of the TLS listener)"
+                )));
+            }
+        }
+        return Ok(None);
+    };
+    let (Some(cert), Some(key)) = (&a.tls_cert, &a.tls_key) else {
+        return Err(ConfigError::Invalid(
+            "--tls-listen needs --tls-cert and --tls-key".into(),
+        ));
+    };
+    if listen == a.listen && listen.port() != 0 {
+        return Err(ConfigError::Invalid(format!(
+            "--tls-listen {listen} is also --listen: give TLS its own port"
+        )));
+    }
+    let files = crate::tls::TlsFiles {
+        cert: cert.clone(),
+        key: key.clone(),
+        client_ca: a.tls_client_ca.clone(),
+    };
+    let server = crate::tls::load(&files).map_err(ConfigError::Tls)?;
+    Ok(Some(crate::tls::TlsConfig {
+        listen,
+        files,
+        server,
+    }))
+}
+
+/// Accounts that need TLS or a client certificate need the listener and
+/// the CA that provide them (at start and at every reload).
+fn check_tls_accounts(
+    list: &[Account],
+    tls: Option<&crate::tls::TlsConfig>,
+) -> Result<(), ConfigError> {
+    for a in list {
+        if (a.tls_required || a.client_cert_required) && tls.is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "account {:?} requires TLS but there is no --tls-listen",
+                a.system_id
+            )));
+        }
+        if a.client_cert_required && tls.is_some_and(|t| t.files.client_ca.is_none()) {
+            return Err(ConfigError::Invalid(format!(
+                "account {:?} requires a client certificate but there is no --tls-client-ca",
+                a.system_id
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Parses `30s`, `500ms`, `5m`, `1h`, `2d`, or a bare number of seconds.

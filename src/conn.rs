@@ -1,8 +1,10 @@
-//! One ESME connection: the socket, its two ring buffers and its session.
+//! One ESME connection: the transport (TCP or TLS), its two ring buffers
+//! and its session.
 
 use crate::account::{AccountId, BindType};
 use crate::buf::RingBuf;
-use mio::net::TcpStream;
+use crate::tls::ClientNames;
+use crate::transport::Transport;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
@@ -71,9 +73,15 @@ pub struct Session {
     pub receiving: bool,
     /// WRITABLE interest is registered (output blocked on a full socket).
     pub write_interest: bool,
+    /// The connection came over the TLS listener (set before any PDU).
+    pub tls: bool,
+    /// The names of the client certificate verified in the handshake.
+    pub client_cert: Option<Box<ClientNames>>,
     /// The bind's address_range: only MO messages to destinations it
     /// matches come to this session (receipts always do).
     pub range: Option<Box<regex::bytes::Regex>>,
+    /// The peer closed its side (an event said so): read to the end.
+    pub hup: bool,
 }
 
 impl Session {
@@ -98,7 +106,10 @@ impl Session {
             closed: false,
             receiving: false,
             write_interest: false,
+            tls: false,
+            client_cert: None,
             range: None,
+            hup: false,
         }
     }
 
@@ -137,7 +148,7 @@ impl Session {
 }
 
 pub struct Conn {
-    pub stream: TcpStream,
+    pub io: Transport,
     pub rx: RingBuf,
     pub s: Session,
 }

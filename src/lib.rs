@@ -40,4 +40,6 @@ pub mod submit;
 mod testutil;
 pub mod text;
 pub mod timer;
+pub mod tls;
+pub mod transport;
 pub mod worker;

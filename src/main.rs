@@ -40,7 +40,7 @@ fn main() {
             std::process::exit(1);
         }
     }
-    // SIGHUP: read the accounts file again.
+    // SIGHUP: read the accounts file and the TLS certificate and key again.
     let reload = Arc::new(AtomicBool::new(false));
     if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGHUP, reload.clone()) {
         eprintln!("smsc: cannot install signal handler: {e}");
@@ -58,6 +58,9 @@ fn main() {
         "smsc listening on {} with {threads} loop(s)",
         server.local_addr()
     ));
+    if let Some(addr) = server.tls_addr() {
+        smsc::log::info(format_args!("smsc listening for TLS on {addr}"));
+    }
     if let Some(addr) = server.shared().config.metrics_listen {
         if let Err(e) = smsc::http::serve_metrics(addr, server.shared().clone()) {
             eprintln!("smsc: cannot serve metrics on {addr}: {e}");
@@ -67,9 +70,21 @@ fn main() {
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
         if reload.swap(false, Ordering::Relaxed) {
-            match server.reload_accounts() {
-                Ok(summary) => smsc::log::info(format_args!("accounts reloaded: {summary}")),
-                Err(e) => smsc::log::warn(format_args!("accounts not reloaded: {e}")),
+            // Without an accounts file the warning says so, unless TLS is
+            // what SIGHUP is for.
+            let shared = server.shared();
+            if shared.config.accounts_file.is_some() || shared.tls.is_none() {
+                match server.reload_accounts() {
+                    Ok(summary) => smsc::log::info(format_args!("accounts reloaded: {summary}")),
+                    Err(e) => smsc::log::warn(format_args!("accounts not reloaded: {e}")),
+                }
+            }
+            match server.reload_tls() {
+                Some(Ok(summary)) => smsc::log::info(format_args!("TLS reloaded: {summary}")),
+                Some(Err(e)) => smsc::log::warn(format_args!(
+                    "TLS not reloaded (the certificate in force stays): {e}"
+                )),
+                None => {}
             }
         }
     }

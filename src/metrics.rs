@@ -62,7 +62,9 @@ counters! {
     bind_rx: "successful bind_receiver",
     bind_trx: "successful bind_transceiver",
     bind_ex: "refused binds",
-    bind_throttled: "binds refused because the peer IP failed too often",
+    bind_throttled: "binds refused by the failed-bind slow-down (per IP and system_id, or per IP for unknown system_ids)",
+    bind_ex_tls_required: "binds refused with ESME_RBINDFAIL: the account has tls = required and the bind came in plaintext",
+    bind_ex_client_cert: "binds refused with ESME_RBINDFAIL: the account has client_cert = required and no verified client certificate names it",
     unbind_rx: "unbind from ESMEs",
     unbind_tx: "unbind sent by the server",
     frame_ex: "framing errors (bad command_length): nack and close",
@@ -106,8 +108,26 @@ counters! {
     timeout_enquire_link: "connections closed for an unanswered enquire_link",
     timeout_inactivity: "sessions unbound by the inactivity timer",
     timeout_response: "responses not received within --response-timer",
-    bytes_rx: "bytes read",
-    bytes_tx: "bytes written",
+    bytes_rx: "bytes read (SMPP octets; decrypted ones for TLS)",
+    bytes_tx: "bytes written (SMPP octets; before encryption for TLS)",
+    tls_conn_accepted: "connections accepted on the TLS listener",
+    tls_handshakes: "TLS handshakes completed",
+    tls_handshakes_tls12: "TLS handshakes completed with TLS 1.2 (the rest are TLS 1.3)",
+    tls_handshake_ex_not_tls: "TLS handshakes failed: the client did not speak TLS (plaintext SMPP or garbage on the TLS port)",
+    tls_handshake_ex_cert: "TLS handshakes failed: the client certificate did not verify against --tls-client-ca",
+    tls_handshake_ex_incompatible: "TLS handshakes failed: no protocol version or cipher suite in common",
+    tls_handshake_ex_alert: "TLS handshakes failed: the client sent a fatal alert (it refused our certificate, ...)",
+    tls_handshake_ex_protocol: "TLS handshakes failed: malformed or unexpected handshake messages",
+    tls_handshake_ex_io: "TLS handshakes failed: socket error",
+    tls_handshake_ex_eof: "TLS handshakes failed: the client closed the connection during the handshake",
+    tls_handshake_ex_timeout: "TLS handshakes failed: not finished within the session init timer",
+    tls_sessions_current: "TLS sessions open (handshake done) (gauge)",
+    tls_session_ex: "TLS sessions ended by a TLS error after the handshake (bad record, second renegotiation, key-update flood, fatal alert)",
+    tls_renegotiation_refused: "TLS 1.2 renegotiation attempts (the first is refused with a no_renegotiation warning, the next is fatal)",
+    tls_eof_unclean: "TLS sessions the peer closed without close_notify (possibly mid-record)",
+    tls_bytes_rx: "TLS octets read (records, as on the wire)",
+    tls_bytes_tx: "TLS octets written (records, as on the wire)",
+    tls_on_plain_port: "TLS ClientHellos received on the plaintext listener (answered generic_nack and closed)",
     loop_iterations: "event loop iterations",
     loop_events: "readiness events handled",
     timers_fired: "timer wheel entries fired",
@@ -255,9 +275,12 @@ mod tests {
     #[test]
     fn names_are_unique_and_well_formed() {
         let mut names: Vec<&str> = Counters::NAMES.iter().map(|(n, _)| *n).collect();
+        // Lowercase words and `_`; digits inside a word (`tls12`).
         assert!(names
             .iter()
-            .all(|n| n.chars().all(|c| c.is_ascii_lowercase() || c == '_')));
+            .all(|n| n.starts_with(|c: char| c.is_ascii_lowercase())
+                && n.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')));
         names.sort_unstable();
         let before = names.len();
         names.dedup();

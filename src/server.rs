@@ -41,8 +41,11 @@ pub struct Shared {
     /// Each loop's inbox for injected MO messages (`POST /mo`).
     pub injectors: OnceLock<Vec<std::sync::mpsc::SyncSender<crate::inject::Inject>>>,
     pub snapshots: Vec<Mutex<Snapshot>>,
-    /// Failed binds per peer IP: (count, window start).
-    pub bind_failures: Mutex<HashMap<IpAddr, (u32, Instant)>>,
+    /// Failed binds per (IP, account) and per IP for unknown system_ids:
+    /// (count, window start).
+    pub bind_failures: Mutex<HashMap<BindFailKey, (u32, Instant)>>,
+    /// The TLS listener's configuration in force (`--tls-listen`).
+    pub tls: Option<crate::tls::TlsShared>,
     /// Connections open across all loops (for --max-connections).
     pub connections: AtomicUsize,
     pub epoch: Instant,
@@ -70,8 +73,18 @@ pub const MAX_RELOADS: usize = 256;
 /// allocated up front).
 pub const ACCOUNT_HEADROOM: usize = 1024;
 
-/// Failed binds from one IP are counted in windows of this length.
+/// Failed binds are counted in windows of this length.
 pub const BIND_FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// What failed binds are counted against. A wrong password counts against
+/// the account from that IP only, so one account's typo behind a NAT does
+/// not lock out the other accounts there; unknown system_ids count against
+/// the IP (a search for accounts).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+pub enum BindFailKey {
+    Account(IpAddr, AccountId),
+    UnknownSystemId(IpAddr),
+}
 
 impl Shared {
     pub fn new(config: Config) -> Shared {
@@ -88,7 +101,9 @@ impl Shared {
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
+        let tls = config.tls.as_ref().map(crate::tls::TlsShared::new);
         Shared {
+            tls,
             reloads: (0..MAX_RELOADS).map(|_| OnceLock::new()).collect(),
             reloads_done: AtomicUsize::new(0),
             reload_lock: Mutex::new(()),
@@ -204,8 +219,8 @@ impl Shared {
         }
     }
 
-    /// True when this IP has failed too many binds recently.
-    pub fn bind_blocked(&self, ip: IpAddr, now: Instant) -> bool {
+    /// True when `key` has failed `--bind-fail-limit` binds within the window.
+    pub fn bind_blocked(&self, key: BindFailKey, now: Instant) -> bool {
         let limit = self.config.bind_fail_limit;
         if limit == 0 {
             return false;
@@ -213,10 +228,13 @@ impl Shared {
         let Ok(map) = self.bind_failures.lock() else {
             return false;
         };
-        matches!(map.get(&ip), Some((n, since)) if *n >= limit && now.duration_since(*since) < BIND_FAILURE_WINDOW)
+        matches!(map.get(&key), Some((n, since)) if *n >= limit && now.duration_since(*since) < BIND_FAILURE_WINDOW)
     }
 
-    pub fn record_bind_failure(&self, ip: IpAddr, now: Instant) {
+    pub fn record_bind_failure(&self, key: BindFailKey, now: Instant) {
+        if self.config.bind_fail_limit == 0 {
+            return;
+        }
         let Ok(mut map) = self.bind_failures.lock() else {
             return;
         };
@@ -224,7 +242,7 @@ impl Shared {
             // Bounded memory under a distributed attack: forget old windows.
             map.retain(|_, (_, since)| now.duration_since(*since) < BIND_FAILURE_WINDOW);
         }
-        let e = map.entry(ip).or_insert((0, now));
+        let e = map.entry(key).or_insert((0, now));
         if now.duration_since(e.1) >= BIND_FAILURE_WINDOW {
             *e = (0, now);
         }
@@ -299,6 +317,7 @@ pub struct Server {
     shared: Arc<Shared>,
     threads: Vec<JoinHandle<()>>,
     local_addr: SocketAddr,
+    tls_addr: Option<SocketAddr>,
 }
 
 impl Server {
@@ -306,6 +325,14 @@ impl Server {
     pub fn start(config: Config) -> io::Result<Server> {
         let n = config.threads;
         let (listeners, local_addr) = crate::listener::bind_all(config.listen, n)?;
+        // The TLS listener: one SO_REUSEPORT socket per loop as well.
+        let (tls_listeners, tls_addr) = match &config.tls {
+            Some(t) => {
+                let (v, a) = crate::listener::bind_all(t.listen, n)?;
+                (v.into_iter().map(Some).collect(), Some(a))
+            }
+            None => ((0..n).map(|_| None).collect::<Vec<_>>(), None),
+        };
         let mut shared = Shared::new(config);
         // The journal is read (and compacted) before any loop runs.
         let mut recovered = None;
@@ -372,14 +399,26 @@ impl Server {
 
         let mut workers = Vec::with_capacity(n);
         let mut wakers = Vec::with_capacity(n);
-        for (i, ((listener, tx), rx)) in listeners
+        for (i, (((listener, tls_listener), tx), rx)) in listeners
             .into_iter()
+            .zip(tls_listeners)
             .zip(senders)
             .zip(receivers)
             .enumerate()
         {
             let (mail_tx, mail_rx) = mails.next().unwrap_or_default();
-            let mut w = Worker::new(i, shared.clone(), listener, tx, rx, mail_tx, mail_rx)?;
+            let mut w = Worker::new(
+                i,
+                shared.clone(),
+                crate::worker::Listeners {
+                    plain: listener,
+                    tls: tls_listener,
+                },
+                tx,
+                rx,
+                mail_tx,
+                mail_rx,
+            )?;
             if let Some(r) = inject_rx.next() {
                 w.set_injections(r);
             }
@@ -413,11 +452,23 @@ impl Server {
             shared,
             threads,
             local_addr,
+            tls_addr,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The TLS listener's address (`--tls-listen`), if there is one.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
+    }
+
+    /// Reads the TLS certificate and key (and client CA) again: new
+    /// handshakes use them; on failure nothing changes. None without TLS.
+    pub fn reload_tls(&self) -> Option<Result<String, crate::tls::TlsError>> {
+        self.shared.tls.as_ref().map(crate::tls::TlsShared::reload)
     }
 
     pub fn shared(&self) -> &Arc<Shared> {

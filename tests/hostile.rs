@@ -3,7 +3,7 @@
 //! answer what it can, close what it must, and keep serving everyone else.
 mod common;
 use common::*;
-use smsc::pdu::{Body, CommandId, CommandStatus as S};
+use smsc::pdu::{Body, CommandId, CommandStatus as S, Pdu};
 use std::io::Write;
 use std::time::Duration;
 
@@ -263,5 +263,207 @@ fn mutated_valid_frames_never_take_the_server_down() {
         "mutated frames: {reconnects} reconnects, decode_ex {}, submit ok/ex {}/{}",
         c.decode_ex, c.submit_ok, c.submit_ex
     );
+    srv.stop();
+}
+
+// ------------------------------------------------------------------ TLS
+
+use common::tls::Pki;
+use std::sync::Arc;
+
+fn tls_server(pki: &Pki, extra: &[&str]) -> smsc::server::Server {
+    let flags = pki.flags();
+    let mut argv: Vec<&str> = flags.iter().map(String::as_str).collect();
+    argv.extend_from_slice(extra);
+    server(&argv)
+}
+
+/// The TLS record of `plain` as the client would send it (encrypted
+/// under the session's keys), not yet written.
+fn record_of(e: &mut Esme, plain: &[u8]) -> Vec<u8> {
+    let Wire::Tls(t) = &mut e.stream else {
+        panic!("not TLS")
+    };
+    t.conn.writer().write_all(plain).unwrap();
+    let mut out = Vec::new();
+    while t.conn.wants_write() {
+        t.conn.write_tls(&mut out).unwrap();
+    }
+    out
+}
+
+/// Plaintext SMPP on the TLS port, a TLS client on the plaintext port,
+/// garbage and oversized records in the handshake, a handshake that
+/// stalls, a client that closes in the middle of a record, key updates,
+/// random frames inside TLS: each is closed or handled and counted, and
+/// the loop keeps serving.
+#[test]
+fn tls_port_survives_plaintext_garbage_stalls_truncation_and_key_updates() {
+    let pki = Pki::new("hostile");
+    let srv = tls_server(
+        &pki,
+        &["--session-init-timer", "500ms", "--bind-fail-limit", "0"],
+    );
+    let (plain, tls) = (srv.local_addr(), srv.tls_addr().unwrap());
+    let cfg = pki.client_config(None, None);
+    let s = srv.shared().clone();
+    let counters = || s.snapshot().counters;
+
+    // A plaintext bind on the TLS port: closed, nothing answered in SMPP.
+    let mut e = Esme::connect(tls);
+    e.send_raw(&Pdu::new(1, Body::EnquireLink).to_vec().unwrap());
+    assert!(e.closed_within(Duration::from_secs(2)));
+    // A TLS client on the plaintext port: its handshake fails.
+    assert!(common::tls::connect(plain, cfg.clone()).is_err());
+    // Garbage after a handshake record header; an oversized record.
+    let mut rng = Rng(0x7115_0000_0000_0001);
+    for header in [[0x16, 3, 1, 0, 0x40], [0x16, 3, 3, 0xff, 0xff]] {
+        let mut e = Esme::connect(tls);
+        let mut bytes = header.to_vec();
+        bytes.extend((0..200).map(|_| rng.next() as u8));
+        let _ = e.stream.write_all(&bytes);
+        assert!(e.closed_within(Duration::from_secs(2)), "{header:?}");
+    }
+    // Half a record header, then nothing: the session init timer closes it.
+    let mut e = Esme::connect(tls);
+    e.send_raw(&[0x16, 3, 1]);
+    assert!(!e.closed_within(Duration::from_millis(200)));
+    assert!(
+        e.closed_within(Duration::from_secs(3)),
+        "a stalled handshake stays open"
+    );
+
+    // Mid-record close: a bound session sends half a record and leaves.
+    let mut e = Esme::connect_tls(tls, cfg.clone());
+    assert_eq!(
+        e.bind(CommandId::BIND_TRANSCEIVER, "esme", "secret")
+            .status(),
+        S::ESME_ROK
+    );
+    let rec = record_of(&mut e, &Pdu::new(9, Body::EnquireLink).to_vec().unwrap());
+    e.stream
+        .tcp()
+        .try_clone()
+        .unwrap()
+        .write_all(&rec[..rec.len() / 2])
+        .unwrap();
+    e.stream.tcp().shutdown(std::net::Shutdown::Both).unwrap();
+    drop(e);
+    assert!(
+        eventually(Duration::from_secs(2), || counters().tls_eof_unclean >= 1),
+        "{:?}",
+        counters()
+    );
+
+    // Key updates (TLS 1.3) between submits: handled, the session goes on.
+    let mut e = Esme::connect_tls(tls, cfg.clone());
+    assert_eq!(
+        e.bind(CommandId::BIND_TRANSCEIVER, "esme", "secret")
+            .status(),
+        S::ESME_ROK
+    );
+    for _ in 0..5 {
+        if let Wire::Tls(t) = &mut e.stream {
+            t.conn.refresh_traffic_keys().unwrap();
+        }
+        assert_eq!(e.submit(sm(b"new keys", 1)).status(), S::ESME_ROK);
+        let d = e.recv_id(CommandId::DELIVER_SM);
+        e.auto_answer(&d);
+    }
+
+    // Random frames inside TLS, bound and unbound.
+    for round in 0..10 {
+        let mut e = Esme::connect_tls(tls, cfg.clone());
+        if round % 2 == 0 {
+            e.bind(CommandId::BIND_TRANSCEIVER, "esme", "secret");
+        }
+        let mut burst = Vec::new();
+        for _ in 0..30 {
+            let body_len = (rng.next() % 100) as usize;
+            let len = if rng.next() % 5 == 0 {
+                rng.next() as u32
+            } else {
+                (16 + body_len) as u32
+            };
+            burst.extend_from_slice(&len.to_be_bytes());
+            let all = CommandId::ALL;
+            burst.extend_from_slice(&all[(rng.next() as usize) % all.len()].0.to_be_bytes());
+            burst.extend_from_slice(&0u32.to_be_bytes());
+            burst.extend_from_slice(&(rng.next() as u32).to_be_bytes());
+            burst.extend((0..body_len).map(|_| rng.next() as u8));
+        }
+        let _ = e.stream.write_all(&burst);
+        while let Some(g) = e.recv_timeout(Duration::from_millis(50)) {
+            let _ = g.pdu();
+        }
+    }
+
+    // Still serving, over TLS and in plaintext.
+    for addr in [tls, plain] {
+        let mut ok = if addr == tls {
+            Esme::connect_tls(tls, cfg.clone())
+        } else {
+            Esme::connect(plain)
+        };
+        assert_eq!(
+            ok.bind(CommandId::BIND_TRANSCEIVER, "esme", "secret")
+                .status(),
+            S::ESME_ROK
+        );
+        assert_eq!(ok.submit(sm(b"after the storm", 1)).status(), S::ESME_ROK);
+        ok.recv_id(CommandId::DELIVER_SM);
+    }
+    assert!(
+        eventually(Duration::from_secs(2), || {
+            let c = counters();
+            c.tls_handshake_ex_not_tls == 1
+                && c.tls_on_plain_port == 1
+                && c.tls_handshake_ex_protocol == 2
+                && c.tls_handshake_ex_timeout == 1
+                && c.frame_ex > 0
+        }),
+        "{:?}",
+        counters()
+    );
+    srv.stop();
+}
+
+/// A TLS 1.2 client (node, OpenSSL) asks for a renegotiation: rustls
+/// refuses it, the attempt is counted, and the loop goes on.
+#[test]
+fn tls12_renegotiation_is_refused_and_counted() {
+    let node = common::provision::node();
+    let pki = Pki::new("reneg");
+    let srv = tls_server(&pki, &[]);
+    let tls = srv.tls_addr().unwrap();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/tls_renegotiate.js"
+    );
+    let port = tls.port().to_string();
+    let events = common::script::run_script(node, &[script, &port, pki.ca_file.to_str().unwrap()]);
+    let connected = common::script::of(&events, "connected");
+    assert_eq!(connected[0].get("version"), "TLSv1.2", "{events:?}");
+    let s = srv.shared().clone();
+    assert!(
+        eventually(Duration::from_secs(2), || s
+            .snapshot()
+            .counters
+            .tls_renegotiation_refused
+            == 1),
+        "{:?} {events:?}",
+        s.snapshot().counters
+    );
+    let mut ok = Esme::connect_tls(
+        tls,
+        pki.client_config(None, Some(&[&rustls::version::TLS12])),
+    );
+    assert_eq!(
+        ok.bind(CommandId::BIND_TRANSCEIVER, "esme", "secret")
+            .status(),
+        S::ESME_ROK
+    );
+    assert_eq!(ok.submit(sm(b"no renegotiation", 0)).status(), S::ESME_ROK);
+    let _ = Arc::strong_count(&s);
     srv.stop();
 }

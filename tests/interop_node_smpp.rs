@@ -24,14 +24,40 @@ fn node_smpp_codings_udh_payload_receipts_and_errors() {
     let node = common::provision::node();
     let server = common::server(&[]);
     let port = server.local_addr().port().to_string();
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/interop/node_smpp_client.js"
-    );
-    let events = run_script(node, &[script, &port]);
+    let events = run_script(node, &[SCRIPT, &port]);
     server.stop();
+    check(&events);
+}
 
-    let bind = of(&events, "bind")[0];
+const SCRIPT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/interop/node_smpp_client.js"
+);
+
+/// The same scenario over TLS (`ssmpp://`, node's tls trusting the test
+/// CA, server name checked): every answer and receipt as in plaintext, and
+/// the certificate node was shown is ours.
+#[test]
+fn node_smpp_over_tls_same_scenario() {
+    let node = common::provision::node();
+    let pki = common::tls::Pki::new("node");
+    let flags = pki.flags();
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let server = common::server(&flags);
+    let port = server.tls_addr().unwrap().port().to_string();
+    let events = run_script(node, &[SCRIPT, &port, pki.ca_file.to_str().unwrap()]);
+    let handshakes = server.shared().clone();
+    server.stop();
+    let tls = of(&events, "tls")[0];
+    assert_eq!(tls.get("version"), "TLSv1.3");
+    assert_eq!(tls.get("authorized"), "true");
+    assert_eq!(tls.octets("peer"), pki.server.der.to_vec());
+    assert_eq!(handshakes.snapshot().counters.tls_handshakes, 1);
+    check(&events);
+}
+
+fn check(events: &[common::script::Event]) {
+    let bind = of(events, "bind")[0];
     assert_eq!((bind.num("status"), bind.get("system_id")), (0, "smsc"));
 
     // (kind, the receipt's expected text: first 20 characters, `?` for
@@ -44,9 +70,9 @@ fn node_smpp_codings_udh_payload_receipts_and_errors() {
         ("udh2", b"and its second half."),
         ("payload", b"PPPPPPPPPPPPPPPPPPPP"),
     ];
-    let resps = of(&events, "resp");
+    let resps = of(events, "resp");
     assert_eq!(resps.len(), expected.len());
-    let receipts = of(&events, "receipt");
+    let receipts = of(events, "receipt");
     // One receipt per message, and the DELETED one of the cancelled message below.
     assert_eq!(receipts.len(), expected.len() + 1);
     assert_eq!(
@@ -57,7 +83,7 @@ fn node_smpp_codings_udh_payload_receipts_and_errors() {
         1,
         "the cancelled message's receipt says DELETED"
     );
-    let wire = of(&events, "wire");
+    let wire = of(events, "wire");
     for (kind, text) in expected {
         let resp = resps.iter().find(|r| r.get("kind") == kind).unwrap();
         assert_eq!(resp.num("status"), 0, "{kind} refused");
@@ -89,7 +115,7 @@ fn node_smpp_codings_udh_payload_receipts_and_errors() {
                 .iter()
                 .find(|w| w.get("command") == command && w.get("id") == id)
                 .unwrap_or_else(|| panic!("no {command} for {id}"));
-            position(&events, e)
+            position(events, e)
         };
         assert!(
             at("submit_sm_resp") < at("deliver_sm"),
@@ -98,12 +124,12 @@ fn node_smpp_codings_udh_payload_receipts_and_errors() {
     }
 
     let answer = |kind: &str| {
-        let e = of(&events, kind)[0];
+        let e = of(events, kind)[0];
         (e.get("answer").to_string(), e.num("status"))
     };
     assert_eq!(answer("broadcast_sm"), ("generic_nack".into(), 0x03));
     assert_eq!(answer("query_sm"), ("query_sm_resp".into(), 0));
-    let q = of(&events, "query_sm")[0];
+    let q = of(events, "query_sm")[0];
     assert_eq!(q.num("state"), 2, "DELIVERED");
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -120,7 +146,7 @@ fn node_smpp_codings_udh_payload_receipts_and_errors() {
     assert_eq!(answer("query_sm_bad_id"), ("query_sm_resp".into(), 0x0C));
     assert_eq!(answer("bad_destination"), ("submit_sm_resp".into(), 0x0B));
     // A scheduled message: ENROUTE, replaced, cancelled (DELETED), then final.
-    let state = |kind: &str| of(&events, kind)[0].num("state");
+    let state = |kind: &str| of(events, kind)[0].num("state");
     assert_eq!(answer("scheduled_query"), ("query_sm_resp".into(), 0));
     assert_eq!(state("scheduled_query"), 1, "ENROUTE");
     assert_eq!(answer("replace_sm"), ("replace_sm_resp".into(), 0));

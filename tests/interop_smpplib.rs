@@ -237,3 +237,78 @@ fn smpplib_receives_mo_messages_in_gsm_and_ucs2_parts() {
         assert_eq!(parsed.stat, Some(Stat::Delivrd), "{r:?}");
     }
 }
+
+/// The `tls` scenario against a server with a TLS listener made for this
+/// test: returns the events and the server certificate's SHA-256.
+fn run_tls(pki: &common::tls::Pki, extra: &[&str], args: &[&str]) -> Vec<Event> {
+    let python = common::provision::python();
+    let mut flags = pki.flags_with_client_ca();
+    flags.extend(extra.iter().map(|s| s.to_string()));
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let server = common::server(&flags);
+    let port = server.tls_addr().unwrap().port().to_string();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/interop/smpplib_client.py"
+    );
+    let mut argv = vec![
+        "-W",
+        "ignore",
+        script,
+        "tls",
+        &port,
+        pki.ca_file.to_str().unwrap(),
+    ];
+    argv.extend_from_slice(args);
+    let events = run_script(python, &argv);
+    server.stop();
+    assert!(of(&events, "timeout").is_empty(), "timed out: {events:?}");
+    events
+}
+
+/// python-smpplib with an `ssl.SSLContext` trusting the test CA: TLS 1.3,
+/// bind, submit with a receipt, the receipt, unbind, all over TLS; the
+/// certificate it was shown is ours.
+#[test]
+fn smpplib_over_tls_binds_submits_gets_its_receipt_and_unbinds() {
+    let pki = common::tls::Pki::new("smpplib");
+    let events = run_tls(&pki, &[], &[]);
+    let tls = &of(&events, "tls")[0];
+    assert_eq!(tls.get("version"), "TLSv1.3");
+    assert_eq!(
+        tls.octets("peer"),
+        pki.server.der.to_vec(),
+        "the server certificate"
+    );
+    assert_eq!(of(&events, "bind")[0].num("status"), 0);
+    let resp = &of(&events, "resp")[0];
+    assert_eq!(resp.num("status"), 0);
+    let receipts = of(&events, "receipt");
+    assert_eq!(receipts.len(), 1);
+    assert_eq!(receipts[0].get("receipted_message_id"), resp.get("id"));
+    let text = receipts[0].octets("text");
+    let parsed = dlr::parse(&text).unwrap();
+    assert_eq!(parsed.stat, Some(Stat::Delivrd));
+    let ub = &of(&events, "unbind")[0];
+    assert_eq!((ub.get("answer"), ub.num("status")), ("unbind_resp", 0));
+}
+
+/// smpplib with a client certificate: an account with `client_cert =
+/// required` binds with a certificate naming it, not with another one.
+#[test]
+fn smpplib_client_certificate_account() {
+    let pki = common::tls::Pki::new("smpplib-cert");
+    let accounts = pki.dir.join("accounts.conf");
+    std::fs::write(
+        &accounts,
+        "[esme]\npassword = secret\nclient_cert = required\n[other]\npassword = secret\nclient_cert = required\n",
+    )
+    .unwrap();
+    let cert = pki.client("esme", &[]);
+    let flags = ["--accounts", accounts.to_str().unwrap()];
+    let events = run_tls(&pki, &flags, &["esme", cert.cert_str(), cert.key_str()]);
+    assert_eq!(of(&events, "bind")[0].num("status"), 0);
+    assert_eq!(of(&events, "receipt").len(), 1);
+    let events = run_tls(&pki, &flags, &["other", cert.cert_str(), cert.key_str()]);
+    assert_eq!(of(&events, "bind")[0].num("status"), 0x0D, "ESME_RBINDFAIL");
+}

@@ -83,7 +83,8 @@ fn repeated_failed_binds_from_one_ip_are_refused() {
             S::ESME_RINVPASWD
         );
     }
-    // Even the right password is refused while the IP is over the limit.
+    // Even the right password is refused while the account is over the
+    // limit from this IP.
     assert_eq!(
         e.bind(CommandId::BIND_TRANSCEIVER, "esme", "secret")
             .status(),
@@ -95,6 +96,45 @@ fn repeated_failed_binds_from_one_ip_are_refused() {
         .counters
         .bind_throttled
         >= 1));
+    srv.stop();
+}
+
+/// Failed binds count per (IP, account) for known system_ids and per IP
+/// for unknown ones: one account's typos behind a NAT slow that account
+/// down from that IP, not its neighbours.
+#[test]
+fn failed_binds_slow_down_one_account_per_ip_not_its_neighbours() {
+    let srv = server(&["--bind-fail-limit", "3", "--account", "other:pw"]);
+    let a = srv.local_addr();
+    let bind = |sid: &str, pw: &str| Esme::try_bind(a, sid, pw).1;
+    for _ in 0..3 {
+        assert_eq!(bind("esme", "guess"), S::ESME_RINVPASWD);
+    }
+    assert_eq!(
+        bind("esme", "secret"),
+        S::ESME_RBINDFAIL,
+        "esme is slowed down"
+    );
+    // Its neighbour from the same IP: its own count.
+    assert_eq!(bind("other", "pw"), S::ESME_ROK);
+    assert_eq!(bind("other", "typo"), S::ESME_RINVPASWD);
+    assert_eq!(bind("other", "pw"), S::ESME_ROK);
+    // Unknown system_ids count against the IP...
+    for i in 0..3 {
+        assert_eq!(bind(&format!("nobody{i}"), "x"), S::ESME_RINVSYSID);
+    }
+    assert_eq!(bind("nobody9", "x"), S::ESME_RBINDFAIL);
+    // ...and while it is slowed down for them, a wrong password answers
+    // the same, so the search cannot tell which system_ids exist; the
+    // right password still binds.
+    assert_eq!(bind("other", "typo"), S::ESME_RBINDFAIL);
+    assert_eq!(bind("other", "pw"), S::ESME_ROK);
+    let shared = srv.shared().clone();
+    assert!(eventually(Duration::from_secs(2), || shared
+        .snapshot()
+        .counters
+        .bind_throttled
+        == 3));
     srv.stop();
 }
 

@@ -105,6 +105,18 @@ pub struct RunArgs {
     /// measured time go into the summary (`server`), read from /proc.
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Connect over TLS (the server's --tls-listen); needs --tls-ca or --tls-insecure.
+    #[arg(long)]
+    pub tls: bool,
+    /// Verify the server's certificate against this CA file (PEM).
+    #[arg(long)]
+    pub tls_ca: Option<PathBuf>,
+    /// Accept any server certificate (benchmarks: the cost is the same, nothing is authenticated).
+    #[arg(long)]
+    pub tls_insecure: bool,
+    /// Name to verify the certificate for [default: the --addr IP].
+    #[arg(long)]
+    pub tls_server_name: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

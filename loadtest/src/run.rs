@@ -90,6 +90,14 @@ fn params(a: &RunArgs, threads: usize) -> Vec<(String, String)> {
             }),
         ),
         ("seed".into(), a.seed.to_string()),
+        (
+            "tls".into(),
+            match (a.tls, a.tls_insecure) {
+                (false, _) => "off".into(),
+                (true, true) => "insecure".into(),
+                (true, false) => "verified".into(),
+            },
+        ),
         ("max_error_rate".into(), a.max_error_rate.to_string()),
         ("receipt_grace".into(), d(a.receipt_grace)),
         (
@@ -240,6 +248,16 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     }
     write_file(&dir, "params.txt", &ptxt)?;
 
+    let tls = if a.tls {
+        Some(crate::tls::client(
+            a.tls_ca.as_deref(),
+            a.tls_insecure,
+            a.tls_server_name.as_deref(),
+            addr,
+        )?)
+    } else {
+        None
+    };
     let plan = Arc::new(Plan {
         addr,
         system_id: a.system_id.clone(),
@@ -259,6 +277,7 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
         bind_concurrency: a.bind_concurrency.max(threads).div_ceil(threads),
         // Generous: a healthy server binds a connection in well under a ms.
         setup_timeout: BIND_TIMEOUT + Duration::from_millis(10) * conns as u32,
+        tls,
     });
     let shared = Arc::new(Shared::new(threads));
     let templates = Arc::new(Templates::new());

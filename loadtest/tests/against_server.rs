@@ -182,3 +182,88 @@ fn binds_beyond_the_accounts_limit_fail_and_the_rest_run() {
     assert!(sv.cpu_s > 0.0 && sv.vm_hwm_kib >= sv.vm_rss_kib && sv.vm_rss_kib > 0);
     srv.stop();
 }
+
+/// `run --tls` against the server's TLS listener: once verifying the
+/// server's certificate (`--tls-ca`, a certificate made at test time),
+/// once with `--tls-insecure`. Every submit and receipt over TLS.
+#[test]
+fn tls_runs_verified_and_insecure() {
+    smsc::log::set_quiet(true);
+    let dir = out_dir("tls-certs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let cfg = smsc::config::Config::from_args(smsc::config::Args::parse_from([
+        "smsc",
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        cert_file.to_str().unwrap(),
+        "--tls-key",
+        key_file.to_str().unwrap(),
+        "--threads",
+        "1",
+        "--account",
+        "lt:pw",
+        "--stats-interval",
+        "0",
+        "--shutdown-grace",
+        "300ms",
+    ]))
+    .unwrap();
+    let srv = smsc::server::Server::start(cfg).unwrap();
+    let tls = srv.tls_addr().unwrap();
+    for (name, trust) in [
+        (
+            "tls-verified",
+            vec!["--tls-ca", cert_file.to_str().unwrap()],
+        ),
+        ("tls-insecure", vec!["--tls-insecure"]),
+    ] {
+        let out_dir = out_dir(name);
+        let mut args = vec![
+            "--system-id",
+            "lt",
+            "--password",
+            "pw",
+            "--binds",
+            "2",
+            "--window",
+            "16",
+            "--duration",
+            "500ms",
+            "--warmup",
+            "100ms",
+            "--receipts",
+            "1",
+            "--tls",
+        ];
+        args.extend(trust);
+        let out = run(&run_args(tls, &out_dir, &args)).unwrap();
+        let c = &out.counters;
+        assert!(c.sent > 100, "{name}: sent {}", c.sent);
+        assert_eq!(c.ok, c.sent, "{name}");
+        assert_eq!(
+            (c.receipts_missing, c.receipts_unknown, c.receipts_duplicate),
+            (0, 0, 0),
+            "{name}"
+        );
+        assert_eq!(out.exit_code, 0, "{name}: {:?}", out.summary.failures);
+    }
+    let shared = srv.shared().clone();
+    srv.stop();
+    let c = shared.snapshot().counters;
+    assert_eq!(c.tls_handshakes, 4, "{c:?}");
+    assert!(c.tls_bytes_rx > c.bytes_rx && c.bytes_tx > 0);
+    // Without a trust choice the run refuses to start.
+    let bad = run_args(tls, &out_dir("tls-bad"), &["--tls"]);
+    assert!(run(&bad).is_err());
+}

@@ -4,13 +4,14 @@
 
 use super::respond::{respond, respond_header};
 use super::timers::arm_response;
+use crate::account::Account;
 use crate::account::BindType;
 use crate::clock::Kind;
 use crate::conn::{Session, State};
 use crate::loop_state::LoopState;
 use crate::pdu::{self, Body, CommandId, CommandStatus as S, Tag, TlvBuf};
-use crate::server::Shared;
-use std::sync::atomic::Ordering;
+use crate::server::{BindFailKey, Shared};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(super) fn on_bind(
     st: &mut LoopState,
@@ -32,16 +33,54 @@ pub(super) fn on_bind(
     let ip = s.peer.ip();
     let now = st.clock.now;
     let status = (|| {
-        if shared.bind_blocked(ip, now) {
+        let accounts = shared.accounts();
+        // Failed binds count per (IP, account) for a known system_id and
+        // per IP for unknown ones (docs/operations.md, "Failed binds").
+        let unknown = BindFailKey::UnknownSystemId(ip);
+        let Some(acct) = accounts.by_system_id(b.system_id) else {
+            if shared.bind_blocked(unknown, now) {
+                st.m.bind_throttled += 1;
+                return Err(S::ESME_RBINDFAIL);
+            }
+            shared.record_bind_failure(unknown, now);
+            return Err(S::ESME_RINVSYSID);
+        };
+        // Transport requirements come before the password, so the
+        // plaintext port is no oracle for a TLS-only account's password.
+        if acct.tls_required && !s.tls {
+            st.m.bind_ex_tls_required += 1;
+            refusal_log(s, acct, "tls = required and the bind came in plaintext");
+            return Err(S::ESME_RBINDFAIL);
+        }
+        if acct.client_cert_required
+            && !s
+                .client_cert
+                .as_ref()
+                .is_some_and(|c| c.names(acct.system_id.as_bytes()))
+        {
+            st.m.bind_ex_client_cert += 1;
+            let why = if s.client_cert.is_some() {
+                "client_cert = required and the client certificate names another system_id"
+            } else {
+                "client_cert = required and no client certificate was presented"
+            };
+            refusal_log(s, acct, why);
+            return Err(S::ESME_RBINDFAIL);
+        }
+        let key = BindFailKey::Account(ip, acct.id);
+        if shared.bind_blocked(key, now) {
             st.m.bind_throttled += 1;
             return Err(S::ESME_RBINDFAIL);
         }
-        let Some(acct) = shared.accounts().by_system_id(b.system_id) else {
-            shared.record_bind_failure(ip, now);
-            return Err(S::ESME_RINVSYSID);
-        };
         if !acct.password_matches(b.password) {
-            shared.record_bind_failure(ip, now);
+            shared.record_bind_failure(key, now);
+            // While this IP is slowed down for unknown system_ids, a wrong
+            // password is answered like one, so the search cannot tell
+            // the accounts that exist from those that do not.
+            if shared.bind_blocked(unknown, now) {
+                st.m.bind_throttled += 1;
+                return Err(S::ESME_RBINDFAIL);
+            }
             return Err(S::ESME_RINVPASWD);
         }
         if !acct.allows(t) || !acct.ip_allowed(ip) {
@@ -120,6 +159,20 @@ pub(super) fn on_bind(
         st.delivery.add_receiver(s, a, shared);
     }
     crate::log::debug(format_args!("{} bound as {} ({:?})", s.peer, t.name(), a));
+}
+
+/// Logs a bind refused for a transport requirement (not a guess, so always
+/// logged, but at most one line per second across the loops: a client that
+/// retries in a loop cannot flood the log).
+fn refusal_log(s: &Session, acct: &Account, why: &str) {
+    static LAST_SECOND: AtomicU64 = AtomicU64::new(0);
+    let second = crate::clock::unix_now() as u64;
+    if LAST_SECOND.swap(second, Ordering::Relaxed) != second {
+        crate::log::info(format_args!(
+            "bind refused for {} as {:?}: {why} (ESME_RBINDFAIL)",
+            s.peer, acct.system_id
+        ));
+    }
 }
 
 /// The ESME's unbind: answered, the session leaves delivery (its window goes

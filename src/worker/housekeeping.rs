@@ -57,7 +57,8 @@ impl Worker {
             && self.shared.connections.load(Ordering::Relaxed) < max * 9 / 10 + 1
         {
             self.accept_paused = false;
-            self.accept_all();
+            self.accept_all(false);
+            self.accept_all(true);
         }
         // Idle connections give their buffers' memory back (10k idle
         // sessions); busy ones keep them, so the hot path never allocates.
@@ -143,6 +144,9 @@ impl Worker {
                 self.shutdown_deadline = Some(d);
                 self.listening = false;
                 let _ = self.poll.registry().deregister(&mut self.listener);
+                if let Some(l) = &mut self.tls_listener {
+                    let _ = self.poll.registry().deregister(l);
+                }
                 let idxs: Vec<usize> = self.conns.iter().map(|(i, _)| i).collect();
                 for idx in idxs {
                     let Some(conn) = self.conns.get_mut(idx) else {

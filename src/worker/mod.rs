@@ -17,9 +17,12 @@
     clippy::panic
 )]
 
+mod accept;
 mod housekeeping;
+mod tls;
 
-use crate::buf::RingBuf;
+pub use accept::Listeners;
+
 use crate::clock::{Kind, TimerKey, TICK};
 use crate::conn::{Conn, ConnKey, Session, State};
 use crate::delivery::{Item, Sessions};
@@ -29,7 +32,8 @@ use crate::metrics::Snapshot;
 use crate::remote::{Mail, Ready};
 use crate::server::Shared;
 use crate::session;
-use mio::net::{TcpListener, TcpStream};
+use crate::transport::Transport;
+use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 use std::io::{self, ErrorKind};
@@ -39,7 +43,8 @@ use std::time::{Duration, Instant};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
-const CONN_BASE: usize = 2;
+const TLS_LISTENER: Token = Token(2);
+const CONN_BASE: usize = 3;
 
 /// Housekeeping (metrics publish, shutdown check, accept resume) period in ticks.
 const HOUSEKEEPING_TICKS: u64 = 10;
@@ -59,6 +64,14 @@ pub struct Worker {
     events: Events,
     waker: Arc<Waker>,
     listener: TcpListener,
+    /// The loop's own socket of `--tls-listen`.
+    tls_listener: Option<TcpListener>,
+    /// The TLS configuration this loop's new handshakes use, with the
+    /// reload version it was taken at.
+    tls_config: Option<(usize, Arc<rustls::ServerConfig>)>,
+    /// Ciphertext read from a TLS socket before rustls decrypts it (64 KiB
+    /// per loop; empty without TLS).
+    tls_scratch: Vec<u8>,
     listening: bool,
     accept_paused: bool,
     conns: Slab<Conn>,
@@ -85,6 +98,23 @@ pub struct Worker {
     last_stats: Instant,
     last_stats_snapshot: Snapshot,
     shutdown_deadline: Option<Instant>,
+}
+
+/// What one read of a connection brought.
+enum Step {
+    /// `n` octets read (ciphertext for TLS); `drained`: a short read;
+    /// `eof`: the peer closed right after them (TLS close_notify).
+    Data {
+        n: usize,
+        drained: bool,
+        eof: bool,
+    },
+    Blocked,
+    Eof,
+    /// rx cannot take more: a framing error.
+    Full,
+    /// TLS failed: flush its alert, then close.
+    Failed,
 }
 
 /// The loop's connections as delivery sees them: sessions by key, and a
@@ -118,7 +148,7 @@ impl Worker {
     pub fn new(
         id: usize,
         shared: Arc<Shared>,
-        listener: TcpListener,
+        listeners: Listeners,
         senders: Vec<Option<OutLink<Item>>>,
         receivers: Vec<InLink<Item>>,
         mail_senders: Vec<Option<OutLink<Mail>>>,
@@ -126,15 +156,30 @@ impl Worker {
     ) -> io::Result<Worker> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let mut listener = listener;
+        let Listeners {
+            plain: mut listener,
+            tls: mut tls_listener,
+        } = listeners;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
+        if let Some(l) = &mut tls_listener {
+            poll.registry()
+                .register(l, TLS_LISTENER, Interest::READABLE)?;
+        }
+        let tls_scratch = if tls_listener.is_some() {
+            vec![0; tls::SCRATCH]
+        } else {
+            Vec::new()
+        };
         Ok(Worker {
             st: LoopState::new(id, &shared),
             poll,
             events: Events::with_capacity(1024),
             waker,
             listener,
+            tls_listener,
+            tls_config: None,
+            tls_scratch,
             listening: true,
             accept_paused: false,
             conns: Slab::new(),
@@ -198,6 +243,7 @@ impl Worker {
 
             let mut wake = false;
             let mut accept = false;
+            let mut accept_tls = false;
             // Events are copied out so the handlers may borrow `self`.
             ready_now.clear();
             writable_now.clear();
@@ -206,10 +252,19 @@ impl Worker {
                 match ev.token() {
                     LISTENER => accept = true,
                     WAKER => wake = true,
+                    TLS_LISTENER => accept_tls = true,
                     Token(t) => {
                         let idx = t - CONN_BASE;
                         if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                             ready_now.push(idx);
+                        }
+                        if ev.is_read_closed() || ev.is_error() {
+                            // The peer's FIN came with this event: read on
+                            // to the end of file instead of stopping at a
+                            // short read (no later event would report it).
+                            if let Some(c) = self.conns.get_mut(idx) {
+                                c.s.hup = true;
+                            }
                         }
                         if ev.is_writable() {
                             writable_now.push(idx);
@@ -221,7 +276,10 @@ impl Worker {
                 self.mark_flush(idx);
             }
             if accept {
-                self.accept_all();
+                self.accept_all(false);
+            }
+            if accept_tls {
+                self.accept_all(true);
             }
             if wake {
                 self.drain_mailboxes();
@@ -248,77 +306,6 @@ impl Worker {
         }
     }
 
-    // ---------------------------------------------------------------- accept
-
-    fn accept_all(&mut self) {
-        if !self.listening || self.accept_paused {
-            return;
-        }
-        let max = self.shared.config.max_connections;
-        loop {
-            if self.shared.connections.load(Ordering::Relaxed) >= max {
-                // Stop accepting; housekeeping resumes below 90% of the limit.
-                self.accept_paused = true;
-                self.st.m.conn_rejected_limit += 1;
-                return;
-            }
-            match self.listener.accept() {
-                Ok((stream, peer)) => self.add_conn(stream, peer),
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // EMFILE/ENFILE/ENOBUFS: back off and retry on the next
-                    // housekeeping tick instead of spinning or dying.
-                    self.st.m.accept_ex += 1;
-                    self.accept_paused = true;
-                    crate::log::debug(format_args!("loop {}: accept: {e}", self.st.id));
-                    return;
-                }
-            }
-        }
-    }
-
-    fn add_conn(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
-        let _ = stream.set_nodelay(true);
-        let entry = self.conns.vacant_entry();
-        let slot = entry.key();
-        self.next_gen = self.next_gen.wrapping_add(1);
-        let key = ConnKey {
-            slot: slot as u32,
-            gen: self.next_gen,
-        };
-        if let Err(e) = self.poll.registry().register(
-            &mut stream,
-            Token(slot + CONN_BASE),
-            // Write interest is added only while output is blocked: every
-            // ACK would otherwise wake the loop with a useless EPOLLOUT.
-            Interest::READABLE,
-        ) {
-            crate::log::warn(format_args!("register: {e}"));
-            return;
-        }
-        let cfg = &self.shared.config;
-        let rx_max = (cfg.max_pdu_bytes as usize * 2).max(64 * 1024);
-        let s = Session::new(
-            key,
-            peer,
-            self.st.clock.tick,
-            RingBuf::new(TX_INITIAL, cfg.max_write_buffer_bytes),
-        );
-        session::arm_session_init(&mut self.st, &s);
-        entry.insert(Conn {
-            stream,
-            rx: RingBuf::new(RX_INITIAL, rx_max),
-            s,
-        });
-        self.shared.connections.fetch_add(1, Ordering::Relaxed);
-        self.st.m.conn_accepted += 1;
-        self.st.m.conn_current += 1;
-        // Data may already be waiting (edge-triggered: read it now).
-        self.ready.push(slot);
-        crate::log::debug(format_args!("loop {}: accepted {peer}", self.st.id));
-    }
-
     // ------------------------------------------------------------- read path
 
     fn on_readable(&mut self, idx: usize) {
@@ -343,20 +330,55 @@ impl Worker {
                 }
                 break;
             }
-            if conn.rx.is_full() {
-                // Only possible if a frame larger than the buffer is announced,
-                // which check_frame refuses first; treat as a framing error.
-                conn.s.close_after_flush = true;
-                break;
-            }
-            let room = conn.rx.capacity() - conn.rx.len();
-            match conn.rx.read_from(&mut conn.stream) {
-                Ok(0) => {
+            // The one branch the transport costs the plaintext path.
+            let step = match &mut conn.io {
+                Transport::Plain(stream) => {
+                    if conn.rx.is_full() {
+                        // Only possible if a frame larger than the buffer is
+                        // announced, which check_frame refuses first.
+                        Step::Full
+                    } else {
+                        let room = conn.rx.capacity() - conn.rx.len();
+                        match conn.rx.read_from(stream) {
+                            Ok(0) => Step::Eof,
+                            Ok(n) => {
+                                st.m.bytes_rx += n as u64;
+                                if conn.s.state == State::Open {
+                                    tls::count_tls_on_plain_port(&conn.rx, &mut st.m);
+                                }
+                                Step::Data {
+                                    n,
+                                    drained: n < room,
+                                    eof: false,
+                                }
+                            }
+                            Err(e) if e.kind() == ErrorKind::WouldBlock => Step::Blocked,
+                            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                            Err(_) => Step::Eof,
+                        }
+                    }
+                }
+                Transport::Tls(t) => tls::read_step(
+                    t,
+                    &mut conn.rx,
+                    &mut conn.s,
+                    &mut st.m,
+                    &mut self.tls_scratch,
+                ),
+            };
+            match step {
+                Step::Full => {
+                    // Treated as a framing error.
+                    conn.s.close_after_flush = true;
+                    break;
+                }
+                Step::Eof => {
                     conn.s.closed_by_peer();
                     break;
                 }
-                Ok(n) => {
-                    st.m.bytes_rx += n as u64;
+                // A TLS failure: its alert is flushed, then the close.
+                Step::Blocked | Step::Failed => break,
+                Step::Data { n, drained, eof } => {
                     session::process_frames(
                         st,
                         shared,
@@ -364,28 +386,26 @@ impl Worker {
                         &mut conn.s,
                         &mut self.scratch,
                     );
+                    if eof {
+                        conn.s.closed_by_peer();
+                        break;
+                    }
                     if conn.s.state == State::Closing || conn.s.close_after_flush {
                         break;
                     }
                     // A short read drained the socket: edge-triggered epoll
                     // reports the next arrival, so skip the read that would
                     // only return WouldBlock (one syscall per event saved).
-                    if n < room {
+                    if drained && !conn.s.hup {
                         break;
                     }
                     // The read filled the buffer: a busy connection.
                     conn.rx.grow_towards(RX_BUSY);
-                    budget = budget.saturating_sub(n);
+                    budget = budget.saturating_sub(n.max(1));
                     if budget == 0 {
                         self.ready.push(idx);
                         break;
                     }
-                }
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    conn.s.closed_by_peer();
-                    break;
                 }
             }
         }
@@ -489,22 +509,32 @@ impl Worker {
             return;
         }
         let mut failed = false;
-        while !conn.s.tx.is_empty() {
-            match conn.s.tx.write_to(&mut conn.stream) {
-                Ok(0) => break,
-                Ok(n) => self.st.m.bytes_tx += n as u64,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    failed = true;
-                    break;
+        let pending = match &mut conn.io {
+            Transport::Plain(stream) => {
+                while !conn.s.tx.is_empty() {
+                    match conn.s.tx.write_to(stream) {
+                        Ok(0) => break,
+                        Ok(n) => self.st.m.bytes_tx += n as u64,
+                        Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                        Err(_) => {
+                            failed = true;
+                            break;
+                        }
+                    }
                 }
+                !conn.s.tx.is_empty()
             }
-        }
-        if conn.s.tx.is_empty() && conn.s.close_after_flush {
+            Transport::Tls(t) => {
+                let (ok, pending) = tls::flush(t, &mut conn.s, &mut self.st.m);
+                failed = !ok;
+                pending
+            }
+        };
+        if !pending && conn.s.close_after_flush {
             failed = true;
         }
-        let want_write = !conn.s.tx.is_empty() && !failed;
+        let want_write = pending && !failed;
         if want_write != conn.s.write_interest {
             let interest = if want_write {
                 Interest::READABLE | Interest::WRITABLE
@@ -515,7 +545,7 @@ impl Worker {
             if self
                 .poll
                 .registry()
-                .reregister(&mut conn.stream, token, interest)
+                .reregister(conn.io.stream_mut(), token, interest)
                 .is_ok()
             {
                 conn.s.write_interest = want_write;
@@ -544,7 +574,10 @@ impl Worker {
         }
         conn.s.closed = true;
         conn.s.state = State::Closing;
-        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let _ = self.poll.registry().deregister(conn.io.stream_mut());
+        if conn.io.tls().is_some_and(|t| t.established) {
+            self.st.m.tls_sessions_current = self.st.m.tls_sessions_current.saturating_sub(1);
+        }
         session::end(&mut self.st, &self.shared, &mut conn.s);
         self.close_list.push(idx);
     }
@@ -589,6 +622,9 @@ impl Worker {
                     }
                     let close =
                         session::on_timer(&mut self.st, &self.shared, &mut conn.s, key.kind);
+                    if close && key.kind == Kind::SessionInit {
+                        tls::count_stalled_handshake(&mut conn.io, &mut self.st.m);
+                    }
                     self.mark_flush(idx);
                     if close {
                         self.close(idx);

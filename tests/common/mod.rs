@@ -5,6 +5,7 @@
 pub mod binary;
 pub mod provision;
 pub mod script;
+pub mod tls;
 
 use clap::Parser;
 use smsc::config::{Args, Config};
@@ -54,8 +55,53 @@ impl Got {
     }
 }
 
+/// The ESME's connection: plain TCP, or TLS over it.
+pub enum Wire {
+    Tcp(TcpStream),
+    Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Wire {
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Wire::Tcp(s) => s,
+            Wire::Tls(t) => &t.sock,
+        }
+    }
+    pub fn set_read_timeout(&self, t: Option<Duration>) -> std::io::Result<()> {
+        self.tcp().set_read_timeout(t)
+    }
+    pub fn set_nonblocking(&self, on: bool) -> std::io::Result<()> {
+        self.tcp().set_nonblocking(on)
+    }
+}
+
+impl Read for Wire {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Wire::Tcp(s) => s.read(buf),
+            Wire::Tls(t) => t.read(buf),
+        }
+    }
+}
+
+impl Write for Wire {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Wire::Tcp(s) => s.write(buf),
+            Wire::Tls(t) => t.write(buf),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Wire::Tcp(s) => s.flush(),
+            Wire::Tls(t) => t.flush(),
+        }
+    }
+}
+
 pub struct Esme {
-    pub stream: TcpStream,
+    pub stream: Wire,
     buf: Vec<u8>,
     seq: u32,
 }
@@ -66,11 +112,21 @@ impl Esme {
     pub fn connect(addr: SocketAddr) -> Esme {
         let stream = TcpStream::connect(addr).expect("connect");
         stream.set_nodelay(true).unwrap();
+        Esme::over(Wire::Tcp(stream))
+    }
+
+    pub fn over(stream: Wire) -> Esme {
         Esme {
             stream,
             buf: Vec::new(),
             seq: 0,
         }
+    }
+
+    /// A TLS connection (handshake done) with this client configuration.
+    pub fn connect_tls(addr: SocketAddr, config: std::sync::Arc<rustls::ClientConfig>) -> Esme {
+        let s = tls::connect(addr, config).expect("TLS handshake");
+        Esme::over(Wire::Tls(Box::new(s)))
     }
 
     pub fn next_seq(&mut self) -> u32 {

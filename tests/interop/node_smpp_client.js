@@ -8,11 +8,14 @@
 // script asserts nothing about the server; it exits 2 only if a step cannot
 // run at all (connection error, deadline passed).
 //
-// Usage: node node_smpp_client.js PORT
+// Usage: node node_smpp_client.js PORT [CA_FILE]
+// With CA_FILE: the same over TLS (ssmpp://), trusting that CA.
 'use strict';
+const fs = require('fs');
 const smpp = require('smpp');
 
 const port = Number(process.argv[2]);
+const caFile = process.argv[3];
 const DEADLINE_MS = 20000;
 
 function emit(event, fields = {}) {
@@ -28,7 +31,13 @@ setTimeout(() => {
   process.exit(2);
 }, DEADLINE_MS).unref();
 
-const session = smpp.connect({ url: `smpp://127.0.0.1:${port}` });
+const session = caFile
+  ? smpp.connect({
+      url: `ssmpp://127.0.0.1:${port}`,
+      ca: [fs.readFileSync(caFile)],
+      servername: 'localhost',
+    })
+  : smpp.connect({ url: `smpp://127.0.0.1:${port}` });
 session.on('error', (e) => {
   emit('connection_error', { what: String(e.code || e.message).replace(/ /g, '_') });
   process.exit(2);
@@ -82,7 +91,15 @@ const base = {
 };
 
 async function main() {
-  await new Promise((resolve) => session.on('connect', resolve));
+  await new Promise((resolve) => session.on(caFile ? 'secureConnect' : 'connect', resolve));
+  if (caFile) {
+    const s = session.socket;
+    emit('tls', {
+      version: s.getProtocol(),
+      authorized: s.authorized,
+      peer: hex(s.getPeerCertificate().raw),
+    });
+  }
   let pdu = await request('bind_transceiver', { system_id: 'esme', password: 'secret' });
   emit('bind', { status: pdu.command_status, system_id: pdu.system_id });
 

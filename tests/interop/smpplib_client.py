@@ -8,9 +8,12 @@ Values never contain spaces: octet strings are printed in hex. The script
 itself asserts nothing about the server; it only fails (exit 2) if a step
 cannot run at all, e.g. the server closed the connection.
 
-Usage: smpplib_client.py SCENARIO PORT
+Usage: smpplib_client.py SCENARIO PORT [CA_FILE [SYSTEM_ID [CERT KEY]]]
+(the tls scenario: over TLS, trusting CA_FILE, with a client certificate
+if CERT and KEY are given)
 """
 import socket
+import ssl
 import sys
 import time
 
@@ -38,8 +41,10 @@ def hexs(b):
     return (b or b"").hex() or "-"
 
 
-def client(port, timeout=5):
-    c = smpplib.client.Client(HOST, port, timeout=timeout, allow_unknown_opt_params=True)
+def client(port, timeout=5, ssl_context=None):
+    c = smpplib.client.Client(
+        HOST, port, timeout=timeout, allow_unknown_opt_params=True, ssl_context=ssl_context
+    )
     c.connect()
     return c
 
@@ -266,8 +271,45 @@ def scenario_mo(port):
     tx.disconnect()
 
 
+def scenario_tls(port, ca_file, system_id=SYSTEM_ID, cert=None, key=None):
+    """Over TLS (ssl.SSLContext trusting the test CA; smpplib wraps the
+    socket without a server name, so the chain is verified, not the host
+    name): bind TRX, submit with a receipt, get the receipt, unbind."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    ctx.load_verify_locations(ca_file)
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    c = client(port, ssl_context=ctx)
+    s = c._socket
+    emit(
+        "tls",
+        version=s.version(),
+        cipher=s.cipher()[0],
+        peer=hexs(s.getpeercert(binary_form=True)),
+    )
+    try:
+        resp = c.bind_transceiver(system_id=system_id, password=PASSWORD)
+        emit("bind", status=resp.status, system_id=resp.system_id.decode())
+    except smpplib.exceptions.PDUError as e:
+        emit("bind", status=e.args[1])
+        c.disconnect()
+        return
+    resps = []
+    record_resps(c, resps)
+    got = []
+    record_receipts(c, got)
+    seqs = send_text(c, "gsm", "hello over TLS")
+    read_until(c, lambda: len(resps) >= len(seqs) and len(got) >= len(seqs))
+    resp = c.unbind()
+    emit("unbind", answer=resp.command, status=resp.status)
+    c.disconnect()
+
+
 SCENARIOS = {
     "mo": scenario_mo,
+    "tls": scenario_tls,
     "trx": scenario_trx,
     "bad_password": scenario_bad_password,
     "held": scenario_held,
@@ -277,7 +319,7 @@ SCENARIOS = {
 if __name__ == "__main__":
     name, port = sys.argv[1], int(sys.argv[2])
     try:
-        SCENARIOS[name](port)
+        SCENARIOS[name](port, *sys.argv[3:])
     except (smpplib.exceptions.ConnectionError, socket.error) as e:
         emit("connection_error", what=str(e).replace(" ", "_"))
         sys.exit(2)

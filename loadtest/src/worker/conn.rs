@@ -65,6 +65,8 @@ pub(super) struct Conn {
     pub mask: u32,
     pub outstanding: u32,
     pub cur: Option<Current>,
+    /// `--tls`: rustls between the socket and the frames.
+    pub tls: Option<Box<rustls::ClientConnection>>,
 }
 
 impl Conn {
@@ -87,6 +89,72 @@ impl Conn {
             mask: cap as u32 - 1,
             outstanding: 0,
             cur: None,
+            tls: None,
+        }
+    }
+
+    /// A socket read, or with TLS: plaintext, reading and decrypting
+    /// records until some is there (WouldBlock when the socket is empty).
+    fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(t) = self.tls.as_mut() else {
+            return self.stream.read(buf);
+        };
+        loop {
+            match t.reader().read(buf) {
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) => return Err(e),
+            }
+            if t.read_tls(&mut self.stream)? == 0 {
+                return Ok(0);
+            }
+            if let Err(e) = t.process_new_packets() {
+                let _ = t.write_tls(&mut self.stream);
+                return Err(io::Error::other(e));
+            }
+        }
+    }
+
+    /// Writes pending output: plaintext from `wbuf` (through rustls with
+    /// TLS, whose records then go out with one writev). False when the
+    /// connection failed.
+    fn write_out(&mut self) -> bool {
+        let Some(t) = self.tls.as_mut() else {
+            while self.wpos < self.wbuf.len() {
+                match self.stream.write(&self.wbuf[self.wpos..]) {
+                    Ok(0) => break,
+                    Ok(n) => self.wpos += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.writable = false;
+                        break;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return false,
+                }
+            }
+            return true;
+        };
+        loop {
+            if self.wpos < self.wbuf.len() {
+                match t.writer().write(&self.wbuf[self.wpos..]) {
+                    Ok(n) => self.wpos += n,
+                    Err(_) => return false,
+                }
+            }
+            if !t.wants_write() {
+                return true;
+            }
+            while t.wants_write() {
+                match t.write_tls(&mut self.stream) {
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        self.writable = false;
+                        return true;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => return false,
+                }
+            }
         }
     }
 
@@ -141,7 +209,8 @@ impl Worker {
                 break;
             }
             let space = buf.len() - end;
-            match c.stream.read(&mut buf[end..]) {
+            let tls = c.tls.is_some();
+            match c.read_some(&mut buf[end..]) {
                 Ok(0) => {
                     self.lost(key);
                     end = 0;
@@ -160,7 +229,9 @@ impl Worker {
                             break;
                         }
                     }
-                    if n < space {
+                    // A short read drained the socket (not so with TLS: a
+                    // record's plaintext may be short; read to WouldBlock).
+                    if n < space && !tls {
                         break;
                     }
                 }
@@ -173,9 +244,13 @@ impl Worker {
                 }
             }
         }
-        if end > 0 {
-            if let Some(c) = self.conns.get_mut(key) {
+        if let Some(c) = self.conns.get_mut(key) {
+            if end > 0 {
                 c.partial.extend_from_slice(&buf[..end]);
+            }
+            // Handshake flights and key updates rustls wants to send.
+            if c.tls.as_ref().is_some_and(|t| t.wants_write()) {
+                mark_dirty(&mut self.dirty, c, key);
             }
         }
         self.rbuf = buf;
@@ -223,20 +298,9 @@ impl Worker {
         if !c.connected || !c.writable || c.state == State::Closed {
             return;
         }
-        while c.wpos < c.wbuf.len() {
-            match c.stream.write(&c.wbuf[c.wpos..]) {
-                Ok(0) => break,
-                Ok(n) => c.wpos += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    c.writable = false;
-                    break;
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    self.lost(key);
-                    return;
-                }
-            }
+        if !c.write_out() {
+            self.lost(key);
+            return;
         }
         if c.wpos == c.wbuf.len() {
             c.wbuf.clear();

@@ -79,6 +79,8 @@ pub struct Plan {
     pub bind_concurrency: usize,
     /// How long a thread may take to bind all its connections.
     pub setup_timeout: Duration,
+    /// `--tls`: every connection speaks TLS with this client.
+    pub tls: Option<crate::tls::TlsClient>,
 }
 
 impl Plan {

@@ -27,7 +27,13 @@ impl Worker {
         let _ = stream.set_nodelay(true);
         let entry = self.conns.vacant_entry();
         let key = entry.key();
-        let conn = entry.insert(Conn::new(stream, role, self.plan.window));
+        let mut conn = Conn::new(stream, role, self.plan.window);
+        if let Some(t) = &self.plan.tls {
+            let c = rustls::ClientConnection::new(t.config.clone(), t.name.clone())
+                .map_err(|e| format!("TLS: {e}"))?;
+            conn.tls = Some(Box::new(c));
+        }
+        let conn = entry.insert(conn);
         if let Err(e) = self.poll.registry().register(
             &mut conn.stream,
             Token(key),
