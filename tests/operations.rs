@@ -593,3 +593,53 @@ fn post_mo_injects_a_message_for_an_esme() {
     assert!(http(addr, "GET /nothing HTTP/1.0\r\n\r\n").contains(" 404 "));
     srv.stop();
 }
+
+/// `numbers =` in the accounts file routes MO to their owner, and a
+/// SIGHUP reload that gives the numbers to another account applies to the
+/// messages that follow.
+#[test]
+fn a_reload_moves_numbers_to_another_account() {
+    let dir = temp_dir("routes");
+    let path = dir.join("accounts.conf");
+    let conf = |owner: &str| {
+        let (b, c) = if owner == "b" {
+            ("numbers = 4479\n", "")
+        } else {
+            ("", "numbers = 4479\n")
+        };
+        format!("[esme]\npassword = secret\n\n[b]\npassword = pb\n{b}\n[c]\npassword = pc\n{c}")
+    };
+    std::fs::write(&path, conf("b")).unwrap();
+    let srv = server(&["--accounts", path.to_str().unwrap()]);
+    let a = srv.local_addr();
+    let (mut b, st) = Esme::try_bind(a, "b", "pb");
+    assert_eq!(st, S::ESME_ROK);
+    let (mut c, st) = Esme::try_bind(a, "c", "pc");
+    assert_eq!(st, S::ESME_ROK);
+    let mut tx = Esme::bound(a, CommandId::BIND_TRANSMITTER);
+    let to_b = smsc::pdu::Sm {
+        destination_addr: b"447912345678",
+        ..sm(b"first", 0)
+    };
+    assert_eq!(tx.submit(to_b).status(), S::ESME_ROK);
+    let g = b.recv_id(CommandId::DELIVER_SM);
+    b.auto_answer(&g);
+    std::fs::write(&path, conf("c")).unwrap();
+    srv.reload_accounts().unwrap();
+    let to_c = smsc::pdu::Sm {
+        destination_addr: b"447912345678",
+        ..sm(b"second", 0)
+    };
+    assert_eq!(tx.submit(to_c).status(), S::ESME_ROK);
+    let g = c.recv_id(CommandId::DELIVER_SM);
+    match g.pdu().body {
+        Body::DeliverSm(d) => assert_eq!(d.short_message, b"second"),
+        x => panic!("{x:?}"),
+    }
+    c.auto_answer(&g);
+    assert!(
+        b.recv_timeout(Duration::from_millis(300)).is_none(),
+        "b owns nothing now"
+    );
+    srv.stop();
+}
