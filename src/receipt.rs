@@ -586,6 +586,7 @@ mod tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod number_tests {
     use super::*;
 
