@@ -31,4 +31,5 @@ pub mod summary;
 pub mod sys;
 pub mod templates;
 pub mod timer;
+pub mod wheel;
 pub mod worker;
