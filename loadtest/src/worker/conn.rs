@@ -56,6 +56,11 @@ pub(super) struct Conn {
     pub dirty: bool,
     /// Closed loop: in the thread's list of windows to refill.
     pub queued: bool,
+    /// `wbuf` holds only deliver_sm_resp waiting for the next write (or
+    /// `held_until`, filed in the thread's wheel): a writable event alone
+    /// does not flush it.
+    pub held: bool,
+    pub held_until: u64,
     /// The start of a frame the last read ended in.
     pub partial: Vec<u8>,
     pub wbuf: Vec<u8>,
@@ -79,6 +84,8 @@ impl Conn {
             writable: false,
             dirty: false,
             queued: false,
+            held: false,
+            held_until: 0,
             partial: Vec::new(),
             wbuf: Vec::new(),
             wpos: 0,
@@ -220,6 +227,8 @@ impl Worker {
         let Some(c) = self.conns.get_mut(key) else {
             return;
         };
+        // Everything goes now, held replies too.
+        c.held = false;
         if !c.connected || !c.writable || c.state == State::Closed {
             return;
         }
