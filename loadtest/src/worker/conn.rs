@@ -54,7 +54,8 @@ pub(super) struct Conn {
     pub writable: bool,
     /// In the thread's list of connections to flush.
     pub dirty: bool,
-    /// Closed loop: in the thread's list of windows to refill.
+    /// In the thread's list of windows to refill (closed loop) or of
+    /// spare binds (open loop).
     pub queued: bool,
     /// `wbuf` holds only deliver_sm_resp waiting for the next write (or
     /// `held_until`, filed in the thread's wheel): a writable event alone

@@ -181,8 +181,9 @@ pub struct Worker {
     conns: Slab<Conn>,
     /// Bound connections that submit (TX or TRX), in bind order.
     submitters: Vec<usize>,
-    /// Open loop: where the search for a bind with room goes on.
-    rr: usize,
+    /// Open loop: binds that may have room, for messages whose own bind is
+    /// full (a bind is in it at most once: `Conn::queued`).
+    spare: std::collections::VecDeque<usize>,
     /// Every connection reads into this in turn (see [`conn`]).
     rbuf: Vec<u8>,
     /// Closed loop: connections whose window has room again.
@@ -245,7 +246,7 @@ impl Worker {
             poll: Poll::new()?,
             conns: Slab::new(),
             submitters: Vec::new(),
-            rr: 0,
+            spare: std::collections::VecDeque::new(),
             rbuf: vec![0; READ_BUF],
             ready: Vec::new(),
             binds: BindStats::default(),
@@ -361,7 +362,7 @@ impl Worker {
         }
         self.sending = !self.submitters.is_empty();
         self.started = true;
-        // Closed loop: every window starts empty.
+        // Every window starts empty (closed loop: to fill; open: spares).
         for i in 0..self.submitters.len() {
             self.want_refill(self.submitters[i]);
         }

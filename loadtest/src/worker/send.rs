@@ -6,16 +6,19 @@ use super::Worker;
 use crate::templates::Kind;
 
 impl Worker {
-    /// Closed loop: remembers that `key`'s window has room (an answer came).
+    /// Remembers that `key`'s window has room (an answer came): closed
+    /// loop, to refill it; open loop, as a spare for messages whose own bind
+    /// is full.
     #[inline]
     pub(super) fn want_refill(&mut self, key: usize) {
-        if self.open_loop {
-            return;
-        }
         if let Some(c) = self.conns.get_mut(key) {
             if !c.queued {
                 c.queued = true;
-                self.ready.push(key);
+                if self.open_loop {
+                    self.spare.push_back(key);
+                } else {
+                    self.ready.push(key);
+                }
             }
         }
     }
@@ -79,11 +82,15 @@ impl Worker {
             let key = if has_room(self, own) {
                 own
             } else {
+                // The spares in turn; a full one leaves the queue until an
+                // answer gives it room again (so no scan of every bind).
                 let mut found = None;
-                for _ in 0..n {
-                    self.rr = (self.rr + 1) % n;
-                    let key = self.submitters[self.rr];
+                while let Some(key) = self.spare.pop_front() {
+                    if let Some(c) = self.conns.get_mut(key) {
+                        c.queued = false;
+                    }
                     if has_room(self, key) {
+                        self.want_refill(key);
                         found = Some(key);
                         break;
                     }
