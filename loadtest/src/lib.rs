@@ -25,6 +25,7 @@ pub mod receipt;
 pub mod report;
 pub mod responder;
 pub mod run;
+pub mod rxtime;
 pub mod schedule;
 pub mod stats;
 pub mod summary;

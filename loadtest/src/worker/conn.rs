@@ -149,15 +149,26 @@ impl Worker {
                 break;
             }
             let space = buf.len() - end;
-            match c.stream.read(&mut buf[end..]) {
-                Ok(0) => {
+            let read = match self.rx_clock {
+                Some(_) => {
+                    use std::os::fd::AsRawFd;
+                    crate::rxtime::recv(c.stream.as_raw_fd(), &mut buf[end..])
+                }
+                None => c.stream.read(&mut buf[end..]).map(|n| (n, None)),
+            };
+            match read.map(|(n, stamp)| (n, stamp, self.rx_clock)) {
+                Ok((0, ..)) => {
                     self.lost(key);
                     end = 0;
                     break;
                 }
-                Ok(n) => {
+                Ok((n, stamp, rx_clock)) => {
                     end += n;
                     self.now = self.clock();
+                    // Answers are timed at their arrival (--tick).
+                    if let (Some(s), Some(m)) = (stamp, rx_clock) {
+                        self.now = m.map(s, self.now);
+                    }
                     match self.process_frames(key, &buf[..end]) {
                         Some(used) => {
                             buf.copy_within(used..end, 0);

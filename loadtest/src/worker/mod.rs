@@ -72,6 +72,9 @@ pub struct Plan {
     pub reply_hold_ns: u64,
     /// Open loop: at most one send pass per this long (see [`PACING_QUANTUM_NS`]).
     pub pacing_quantum_ns: u64,
+    /// Open loop: wake once per tick, send up to a tick early, time answers
+    /// by kernel receive stamps (0: per event; see `--tick`).
+    pub tick_ns: u64,
     /// submit_sm/s in total; 0 = closed loop.
     pub rate: u64,
     pub warmup: Duration,
@@ -93,6 +96,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// `--tick` is in force (open loop only).
+    pub fn ticked(&self) -> bool {
+        self.rate > 0 && self.tick_ns > 0
+    }
+
     /// Submitting binds of the whole run (N of the open-loop schedule).
     pub fn submit_binds(&self) -> usize {
         self.binds_per_thread.iter().sum()
@@ -224,6 +232,8 @@ pub struct Worker {
     /// Connections with held replies, by deadline (`--reply-hold`).
     holds: Wheel<usize>,
     expired: Vec<usize>,
+    /// `--tick`: reads carry kernel receive stamps, mapped by this.
+    rx_clock: Option<crate::rxtime::RealToRun>,
     error: Option<String>,
 }
 
@@ -277,6 +287,7 @@ impl Worker {
             ready_events: Vec::with_capacity(poll::EVENTS),
             holds: Wheel::new(HOLD_TICK_NS, HOLD_BUCKETS, 0),
             expired: Vec::new(),
+            rx_clock: None,
             error: None,
             plan,
             shared,
@@ -374,6 +385,14 @@ impl Worker {
         let mut measuring = self.warmup_end <= t0;
         let mut next_report = t0 + SEC;
         let mut report_index = 0u64;
+        let tick = if plan.ticked() { plan.tick_ns } else { 0 };
+        if tick > 0 {
+            self.rx_clock = Some(crate::rxtime::RealToRun::new(
+                crate::rxtime::realtime_ns(),
+                self.clock(),
+            ));
+        }
+        let mut last_wake = 0u64;
         self.now = self.clock();
         loop {
             if !measuring && self.now >= self.warmup_end {
@@ -424,6 +443,22 @@ impl Worker {
             wait = wait.min(Duration::from_nanos(next_report.saturating_sub(self.now)));
             if let Some(d) = self.holds.next_deadline() {
                 wait = wait.min(Duration::from_nanos(d.saturating_sub(self.now)));
+            }
+            if tick > 0 && self.sending {
+                // Not woken by arrivals: sleep to the wake-up (at most one
+                // per tick), then collect whatever came meanwhile.
+                // Windows full: answers cannot wake us, so look each tick.
+                let w = if self.blocked {
+                    tick
+                } else {
+                    wait.as_nanos() as u64
+                };
+                let at = (self.now + w).max(last_wake + tick);
+                if !self.events_full() {
+                    poll::sleep_until(self.shared.base, at);
+                }
+                last_wake = self.clock();
+                wait = Duration::ZERO;
             }
             if let Err(e) = self.poll_once(wait) {
                 self.error = Some(format!("poll: {e}"));

@@ -95,7 +95,20 @@ impl Waiter {
     }
 }
 
+/// Sleeps until `at` on the run's clock (nanoseconds since `base`).
+pub(super) fn sleep_until(base: std::time::Instant, at: u64) {
+    let left = at.saturating_sub(base.elapsed().as_nanos() as u64);
+    if left > 0 {
+        std::thread::sleep(Duration::from_nanos(left));
+    }
+}
+
 impl Worker {
+    /// The last wait returned a full buffer: more events may be waiting.
+    pub(super) fn events_full(&self) -> bool {
+        self.ready_events.len() >= EVENTS
+    }
+
     /// One wait of at most `wait`, then reads for every readable connection
     /// and writes for every writable one.
     pub(super) fn poll_once(&mut self, wait: Duration) -> io::Result<()> {

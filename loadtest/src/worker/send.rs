@@ -67,6 +67,13 @@ impl Worker {
         let now = self.clock();
         self.now = now;
         self.blocked = false;
+        // --tick: what falls due before the next wake-up goes now.
+        let horizon = now
+            + if self.plan.ticked() {
+                self.plan.tick_ns
+            } else {
+                0
+            };
         let has_room = |w: &Worker, key: usize| {
             w.conns
                 .get(key)
@@ -76,7 +83,7 @@ impl Worker {
             .schedule
             .as_ref()
             .and_then(|s| s.next_due().map(|d| (d, s.next_bind())))
-            .filter(|(d, _)| *d <= now)
+            .filter(|(d, _)| *d <= horizon)
         {
             let own = self.submitters[bind % n];
             let key = if has_room(self, own) {
@@ -102,7 +109,7 @@ impl Worker {
                 key
             };
             if let Some(s) = self.schedule.as_mut() {
-                s.take_due(now);
+                s.take_due(horizon);
             }
             self.send_one(key, due, now, due >= self.warmup_end);
         }

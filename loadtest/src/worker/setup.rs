@@ -25,6 +25,11 @@ impl Worker {
         let stream = TcpStream::connect(self.plan.addr)
             .map_err(|e| format!("connect to {}: {e}", self.plan.addr))?;
         let _ = stream.set_nodelay(true);
+        if self.plan.ticked() {
+            use std::os::fd::AsRawFd;
+            crate::rxtime::enable(stream.as_raw_fd())
+                .map_err(|e| format!("--tick: SO_TIMESTAMPNS: {e}"))?;
+        }
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         let conn = entry.insert(Conn::new(stream, role, self.plan.window));
