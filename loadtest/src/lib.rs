@@ -13,7 +13,8 @@
 //! open-loop pacing and latency correction; [`matcher`] receipt matching;
 //! [`templates`] the pre-encoded submit_sm; [`summary`] the summary (JSON
 //! and table), [`report`] the `.hgrm` files, [`hlog`] the interval logs,
-//! [`chart`] the comparison chart (plotters).
+//! [`chart`] the comparison chart (plotters); [`wheel`] the timer wheel of
+//! held replies, [`rxtime`] kernel receive timestamps (`--tick`).
 
 pub mod chart;
 pub mod cli;
