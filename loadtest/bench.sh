@@ -23,6 +23,10 @@
 #   MANY_BINDS=2000 FEW_BINDS=4       binds of the two runs
 #   MANY_RATE=200000                  total submit_sm/s of both (open loop; 100/s per bind at 2000)
 #   MANY_WINDOW=64 FEW_WINDOW=256     window per bind (4 binds at 50,000/s each need a deeper one)
+#   MANY_REPLY_HOLD=0                 loadtest --reply-hold of both runs (e.g. 50ms: each deliver_sm_resp
+#                                     rides on its bind's next submit, half the load generator's segments)
+#   MANY_TICK=0                       loadtest --tick of both runs (e.g. 250us: one wake-up per tick, sends
+#                                     up to a tick early, kernel receive stamps; see docs/performance.md)
 #   MANY_SERVER_THREADS=1             server loops, pinned to SERVER_CORES
 #   MANY_LOAD_THREADS=1 MANY_LOAD_CORES=$LOAD_CORES   the load generator; give it more
 #                                     cores and threads if its summary says it saturated
@@ -63,6 +67,8 @@ MANY_WINDOW=${MANY_WINDOW:-64}
 FEW_WINDOW=${FEW_WINDOW:-256}
 MANY_SERVER_THREADS=${MANY_SERVER_THREADS:-1}
 MANY_LOAD_THREADS=${MANY_LOAD_THREADS:-1}
+MANY_REPLY_HOLD=${MANY_REPLY_HOLD:-0}
+MANY_TICK=${MANY_TICK:-0}
 MANY_LOAD_CORES=${MANY_LOAD_CORES:-$LOAD_CORES}
 case "$SCENARIOS" in
     default | many | all) ;;
@@ -215,7 +221,8 @@ run_many() {
             --max-connections $((2 * n + 64))
         LT_CORES=$MANY_LOAD_CORES lt "many-${n}binds" "$SADDR" --binds "$n" --window "$window" \
             --bind trx --mix gsm7=1 --receipts 1 --rate "$MANY_RATE" \
-            --threads "$MANY_LOAD_THREADS" --server-pid "$SRV_PID"
+            --threads "$MANY_LOAD_THREADS" --reply-hold "$MANY_REPLY_HOLD" --tick "$MANY_TICK" \
+            --server-pid "$SRV_PID"
         stop_pid "$SRV_PID"
     done
 }

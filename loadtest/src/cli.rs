@@ -65,6 +65,26 @@ pub struct RunArgs {
     /// Outstanding submit_sm per bind.
     #[arg(long, default_value_t = 64)]
     pub window: u32,
+    /// Hold each deliver_sm_resp up to this long so that it goes out with
+    /// the bind's next submit_sm in one write (one TCP segment instead of
+    /// two); 0 = answer at once. Thousands of binds at a few messages per
+    /// second each then cost the load generator about half the CPU; the
+    /// server sees its receipts acknowledged that much later.
+    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    pub reply_hold: Duration,
+    /// Open loop: sends due within this long of each other go out in one
+    /// pass, after one wake-up. Larger: fewer wake-ups (less load-generator
+    /// CPU), but up to this much of its own delay in the corrected latencies.
+    #[arg(long, default_value = "50us", value_parser = parse_duration)]
+    pub pacing_quantum: Duration,
+    /// Open loop: wake once per tick instead of per arriving answer and per
+    /// send. Each wake-up sends what is due within the next tick (up to one
+    /// tick early; its latency is then counted from the actual send), and
+    /// answers are timed by the kernel's receive timestamps, so a late read
+    /// costs nothing in the figures. Far fewer wake-ups: the load generator
+    /// needs much less CPU with thousands of binds. 0 = off.
+    #[arg(long, default_value = "0", value_parser = parse_duration)]
+    pub tick: Duration,
     /// submit_sm per second in total; 0 = closed loop (as fast as the windows allow).
     #[arg(long, default_value_t = 0)]
     pub rate: u64,

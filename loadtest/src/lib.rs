@@ -13,7 +13,8 @@
 //! open-loop pacing and latency correction; [`matcher`] receipt matching;
 //! [`templates`] the pre-encoded submit_sm; [`summary`] the summary (JSON
 //! and table), [`report`] the `.hgrm` files, [`hlog`] the interval logs,
-//! [`chart`] the comparison chart (plotters).
+//! [`chart`] the comparison chart (plotters); [`wheel`] the timer wheel of
+//! held replies, [`rxtime`] kernel receive timestamps (`--tick`).
 
 pub mod chart;
 pub mod cli;
@@ -25,6 +26,7 @@ pub mod receipt;
 pub mod report;
 pub mod responder;
 pub mod run;
+pub mod rxtime;
 pub mod schedule;
 pub mod stats;
 pub mod summary;
@@ -32,4 +34,5 @@ pub mod sys;
 pub mod templates;
 pub mod timer;
 pub mod tls;
+pub mod wheel;
 pub mod worker;

@@ -107,10 +107,12 @@ impl Schedule {
 }
 
 /// Latencies of one answer, in microseconds: (corrected = from the intended
-/// send time, uncorrected = from the actual write). Never below 1 µs.
+/// send time, or from the actual write if that was earlier (`--tick` sends
+/// up to a tick early), uncorrected = from the actual write). Never below
+/// 1 µs.
 #[inline]
 pub fn latencies_us(intended: u64, sent: u64, recv: u64) -> (u64, u64) {
-    let c = recv.saturating_sub(intended) / 1000;
+    let c = recv.saturating_sub(intended.min(sent)) / 1000;
     let u = recv.saturating_sub(sent) / 1000;
     (c.max(1), u.max(1))
 }
@@ -209,6 +211,8 @@ mod tests {
         assert_eq!(u, 200);
         // Closed loop: intended == sent.
         assert_eq!(latencies_us(10, 10, 50_010), (50, 50));
+        // Sent early (--tick): from the actual write, never less.
+        assert_eq!(latencies_us(5 * MS, 4 * MS, 4 * MS + 300_000), (300, 300));
         // Clock quirks never record zero or wrap.
         assert_eq!(latencies_us(100, 100, 50), (1, 1));
     }

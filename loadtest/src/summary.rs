@@ -29,7 +29,7 @@
 //! | `connection_errors` | connections lost while bound, framing errors |
 //! | `binds` | `requested` (connections asked for: `--binds`, twice that with `--bind tx`), `bound`, `failed`, `setup_s` (time to bind them all) |
 //! | `server` | only with `--server-pid`: the server's `cpu_s` and `cpu_pct` (utime + stime over the measured time, % of one core), `vm_rss_kib` at its end and `vm_hwm_kib` (peak RSS) |
-//! | `cpu` | `process_pct` (whole process, % of one core), `threads_pct` (each thread while sending), `saturated` (a thread above 90%) |
+//! | `cpu` | `process_pct` (whole process, % of one core), `threads_pct` (each thread over the measured time), `saturated` (a thread above 90%) |
 //! | `pass`, `failures` | the verdict the exit code follows, and why |
 
 use crate::stats::{Counters, StatusCounts};

@@ -251,6 +251,80 @@ fn many_binds_open_loop_from_one_process() {
 }
 
 #[test]
+fn held_replies_all_go_out() {
+    // 200 TRX binds at 20 msg/s each (one submit per bind every 50 ms),
+    // a receipt per message. A 10 ms hold expires before the bind's next
+    // submit (the wheel flushes it); a 200 ms one rides on that submit.
+    for hold in ["10ms", "200ms"] {
+        let r = responder(1);
+        let dir = out_dir(&format!("hold-{hold}"));
+        let a = args(
+            r.addr,
+            &dir,
+            &[
+                "--binds",
+                "200",
+                "--rate",
+                "4000",
+                "--duration",
+                "1s",
+                "--warmup",
+                "200ms",
+                "--receipts",
+                "1",
+                "--reply-hold",
+                hold,
+            ],
+        );
+        let out = run(&a).unwrap();
+        let rs = r.stop();
+        // Includes: every deliver_sm answered, none left behind at the end.
+        check_agree(&out, &rs);
+        assert!((4700..=4900).contains(&out.counters.sent), "{hold}");
+        let params = std::fs::read_to_string(dir.join("params.txt")).unwrap();
+        assert!(params.contains(&format!("reply_hold = {hold}")), "{params}");
+    }
+}
+
+#[test]
+fn ticked_open_loop_times_answers_by_kernel_stamps() {
+    // --tick 2ms: the thread wakes every 2 ms, sends up to 2 ms early and
+    // reads late, yet every answer is timed at its arrival: latencies stay
+    // far below the tick against a responder that answers at once.
+    let r = responder(1);
+    let dir = out_dir("tick");
+    let a = args(
+        r.addr,
+        &dir,
+        &[
+            "--binds",
+            "50",
+            "--rate",
+            "5000",
+            "--duration",
+            "1s",
+            "--warmup",
+            "200ms",
+            "--receipts",
+            "1",
+            "--tick",
+            "2ms",
+            "--reply-hold",
+            "20ms",
+        ],
+    );
+    let out = run(&a).unwrap();
+    let rs = r.stop();
+    check_agree(&out, &rs);
+    assert!((5900..=6100).contains(&out.counters.sent));
+    let v = check_folder(&dir);
+    let p50 = v["latency_us"]["submit_resp"]["uncorrected"]["p50"].as_u64();
+    assert!(p50.is_some_and(|p| (1..1000).contains(&p)), "{p50:?}");
+    let c50 = v["latency_us"]["submit_resp"]["corrected"]["p50"].as_u64();
+    assert!(c50 >= p50, "corrected never below uncorrected");
+}
+
+#[test]
 fn binaries_end_to_end_and_compare() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_responder"))
         .args(["--listen", "127.0.0.1:0"])

@@ -54,8 +54,14 @@ pub(super) struct Conn {
     pub writable: bool,
     /// In the thread's list of connections to flush.
     pub dirty: bool,
-    /// Closed loop: in the thread's list of windows to refill.
+    /// In the thread's list of windows to refill (closed loop) or of
+    /// spare binds (open loop).
     pub queued: bool,
+    /// `wbuf` holds only deliver_sm_resp waiting for the next write (or
+    /// `held_until`, filed in the thread's wheel): a writable event alone
+    /// does not flush it.
+    pub held: bool,
+    pub held_until: u64,
     /// The start of a frame the last read ended in.
     pub partial: Vec<u8>,
     pub wbuf: Vec<u8>,
@@ -81,6 +87,8 @@ impl Conn {
             writable: false,
             dirty: false,
             queued: false,
+            held: false,
+            held_until: 0,
             partial: Vec::new(),
             wbuf: Vec::new(),
             wpos: 0,
@@ -210,15 +218,27 @@ impl Worker {
             }
             let space = buf.len() - end;
             let tls = c.tls.is_some();
-            match c.read_some(&mut buf[end..]) {
-                Ok(0) => {
+            // TLS reads go through rustls (no kernel receive stamp).
+            let read = match self.rx_clock {
+                Some(_) if !tls => {
+                    use std::os::fd::AsRawFd;
+                    crate::rxtime::recv(c.stream.as_raw_fd(), &mut buf[end..])
+                }
+                _ => c.read_some(&mut buf[end..]).map(|n| (n, None)),
+            };
+            match read.map(|(n, stamp)| (n, stamp, self.rx_clock)) {
+                Ok((0, ..)) => {
                     self.lost(key);
                     end = 0;
                     break;
                 }
-                Ok(n) => {
+                Ok((n, stamp, rx_clock)) => {
                     end += n;
                     self.now = self.clock();
+                    // Answers are timed at their arrival (--tick).
+                    if let (Some(s), Some(m)) = (stamp, rx_clock) {
+                        self.now = m.map(s, self.now);
+                    }
                     match self.process_frames(key, &buf[..end]) {
                         Some(used) => {
                             buf.copy_within(used..end, 0);
@@ -295,6 +315,8 @@ impl Worker {
         let Some(c) = self.conns.get_mut(key) else {
             return;
         };
+        // Everything goes now, held replies too.
+        c.held = false;
         if !c.connected || !c.writable || c.state == State::Closed {
             return;
         }

@@ -97,6 +97,27 @@ impl Worker {
         }
     }
 
+    /// A reply that may wait (`--reply-hold`) for the connection's next
+    /// write, so that it shares that write's segment: one sendto and one
+    /// wake-up of the server fewer per receipt. Sent at once when holding
+    /// is off, the connection has output going anyway, or the run ends.
+    #[inline]
+    pub(super) fn reply_later(&mut self, key: usize, f: impl FnOnce(&mut Vec<u8>)) {
+        let hold = self.plan.reply_hold_ns;
+        let Some(c) = self.conns.get_mut(key) else {
+            return;
+        };
+        let idle = !c.dirty && c.wpos == c.wbuf.len();
+        f(&mut c.wbuf);
+        if hold == 0 || self.finishing || !(idle || c.held) {
+            mark_dirty(&mut self.dirty, c, key);
+        } else if !c.held {
+            c.held = true;
+            c.held_until = self.now + hold;
+            self.holds.insert(c.held_until, key);
+        }
+    }
+
     #[inline]
     pub(super) fn on_submit_resp(&mut self, key: usize, status: u32, seq: u32, frame: &[u8]) {
         let Some(c) = self.conns.get_mut(key) else {
@@ -144,7 +165,7 @@ impl Worker {
     }
 
     pub(super) fn on_deliver_sm(&mut self, key: usize, seq: u32, frame: &[u8]) {
-        self.reply(key, |w| write_deliver_sm_resp(w, seq));
+        self.reply_later(key, |w| write_deliver_sm_resp(w, seq));
         match decode(frame) {
             Ok(Pdu {
                 body: Body::DeliverSm(sm),

@@ -19,6 +19,7 @@
 
 mod conn;
 mod frames;
+mod poll;
 mod send;
 mod setup;
 
@@ -31,8 +32,10 @@ use crate::schedule::Schedule;
 use crate::stats::{BindStats, Counters, FinalReport, Hists, Report, StatusCounts, TimedBarrier};
 use crate::templates::{Kind, Templates};
 use crate::timer::{tight_timer_slack, Timer};
-use conn::{mark_dirty, Conn, State};
-use mio::{Events, Poll, Token};
+use crate::wheel::Wheel;
+use conn::{mark_dirty, Conn};
+use mio::{Poll, Token};
+use poll::{Ready, Waiter};
 use slab::Slab;
 use std::io;
 use std::net::SocketAddr;
@@ -52,7 +55,11 @@ const TIMER: Token = Token(usize::MAX - 1);
 /// Open loop: sends due within this long of each other go out in one pass
 /// (one write per connection). Below 1/rate it changes nothing; at 1M/s it
 /// batches ~50 messages, adding at most this much to corrected latencies.
+/// The default of `--pacing-quantum`.
 pub const PACING_QUANTUM_NS: u64 = 50_000;
+/// The held-replies wheel: 1 ms buckets, a 1 s turn (longer holds wrap).
+const HOLD_TICK_NS: u64 = 1_000_000;
+const HOLD_BUCKETS: usize = 1024;
 
 /// Everything the threads share read-only.
 pub struct Plan {
@@ -61,6 +68,13 @@ pub struct Plan {
     pub password: String,
     pub bind: BindMode,
     pub window: u32,
+    /// deliver_sm_resp held up to this long for the bind's next write (0: not held).
+    pub reply_hold_ns: u64,
+    /// Open loop: at most one send pass per this long (see [`PACING_QUANTUM_NS`]).
+    pub pacing_quantum_ns: u64,
+    /// Open loop: wake once per tick, send up to a tick early, time answers
+    /// by kernel receive stamps (0: per event; see `--tick`).
+    pub tick_ns: u64,
     /// submit_sm/s in total; 0 = closed loop.
     pub rate: u64,
     pub warmup: Duration,
@@ -84,6 +98,11 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// `--tick` is in force (open loop only).
+    pub fn ticked(&self) -> bool {
+        self.rate > 0 && self.tick_ns > 0
+    }
+
     /// Submitting binds of the whole run (N of the open-loop schedule).
     pub fn submit_binds(&self) -> usize {
         self.binds_per_thread.iter().sum()
@@ -172,8 +191,9 @@ pub struct Worker {
     conns: Slab<Conn>,
     /// Bound connections that submit (TX or TRX), in bind order.
     submitters: Vec<usize>,
-    /// Open loop: where the search for a bind with room goes on.
-    rr: usize,
+    /// Open loop: binds that may have room, for messages whose own bind is
+    /// full (a bind is in it at most once: `Conn::queued`).
+    spare: std::collections::VecDeque<usize>,
     /// Every connection reads into this in turn (see [`conn`]).
     rbuf: Vec<u8>,
     /// Closed loop: connections whose window has room again.
@@ -208,6 +228,14 @@ pub struct Worker {
     armed_for: u64,
     /// Open loop: earliest time of the next send pass.
     next_pass: u64,
+    /// How the loop waits (see [`poll`]), and the events of one wait.
+    waiter: Waiter,
+    ready_events: Vec<Ready>,
+    /// Connections with held replies, by deadline (`--reply-hold`).
+    holds: Wheel<usize>,
+    expired: Vec<usize>,
+    /// `--tick`: reads carry kernel receive stamps, mapped by this.
+    rx_clock: Option<crate::rxtime::RealToRun>,
     error: Option<String>,
 }
 
@@ -230,7 +258,7 @@ impl Worker {
             poll: Poll::new()?,
             conns: Slab::new(),
             submitters: Vec::new(),
-            rr: 0,
+            spare: std::collections::VecDeque::new(),
             rbuf: vec![0; READ_BUF],
             ready: Vec::new(),
             binds: BindStats::default(),
@@ -257,6 +285,11 @@ impl Worker {
             timer: None,
             armed_for: 0,
             next_pass: 0,
+            waiter: Waiter::new(),
+            ready_events: Vec::with_capacity(poll::EVENTS),
+            holds: Wheel::new(HOLD_TICK_NS, HOLD_BUCKETS, 0),
+            expired: Vec::new(),
+            rx_clock: None,
             error: None,
             plan,
             shared,
@@ -334,30 +367,47 @@ impl Worker {
                 send_end,
             ));
             tight_timer_slack();
-            self.timer = Timer::new()
-                .ok()
-                .filter(|t| t.register(self.poll.registry(), TIMER).is_ok());
+            if !self.waiter.precise() {
+                self.timer = Timer::new()
+                    .ok()
+                    .filter(|t| t.register(self.poll.registry(), TIMER).is_ok());
+            }
         }
         self.sending = !self.submitters.is_empty();
         self.started = true;
-        // Closed loop: every window starts empty.
+        // Every window starts empty (closed loop: to fill; open: spares).
         for i in 0..self.submitters.len() {
             self.want_refill(self.submitters[i]);
         }
         let mut cpu_sending = Duration::ZERO;
         let mut wall_sending = Duration::ZERO;
         let mut stopped_sending = false;
+        // CPU and wall time are counted over the measured time only.
+        let (mut cpu_m0, mut wall_m0) = (cpu0, t0);
+        let mut measuring = self.warmup_end <= t0;
         let mut next_report = t0 + SEC;
         let mut report_index = 0u64;
-        let mut events = Events::with_capacity(1024);
+        let tick = if plan.ticked() { plan.tick_ns } else { 0 };
+        if tick > 0 {
+            self.rx_clock = Some(crate::rxtime::RealToRun::new(
+                crate::rxtime::realtime_ns(),
+                self.clock(),
+            ));
+        }
+        let mut last_wake = 0u64;
         self.now = self.clock();
         loop {
+            if !measuring && self.now >= self.warmup_end {
+                measuring = true;
+                (cpu_m0, wall_m0) = (crate::sys::thread_cpu(), self.now);
+            }
+            self.expire_holds();
             // Send what is due before sleeping (open loop: at most one
             // pass per PACING_QUANTUM, so that high rates go out in batches).
             let mut pass_ran = false;
             if self.sending && (!self.open_loop || self.now >= self.next_pass) {
                 self.send_due();
-                self.next_pass = self.now + PACING_QUANTUM_NS;
+                self.next_pass = self.now + plan.pacing_quantum_ns;
                 pass_ran = true;
             }
             self.flush_dirty();
@@ -374,6 +424,8 @@ impl Worker {
                 if let Some(due) = due.map(|d| d.max(self.next_pass)) {
                     let after = Duration::from_nanos(due.saturating_sub(self.now));
                     match self.timer.as_mut() {
+                        // epoll_pwait2 sleeps to the nanosecond itself.
+                        _ if self.waiter.precise() => wait = wait.min(after),
                         // Sub-millisecond wake-up at the next intended send.
                         Some(t) if self.armed_for != due => {
                             if t.arm(after).is_ok() {
@@ -391,7 +443,26 @@ impl Worker {
                 let _ = t.disarm();
             }
             wait = wait.min(Duration::from_nanos(next_report.saturating_sub(self.now)));
-            if let Err(e) = self.poll_once(&mut events, Some(wait)) {
+            if let Some(d) = self.holds.next_deadline() {
+                wait = wait.min(Duration::from_nanos(d.saturating_sub(self.now)));
+            }
+            if tick > 0 && self.sending {
+                // Not woken by arrivals: sleep to the wake-up (at most one
+                // per tick), then collect whatever came meanwhile.
+                // Windows full: answers cannot wake us, so look each tick.
+                let w = if self.blocked {
+                    tick
+                } else {
+                    wait.as_nanos() as u64
+                };
+                let at = (self.now + w).max(last_wake + tick);
+                if !self.events_full() {
+                    poll::sleep_until(self.shared.base, at);
+                }
+                last_wake = self.clock();
+                wait = Duration::ZERO;
+            }
+            if let Err(e) = self.poll_once(wait) {
                 self.error = Some(format!("poll: {e}"));
                 self.shared.stop.store(true, Ordering::SeqCst);
             }
@@ -409,8 +480,8 @@ impl Worker {
             }
             if !self.sending && !stopped_sending {
                 stopped_sending = true;
-                cpu_sending = crate::sys::thread_cpu().saturating_sub(cpu0);
-                wall_sending = Duration::from_nanos(self.now.saturating_sub(t0));
+                cpu_sending = crate::sys::thread_cpu().saturating_sub(cpu_m0);
+                wall_sending = Duration::from_nanos(self.now.saturating_sub(wall_m0));
             }
             while self.now >= next_report {
                 self.send_interval(report_index);
@@ -429,11 +500,27 @@ impl Worker {
             }
         }
         if !stopped_sending {
-            cpu_sending = crate::sys::thread_cpu().saturating_sub(cpu0);
-            wall_sending = Duration::from_nanos(self.clock().saturating_sub(t0));
+            cpu_sending = crate::sys::thread_cpu().saturating_sub(cpu_m0);
+            wall_sending = Duration::from_nanos(self.clock().saturating_sub(wall_m0));
         }
         // The last, partial interval goes with the final report.
         (cpu_sending, wall_sending)
+    }
+
+    /// Flushes the connections whose held replies are due.
+    fn expire_holds(&mut self) {
+        let mut due = std::mem::take(&mut self.expired);
+        self.holds.expire(self.now, &mut due);
+        for &key in &due {
+            if let Some(c) = self.conns.get_mut(key) {
+                // Stale entries (flushed since, or held again) are skipped.
+                if c.held && c.held_until <= self.now {
+                    mark_dirty(&mut self.dirty, c, key);
+                }
+            }
+        }
+        due.clear();
+        self.expired = due;
     }
 
     fn send_interval(&mut self, index: u64) {
@@ -485,57 +572,6 @@ impl Worker {
             expected += p.expected.load(Ordering::SeqCst);
         }
         sent == answered && expected == matched
-    }
-
-    /// One poll, then reads for every readable connection and writes for
-    /// every writable one.
-    fn poll_once(&mut self, events: &mut Events, wait: Option<Duration>) -> io::Result<()> {
-        match self.poll.poll(events, wait) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),
-            Err(e) => return Err(e),
-        }
-        for ev in events.iter() {
-            if ev.token() == TIMER {
-                if let Some(t) = self.timer.as_mut() {
-                    t.fired();
-                }
-                self.armed_for = 0;
-                continue;
-            }
-            let key = ev.token().0;
-            let Some(c) = self.conns.get_mut(key) else {
-                continue;
-            };
-            if ev.is_writable() || ev.is_error() {
-                if !c.connected {
-                    match c.stream.take_error() {
-                        Ok(Some(e)) | Err(e) => {
-                            // Counted by the setup loop, which sees it Closed.
-                            c.state = State::Closed;
-                            let _ = self.poll.registry().deregister(&mut c.stream);
-                            self.binds
-                                .note_error(&format!("connect to {}: {e}", self.plan.addr));
-                            continue;
-                        }
-                        Ok(None) => {}
-                    }
-                    if c.stream.peer_addr().is_err() {
-                        continue;
-                    }
-                    c.connected = true;
-                    c.writable = true;
-                    self.write_bind(key);
-                } else {
-                    c.writable = true;
-                    mark_dirty(&mut self.dirty, c, key);
-                }
-            }
-            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                self.on_readable(key);
-            }
-        }
-        Ok(())
     }
 }
 

@@ -6,16 +6,19 @@ use super::Worker;
 use crate::templates::Kind;
 
 impl Worker {
-    /// Closed loop: remembers that `key`'s window has room (an answer came).
+    /// Remembers that `key`'s window has room (an answer came): closed
+    /// loop, to refill it; open loop, as a spare for messages whose own bind
+    /// is full.
     #[inline]
     pub(super) fn want_refill(&mut self, key: usize) {
-        if self.open_loop {
-            return;
-        }
         if let Some(c) = self.conns.get_mut(key) {
             if !c.queued {
                 c.queued = true;
-                self.ready.push(key);
+                if self.open_loop {
+                    self.spare.push_back(key);
+                } else {
+                    self.ready.push(key);
+                }
             }
         }
     }
@@ -64,6 +67,13 @@ impl Worker {
         let now = self.clock();
         self.now = now;
         self.blocked = false;
+        // --tick: what falls due before the next wake-up goes now.
+        let horizon = now
+            + if self.plan.ticked() {
+                self.plan.tick_ns
+            } else {
+                0
+            };
         let has_room = |w: &Worker, key: usize| {
             w.conns
                 .get(key)
@@ -73,17 +83,21 @@ impl Worker {
             .schedule
             .as_ref()
             .and_then(|s| s.next_due().map(|d| (d, s.next_bind())))
-            .filter(|(d, _)| *d <= now)
+            .filter(|(d, _)| *d <= horizon)
         {
             let own = self.submitters[bind % n];
             let key = if has_room(self, own) {
                 own
             } else {
+                // The spares in turn; a full one leaves the queue until an
+                // answer gives it room again (so no scan of every bind).
                 let mut found = None;
-                for _ in 0..n {
-                    self.rr = (self.rr + 1) % n;
-                    let key = self.submitters[self.rr];
+                while let Some(key) = self.spare.pop_front() {
+                    if let Some(c) = self.conns.get_mut(key) {
+                        c.queued = false;
+                    }
                     if has_room(self, key) {
+                        self.want_refill(key);
                         found = Some(key);
                         break;
                     }
@@ -95,7 +109,7 @@ impl Worker {
                 key
             };
             if let Some(s) = self.schedule.as_mut() {
-                s.take_due(now);
+                s.take_due(horizon);
             }
             self.send_one(key, due, now, due >= self.warmup_end);
         }

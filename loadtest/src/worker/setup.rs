@@ -13,7 +13,7 @@ use super::{Worker, BARRIER_TIMEOUT, MAX_POLL_WAIT, UNBIND_TIMEOUT};
 use crate::cli::BindMode;
 use crate::templates::write_header;
 use mio::net::TcpStream;
-use mio::{Events, Interest, Token};
+use mio::{Interest, Token};
 use smsc::pdu::{Bind, Body, CommandId, Pdu};
 use std::time::{Duration, Instant};
 
@@ -25,6 +25,11 @@ impl Worker {
         let stream = TcpStream::connect(self.plan.addr)
             .map_err(|e| format!("connect to {}: {e}", self.plan.addr))?;
         let _ = stream.set_nodelay(true);
+        if self.plan.ticked() {
+            use std::os::fd::AsRawFd;
+            crate::rxtime::enable(stream.as_raw_fd())
+                .map_err(|e| format!("--tick: SO_TIMESTAMPNS: {e}"))?;
+        }
         let entry = self.conns.vacant_entry();
         let key = entry.key();
         let mut conn = Conn::new(stream, role, self.plan.window);
@@ -63,7 +68,6 @@ impl Worker {
         let deadline = Instant::now() + self.plan.setup_timeout;
         let mut opened = 0;
         let mut in_flight: Vec<(usize, Instant)> = Vec::with_capacity(concurrency);
-        let mut events = Events::with_capacity(1024);
         self.in_setup = true;
         loop {
             while opened < total && in_flight.len() < concurrency && Instant::now() < deadline {
@@ -81,7 +85,7 @@ impl Worker {
             if in_flight.is_empty() && (opened == total || Instant::now() >= deadline) {
                 break;
             }
-            if let Err(e) = self.poll_once(&mut events, Some(MAX_POLL_WAIT)) {
+            if let Err(e) = self.poll_once(MAX_POLL_WAIT) {
                 self.in_setup = false;
                 return Err(format!("poll: {e}"));
             }
@@ -198,16 +202,12 @@ impl Worker {
         }
         self.flush_dirty();
         let deadline = Instant::now() + UNBIND_TIMEOUT;
-        let mut events = Events::with_capacity(1024);
         while self.conns.iter().any(|(_, c)| c.state == State::Unbinding) {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 break;
             }
-            if self
-                .poll_once(&mut events, Some(left.min(MAX_POLL_WAIT)))
-                .is_err()
-            {
+            if self.poll_once(left.min(MAX_POLL_WAIT)).is_err() {
                 break;
             }
             self.flush_dirty();
