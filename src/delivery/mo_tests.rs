@@ -159,6 +159,11 @@ fn a_final_refusal_is_undeliv_with_the_receivers_status() {
     let t = text(&h.out(a)[0]);
     assert!(t.contains("stat:UNDELIV"), "{t}");
     assert_eq!(state_of(&mut h, a, &id), 5, "UNDELIVERABLE");
+    assert_eq!(
+        (h.st.m.mo_rejected, h.st.m.receipt_rejected),
+        (1, 0),
+        "counted as an MO drop"
+    );
 }
 
 #[test]
@@ -170,6 +175,7 @@ fn a_retryable_refusal_is_retried_then_delivered() {
     let seq = delivers(&h.out(b))[0].seq;
     answer(&mut h, b, seq, S::ESME_RMSGQFUL);
     assert!(h.out(a).is_empty());
+    assert_eq!(h.st.m.mo_retried, 1);
     h.advance(100);
     let again = h.out(b);
     let mo = delivers(&again);

@@ -84,17 +84,26 @@ impl Delivery {
     /// count the drop with its reason.
     pub fn retry(&mut self, mut r: Item, status: S, clock: &mut Clock, m: &mut LoopMetrics) {
         if !receipt::is_retryable(status) {
-            m.receipt_rejected += 1;
+            match r {
+                Item::Receipt(_) => m.receipt_rejected += 1,
+                Item::Mo(_) => m.mo_rejected += 1,
+            }
             return self.give_up(r, status);
         }
         let attempts = r.attempts_mut();
         *attempts = attempts.saturating_add(1);
         let attempts = *attempts;
         if attempts > self.policy.retries {
-            m.receipt_dropped_retries += 1;
+            match r {
+                Item::Receipt(_) => m.receipt_dropped_retries += 1,
+                Item::Mo(_) => m.mo_dropped_retries += 1,
+            }
             return self.give_up(r, status);
         }
-        m.receipt_retried += 1;
+        match r {
+            Item::Receipt(_) => m.receipt_retried += 1,
+            Item::Mo(_) => m.mo_retried += 1,
+        }
         let backoff = self.policy.backoff * (1u32 << (attempts - 1).min(10));
         self.delay(r, backoff, clock);
     }
