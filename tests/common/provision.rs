@@ -62,7 +62,8 @@ fn root() -> PathBuf {
 
 /// python-smpplib in `<root>/python/venv`, or, where `python3 -m venv`
 /// cannot make one (Debian without python3-venv), installed with
-/// `pip install --target <root>/python/site` and found through PYTHONPATH.
+/// `pip install --target <root>/python/site` and found through PYTHONPATH;
+/// where neither works, `apt-get install python3-venv python3-pip` first.
 fn provision_python() -> Result<Client, String> {
     let dir = root().join("python");
     let (venv, site) = (dir.join("venv"), dir.join("site"));
@@ -111,9 +112,26 @@ fn provision_python() -> Result<Client, String> {
                 .arg(&site)
                 .args(PIP_FLAGS)
                 .arg(SMPPLIB);
-            run_logged(&mut pip, &dir.join("pip.log"))
-                .map(|()| "site")
-                .map_err(|e| format!("{venv_failed}, then {e}"))
+            let target_failed = match run_logged(&mut pip, &dir.join("pip.log")) {
+                Ok(()) => return Ok("site"),
+                Err(e) => e,
+            };
+            // A Python with neither venv nor pip (Debian's bare python3):
+            // apt provides both, then the venv route again.
+            let mut apt = Command::new("apt-get");
+            apt.args(["install", "-y", "-qq", "python3-venv", "python3-pip"])
+                .env("DEBIAN_FRONTEND", "noninteractive");
+            run_logged(&mut apt, &dir.join("apt.log"))
+                .and_then(|()| run_logged(&mut make_venv, &dir.join("venv.log")))
+                .and_then(|()| {
+                    let mut pip = Command::new(venv.join("bin").join("python3"));
+                    pip.args(["-m", "pip", "install"])
+                        .args(PIP_FLAGS)
+                        .arg(SMPPLIB);
+                    run_logged(&mut pip, &dir.join("pip.log"))
+                })
+                .map(|()| "venv")
+                .map_err(|e| format!("{venv_failed}, then {target_failed}, then {e}"))
         },
     )?;
     Ok(client(&layout))
