@@ -415,10 +415,12 @@ fn dispose(
     }
 }
 
-/// A message whose outcome is not now: kept ENROUTE with its final
-/// receipt (journaled if it will be sent, so a crash does not lose it),
-/// finished by a timer at its due time, or at its expiry if that comes
-/// first. Its ENROUTE notification, if wanted, goes at once.
+/// A message whose outcome is not now (scheduled, delayed by the outcome
+/// model, or an MO message for `mo_to`): kept ENROUTE with its final
+/// receipt, journaled as a pending message (`persist::message_line`),
+/// finished by a timer at its due time or its expiry, whichever comes
+/// first, or by its MO delivery's outcome. Its ENROUTE notification, if
+/// wanted, goes at once.
 #[allow(clippy::too_many_arguments)]
 #[cold]
 pub(crate) fn hold(

@@ -107,12 +107,6 @@ impl Clock {
         self.tick = (self.now.duration_since(self.epoch).as_millis() / TICK.as_millis()) as u64;
     }
 
-    /// Arms a timer at tick `at`.
-    #[inline]
-    pub fn at(&mut self, at: u64, key: TimerKey) {
-        self.wheel.insert(at, key);
-    }
-
     /// Arms a session's timer `kind` at tick `at`.
     #[inline]
     pub fn session_at(&mut self, s: ConnKey, kind: Kind, at: u64) {
@@ -141,15 +135,7 @@ impl Clock {
 
     /// Arms a delayed-store timer `kind` for `slot`, `delay` from now.
     pub fn slot_after(&mut self, slot: usize, kind: Kind, delay: Duration) {
-        let at = self.tick + ticks(delay);
-        self.wheel.insert(
-            at,
-            TimerKey {
-                slot: slot as u32,
-                gen: 0,
-                kind,
-            },
-        );
+        self.slot_gen_after(slot, 0, kind, delay);
     }
 
     /// Moves the wheel to the current tick; what fell due goes to `fired`.

@@ -17,8 +17,8 @@ use crate::delivery::{Delivery, Item, Mo};
 use crate::dlr::Stat;
 use crate::loop_state::LoopState;
 use crate::metrics::LoopMetrics;
-use crate::receipt::Addr;
 use crate::receipt::Receipt;
+use crate::receipt::{unhex, Addr};
 use crate::server::Shared;
 use crate::store::Pending;
 use bytes::Bytes;
@@ -294,19 +294,6 @@ pub fn message_line(p: &Pending, system_id: &str, mo: Option<(&Mo, &str)>, out: 
         }
     }
     out.push(b'\n');
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s == "-" {
-        return Some(Vec::new());
-    }
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect()
 }
 
 /// A message line read back: the submitter's account, the pending entry

@@ -271,18 +271,6 @@ impl Receipt {
     /// Parses a spool line; returns the system_id and the receipt with
     /// `account` left for the caller to resolve.
     pub fn from_spool_line(line: &str) -> Option<(Vec<u8>, Receipt)> {
-        fn unhex(s: &str) -> Option<Vec<u8>> {
-            if s == "-" {
-                return Some(Vec::new());
-            }
-            if s.len() % 2 != 0 {
-                return None;
-            }
-            (0..s.len())
-                .step_by(2)
-                .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-                .collect()
-        }
         let f: Vec<&str> = line.split_whitespace().collect();
         let [sid, id, st, sn, sa, dt, dn, da, sub, done, state, err, text, exp] = f.as_slice()
         else {
@@ -305,6 +293,20 @@ impl Receipt {
         r.err = err.parse().ok()?;
         Some((unhex(sid)?, r))
     }
+}
+
+/// The octets of hex text as [`push_hex`] writes it (`-` is none).
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s == "-" {
+        return Some(Vec::new());
+    }
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .collect()
 }
 
 /// Lower-case hex of every octet (`-` for none), from a 256-entry table.

@@ -63,7 +63,7 @@ impl MessageState {
     }
 }
 
-/// One message, final or pending: 48 octets.
+/// One message, final or pending: 56 octets.
 #[derive(Clone, Copy, Debug)]
 pub struct Meta {
     /// The sequence number in its id; 0 for a slot never used.
@@ -383,6 +383,12 @@ mod tests {
             mo_to: None,
             mo: None,
         }
+    }
+
+    #[test]
+    fn a_record_is_56_octets() {
+        // docs/architecture.md and docs/performance.md count on it.
+        assert_eq!(std::mem::size_of::<Meta>(), 56);
     }
 
     #[test]
