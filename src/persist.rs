@@ -163,33 +163,38 @@ pub fn write_spool(
 /// At start (loop 0, before the loops run): queues the receipts the journal
 /// still had (they keep their jids) and puts its pending messages back in
 /// the store. Those of accounts that no longer exist are journaled as done.
-pub fn load_journaled(st: &mut LoopState, shared: &Shared, receipts: Vec<(u64, String)>) {
+pub fn load_journaled(
+    st: &mut LoopState,
+    shared: &Shared,
+    entries: Vec<(u64, crate::journal::Entry)>,
+) {
+    use crate::journal::Entry;
     let (mut ok, mut msgs, mut bad) = (0u64, 0u64, 0u64);
-    for (jid, line) in receipts {
-        if line.starts_with("M ") {
-            if recover_message(st, shared, jid, &line) {
-                msgs += 1;
-            } else {
-                st.delivery.journal.done(jid);
-                bad += 1;
+    for (jid, entry) in entries {
+        match entry {
+            Entry::Message(line) => {
+                if recover_message(st, shared, jid, &line) {
+                    msgs += 1;
+                } else {
+                    st.delivery.journal.done(jid);
+                    bad += 1;
+                }
             }
-            continue;
-        }
-        let parsed = Receipt::from_spool_line(&line).and_then(|(sid, r)| {
-            let acct = shared.accounts().by_system_id(&sid)?;
-            Some((acct.id, r))
-        });
-        match parsed {
-            Some((account, mut r)) => {
-                r.account = account;
-                r.jid = jid;
-                st.delivery.enqueue(r, shared);
-                ok += 1;
-            }
-            None => {
-                st.delivery.journal.done(jid);
-                bad += 1;
-            }
+            Entry::Receipt {
+                system_id,
+                mut receipt,
+            } => match shared.accounts().by_system_id(&system_id) {
+                Some(acct) => {
+                    receipt.account = acct.id;
+                    receipt.jid = jid;
+                    st.delivery.enqueue(receipt, shared);
+                    ok += 1;
+                }
+                None => {
+                    st.delivery.journal.done(jid);
+                    bad += 1;
+                }
+            },
         }
     }
     st.delivery.journal.commit(shared, &mut st.m);

@@ -44,6 +44,13 @@ impl Addr {
         self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
     }
 
+    /// The address in its fixed-size buffer (zero after its length), for
+    /// copies of a constant size.
+    #[inline]
+    pub fn padded(&self) -> (&[u8; 20], usize) {
+        (&self.bytes, usize::from(self.len))
+    }
+
     /// [`Addr::new`] in place, for a record already where it is stored.
     #[inline]
     pub fn set(&mut self, ton: u8, npi: u8, s: &[u8]) {
@@ -126,6 +133,12 @@ impl Receipt {
 
     pub fn text(&self) -> &[u8] {
         self.text.get(..usize::from(self.text_len)).unwrap_or(&[])
+    }
+
+    /// The text in its fixed-size buffer, for copies of a constant size.
+    #[inline]
+    pub fn text_padded(&self) -> (&[u8; dlr::TEXT_LEN], usize) {
+        (&self.text, usize::from(self.text_len))
     }
 
     /// Writes the text in place: `f` fills the buffer and returns its length.

@@ -342,9 +342,9 @@ impl Server {
         ) {
             let (w, rec) = crate::journal::Writer::open(dir, shared.config.journal)?;
             crate::log::info(format_args!(
-                "journal {}: {} receipts to deliver ({} unreadable lines skipped)",
+                "journal {}: {} receipts and messages to recover ({} unreadable records skipped)",
                 w.path().display(),
-                rec.receipts.len(),
+                rec.entries.len(),
                 rec.unreadable
             ));
             shared.jid_base = (rec.max_jid >> crate::journal::LOOP_BITS) + 1;
@@ -428,7 +428,7 @@ impl Server {
         let _ = shared.wakers.set(wakers);
         if let Some(w0) = workers.first_mut() {
             if let Some(rec) = recovered {
-                w0.load_journaled(rec.receipts);
+                w0.load_journaled(rec.entries);
             }
             if let Some(dir) = &shared.config.spool_dir {
                 w0.load_spool(dir);

@@ -785,8 +785,8 @@ impl Worker {
     }
 
     /// Loop 0, before the loops start: receipts the journal still had.
-    pub fn load_journaled(&mut self, receipts: Vec<(u64, String)>) {
-        crate::persist::load_journaled(&mut self.st, &self.shared, receipts);
+    pub fn load_journaled(&mut self, entries: Vec<(u64, crate::journal::Entry)>) {
+        crate::persist::load_journaled(&mut self.st, &self.shared, entries);
     }
 
     /// Loop 0, before the loops start: receipts spooled by the last stop.
