@@ -92,6 +92,7 @@ counters! {
     mo_rejected: "MO messages refused for good by the receiving ESME (UNDELIV)",
     mo_dropped_retries: "MO messages given up after --receipt-retries (UNDELIV)",
     mo_expired: "MO messages whose validity ran out while waiting for a receiver",
+    mo_withdrawn: "MO messages taken out of a queue or a retry delay because their message was cancelled or expired",
     message_expired: "messages whose validity ran out before their outcome (EXPIRED)",
     receipt_created: "delivery receipts created",
     receipt_sent: "deliver_sm receipts written (including retries)",

@@ -37,6 +37,9 @@ pub enum Mail {
     Answer { token: u64, frame: Vec<u8> },
     /// How the MO delivery of one of your messages ended.
     Outcome(crate::delivery::MoOutcome),
+    /// Message `origin` (loop, store sequence) was cancelled or expired:
+    /// take its MO deliver_sm out of your queues if it waits there.
+    Withdraw((u8, u64)),
 }
 
 /// A request waiting for other loops' answers.

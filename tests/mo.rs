@@ -5,6 +5,7 @@ mod common;
 
 use common::{sm, Esme};
 use smsc::pdu::{self, Body, CommandId as C, CommandStatus as S, Sm};
+use std::time::Duration;
 
 fn bind_mo(addr: std::net::SocketAddr, range: &'static [u8]) -> Esme {
     let mut e = Esme::connect(addr);
@@ -112,5 +113,65 @@ fn an_mo_refused_for_good_is_undeliv_for_the_submitter() {
         "{}",
         receipt_text(&rc)
     );
+    server.stop();
+}
+
+#[test]
+fn a_cancel_reaches_an_mo_waiting_for_a_retry_on_another_loop() {
+    let server = common::server(&[
+        "--threads",
+        "2",
+        "--account",
+        "mo:pw",
+        "--route",
+        "4479=mo",
+        "--receipt-retry-backoff",
+        "2s",
+    ]);
+    let addr = server.local_addr();
+    let (mut receiver, rl) = bound_on(addr, "mo", "pw");
+    let mut sender = None;
+    for _ in 0..64 {
+        let (e, l) = bound_on(addr, "esme", "secret");
+        if l != rl {
+            sender = Some(e);
+            break;
+        }
+    }
+    let mut sender = sender.expect("64 binds all on the receiver's loop");
+    let g = sender.submit(to(b"447912345678", b"take it back"));
+    let id = match g.pdu().body {
+        Body::SubmitSmResp(r) => r.message_id.to_vec(),
+        b => panic!("{b:?}"),
+    };
+    // The receiver says "later": the MO waits for its retry on the
+    // receiver's loop, not on the loop that owns the message.
+    let mo = receiver.recv_id(C::DELIVER_SM);
+    receiver.send(&pdu::Pdu::with_status(
+        mo.seq(),
+        S::ESME_RTHROTTLED,
+        Body::DeliverSmResp(pdu::MessageIdResp { message_id: b"" }),
+    ));
+    assert!(common::eventually(Duration::from_secs(2), || {
+        server.snapshot().counters.mo_retried >= 1
+    }));
+    sender.request(Body::CancelSm(pdu::CancelSm {
+        message_id: &id,
+        ..Default::default()
+    }));
+    assert_eq!(sender.recv_id(C::CANCEL_SM_RESP).status(), S::ESME_ROK);
+    // The submitter learns DELETED; the receiver never gets the retry.
+    let rc = sender.recv_id(C::DELIVER_SM);
+    assert!(
+        receipt_text(&rc).contains("stat:DELETED"),
+        "{}",
+        receipt_text(&rc)
+    );
+    sender.auto_answer(&rc);
+    assert!(
+        receiver.recv_timeout(Duration::from_secs(3)).is_none(),
+        "the cancelled MO was delivered after all"
+    );
+    assert_eq!(server.snapshot().counters.mo_withdrawn, 1);
     server.stop();
 }

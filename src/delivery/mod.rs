@@ -214,9 +214,10 @@ impl Delivery {
             })
     }
 
-    /// Takes the queued MO message of `origin` out of its queue (cancel_sm).
-    /// Rare: a scan of the queues. False if it is not queued here (in
-    /// flight, on another loop, or gone).
+    /// Takes the MO message of `origin` out of this loop's queues, retry
+    /// delays or this iteration's arrivals (its message was cancelled or
+    /// expired). Rare: a scan. False if it is not here (in flight, on
+    /// another loop, or gone).
     pub fn withdraw_mo(&mut self, origin: (u8, u64)) -> bool {
         let store = &mut self.store;
         for q in &mut self.accounts {
@@ -229,6 +230,26 @@ impl Delivery {
                 }
                 return true;
             }
+        }
+        // Waiting for a retry: its timer then finds the slot empty (or, if
+        // reused, queues that item a little early: harmless).
+        let delayed = self
+            .delayed
+            .iter()
+            .find(|(_, it)| matches!(it, Item::Mo(m) if m.origin == origin))
+            .map(|(k, _)| k);
+        if let Some(k) = delayed {
+            self.delayed.try_remove(k);
+            return true;
+        }
+        // Arrived from another loop this iteration, not queued yet.
+        if let Some(i) = self
+            .fresh
+            .iter()
+            .position(|it| matches!(it, Item::Mo(m) if m.origin == origin))
+        {
+            self.fresh.swap_remove(i);
+            return true;
         }
         false
     }

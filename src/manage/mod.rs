@@ -221,9 +221,9 @@ fn cancel_one(st: &mut LoopState, shared: &Shared, mseq: u64) {
     let now = st.clock.unix;
     // Its journal line goes (the DELETED receipt, if sent, is journaled anew).
     st.delivery.journal.done(p.jid);
-    // An MO message waiting in a queue of this loop is taken out of it.
+    // An MO message waiting in a queue (of any loop) is taken out of it.
     if p.mo_to.is_some() && p.mo.is_none() {
-        st.delivery.withdraw_mo((st.id as u8, mseq));
+        withdraw_everywhere(st, shared, mseq);
     }
     st.store
         .finish(mseq, MessageState::Deleted, error_of(Stat::Deleted), now);
@@ -234,6 +234,24 @@ fn cancel_one(st: &mut LoopState, shared: &Shared, mseq: u64) {
         set_stat(&mut r, Stat::Deleted);
         send_final(st, shared, r);
     }
+}
+
+/// Takes the MO deliver_sm of this loop's message `seq` out of this loop's
+/// queues, or asks every other loop to (it went to a receiver bound there).
+/// True if it was here. One already sent may still arrive at its receiver:
+/// the message stays DELETED (or EXPIRED) and that late answer is ignored.
+fn withdraw_everywhere(st: &mut LoopState, shared: &Shared, seq: u64) -> bool {
+    let origin = (st.id as u8, seq);
+    if st.delivery.withdraw_mo(origin) {
+        st.m.mo_withdrawn += 1;
+        return true;
+    }
+    for lp in (0..shared.config.threads).filter(|&l| l != st.id) {
+        if let Some(ob) = st.remote.outbox.get_mut(lp) {
+            ob.push(crate::remote::Mail::Withdraw(origin));
+        }
+    }
+    false
 }
 
 /// Queues a pending message's final receipt (journaled if not yet).
@@ -287,8 +305,8 @@ pub fn on_message_due(st: &mut LoopState, shared: &Shared, idx: usize, gen: u32)
         .finish(p.seq, MessageState::of_stat(stat), error_of(stat), now);
     if stat == Stat::Expired {
         st.m.message_expired += 1;
-        // Its MO deliver_sm, if still queued here, will not be sent.
-        if p.mo_to.is_some() && st.delivery.withdraw_mo((st.id as u8, p.seq)) {
+        // Its MO deliver_sm, if still queued (on any loop), will not be sent.
+        if p.mo_to.is_some() && p.mo.is_none() && withdraw_everywhere(st, shared, p.seq) {
             st.m.mo_expired += 1;
         }
     }

@@ -729,6 +729,11 @@ impl Worker {
                     }
                 }
                 Mail::Outcome(o) => crate::manage::on_mo_outcome(&mut self.st, &self.shared, o),
+                Mail::Withdraw(origin) => {
+                    if self.st.delivery.withdraw_mo(origin) {
+                        self.st.m.mo_withdrawn += 1;
+                    }
+                }
             }
         }
         self.st.remote.inbox = inbox;
