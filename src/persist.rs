@@ -384,6 +384,11 @@ fn recover_message(st: &mut LoopState, shared: &Shared, jid: u64, line: &str) ->
     };
     pending.seq = seq;
     pending.jid = jid;
+    // query_sm, cancel_sm and replace_sm by the id the ESME was given.
+    st.store.alias(pending.receipt.message_id, seq);
+    shared
+        .recovered_ids
+        .store(true, std::sync::atomic::Ordering::Release);
     let scheduled = pending.due != i64::MAX && pending.due > now && pending.mo_to.is_some();
     if let Some(mut mo) = mo {
         mo.origin = (st.id as u8, seq);

@@ -57,6 +57,9 @@ pub struct Shared {
     /// New jids are `(jid_base + n) << LOOP_BITS | loop`: above every jid
     /// recovered from the journal.
     pub jid_base: u64,
+    /// Loop 0 holds pending messages of an earlier run, recovered from the
+    /// journal: ids of another start are looked up there.
+    pub recovered_ids: AtomicBool,
     /// The account tables of the reloads (SIGHUP), in order; before the
     /// first, `config.accounts` is in force. The current one is read by
     /// every PDU without a lock or a reference count; old ones stay until
@@ -122,6 +125,7 @@ impl Shared {
             stopped: AtomicUsize::new(0),
             journal: None,
             jid_base: 1,
+            recovered_ids: AtomicBool::new(false),
         }
     }
 

@@ -156,6 +156,11 @@ pub struct Store {
     next_slot: usize,
     pending: Slab<Pending>,
     retention: u32,
+    /// Messages of an earlier run recovered from the journal, by the id
+    /// their ESME was given: the sequence number they have now. Filled at
+    /// start only (bounded by what the journal held); a stale entry finds
+    /// its slot reused by another sequence and misses.
+    aliases: std::collections::HashMap<crate::msgid::MessageId, u64>,
 }
 
 /// Why a lookup found nothing.
@@ -179,6 +184,7 @@ impl Store {
             next_slot: 0,
             pending: Slab::new(),
             retention: retention_secs,
+            aliases: Default::default(),
         }
     }
 
@@ -270,6 +276,17 @@ impl Store {
             Some(_) => Err(Miss::NotYours),
             None => Err(Miss::Unknown),
         }
+    }
+
+    /// Message `id` of an earlier run is now `seq` (journal recovery).
+    pub fn alias(&mut self, id: crate::msgid::MessageId, seq: u64) {
+        self.aliases.insert(id, seq);
+    }
+
+    /// The sequence number an earlier run's message `id` has now.
+    pub fn by_alias(&self, id: &[u8]) -> Option<u64> {
+        let id: crate::msgid::MessageId = id.try_into().ok()?;
+        self.aliases.get(&id).copied()
     }
 
     /// Moves message `seq` to a final state (no-op if it is gone or final).

@@ -42,7 +42,21 @@ fn target(st: &LoopState, shared: &Shared, id: &[u8]) -> Result<Target, S> {
         return Err(S::ESME_RINVMSGID);
     };
     let lp = usize::from(lp);
-    if start != shared.start_unix_ms & 0xFFF_FFFF_FFFF || lp >= shared.config.threads {
+    if start != shared.start_unix_ms & 0xFFF_FFFF_FFFF {
+        // An earlier run's id: loop 0 knows the messages the journal
+        // brought back.
+        if !shared
+            .recovered_ids
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return Ok(Target::Nowhere);
+        }
+        if st.id != 0 {
+            return Ok(Target::Loop(0));
+        }
+        return Ok(st.store.by_alias(id).map_or(Target::Nowhere, Target::Here));
+    }
+    if lp >= shared.config.threads {
         return Ok(Target::Nowhere);
     }
     if lp != st.id {
