@@ -137,6 +137,11 @@ pub fn on_submit(
             count_accepted(st, a, info.segments);
             return;
         }
+        // Not here: another loop may hold it (answered when they have
+        // looked; stored here if none does).
+        if !data_sm && crate::manage::ask_present_elsewhere(st, shared, s, seq, sm) {
+            return;
+        }
     }
     let fate = decide(st, &accounts.routes, acct, sm, info);
     let source = (sm.source_addr_ton, sm.source_addr_npi, sm.source_addr);

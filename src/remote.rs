@@ -56,12 +56,17 @@ struct Outstanding {
     /// The status when nobody succeeded or the time is up.
     fail: S,
     deadline: u64,
+    /// Instead of `fail`: this request, to be handled here after all (a
+    /// submit_sm with replace_if_present that no other loop could apply).
+    fallback: Option<Vec<u8>>,
 }
 
-/// A response ready for a session of this loop: write `frame` to `key`.
+/// A response ready for a session of this loop: write `frame` to `key`;
+/// or, with `resubmit`, handle request `frame` of `key` here after all.
 pub struct Ready {
     pub key: ConnKey,
     pub frame: Vec<u8>,
+    pub resubmit: bool,
 }
 
 #[derive(Default)]
@@ -124,7 +129,17 @@ impl Remote {
             answer: first,
             fail,
             deadline,
+            fallback: None,
         });
+    }
+
+    /// The request just asked: if no loop succeeds (or none answers in
+    /// time), it comes back as [`Ready::resubmit`] instead of a failure.
+    pub fn fall_back_to_here(&mut self, frame: Vec<u8>) {
+        let token = self.next_token;
+        if let Some((_, o)) = self.outstanding.iter_mut().find(|(_, o)| o.token == token) {
+            o.fallback = Some(frame);
+        }
     }
 
     /// Adds an answer that arrived; returns the response to write when it
@@ -135,7 +150,7 @@ impl Remote {
             .iter_mut()
             .find(|(_, o)| o.token == token)?;
         o.waiting = o.waiting.saturating_sub(1);
-        let ok = crate::pdu::Header::peek(&frame).is_some_and(|h| h.command_status.is_ok());
+        let ok = is_ok(&frame);
         if o.answer.is_none() || ok {
             o.answer = Some(frame);
         }
@@ -143,10 +158,7 @@ impl Remote {
             return None;
         }
         let o = self.outstanding.remove(idx);
-        Some(Ready {
-            key: o.key,
-            frame: o.answer.unwrap_or_else(|| failure(o.resp, o.fail, o.seq)),
-        })
+        Some(o.finish())
     }
 
     /// Requests whose answers did not come by `tick`: their failure responses.
@@ -159,11 +171,12 @@ impl Remote {
             .collect();
         late.into_iter()
             .map(|i| {
-                let o = self.outstanding.remove(i);
-                Ready {
-                    key: o.key,
-                    frame: failure(o.resp, o.fail, o.seq),
+                let mut o = self.outstanding.remove(i);
+                // Time is up: what came counts only if it succeeded.
+                if !o.answer.as_deref().is_some_and(is_ok) {
+                    o.answer = None;
                 }
+                o.finish()
             })
             .collect()
     }
@@ -171,6 +184,35 @@ impl Remote {
     /// Requests waiting for another loop.
     pub fn waiting(&self) -> usize {
         self.outstanding.len()
+    }
+}
+
+fn is_ok(frame: &[u8]) -> bool {
+    crate::pdu::Header::peek(frame).is_some_and(|h| h.command_status.is_ok())
+}
+
+impl Outstanding {
+    /// The response: the answer that came (an OK one if any did), else the
+    /// request to handle here (`fallback`), else the failure.
+    fn finish(self) -> Ready {
+        let ok = self.answer.as_deref().is_some_and(is_ok);
+        match (self.answer, self.fallback) {
+            (Some(frame), _) if ok => Ready {
+                key: self.key,
+                frame,
+                resubmit: false,
+            },
+            (_, Some(frame)) => Ready {
+                key: self.key,
+                frame,
+                resubmit: true,
+            },
+            (answer, None) => Ready {
+                key: self.key,
+                frame: answer.unwrap_or_else(|| failure(self.resp, self.fail, self.seq)),
+                resubmit: false,
+            },
+        }
     }
 }
 
@@ -265,5 +307,45 @@ mod tests {
         assert!(r
             .answered(1, failure(CommandId::REPLACE_SM_RESP, S::ESME_ROK, 9))
             .is_none());
+    }
+
+    #[test]
+    fn a_request_nobody_could_apply_comes_back_to_be_handled_here() {
+        let mut r = Remote::new(3);
+        let ask = |r: &mut Remote| {
+            r.ask(
+                0,
+                &[1, 2],
+                KEY,
+                AccountId(0),
+                5,
+                CommandId::SUBMIT_SM_RESP,
+                S::ESME_RREPLACEFAIL,
+                b"submit",
+                100,
+                None,
+            );
+            r.fall_back_to_here(b"submit".to_vec());
+        };
+        // Both loops say "not here": the submit is handed back.
+        ask(&mut r);
+        let no = failure(CommandId::SUBMIT_SM_RESP, S::ESME_RREPLACEFAIL, 5);
+        assert!(r.answered(1, no.clone()).is_none());
+        let back = r.answered(1, no.clone()).unwrap();
+        assert!(back.resubmit);
+        assert_eq!(back.frame, b"submit");
+        // One replaced it: its answer is written.
+        ask(&mut r);
+        assert!(r
+            .answered(2, failure(CommandId::SUBMIT_SM_RESP, S::ESME_ROK, 5))
+            .is_none());
+        let done = r.answered(2, no.clone()).unwrap();
+        assert!(!done.resubmit);
+        assert_eq!(status(&done.frame), S::ESME_ROK);
+        // Nobody answered in time: handed back too.
+        ask(&mut r);
+        let late = r.expired(100);
+        assert_eq!(late.len(), 1);
+        assert!(late[0].resubmit);
     }
 }

@@ -145,3 +145,44 @@ fn a_scheduled_message_is_delivered_at_its_time() {
     assert_eq!(query(&mut e, &id), (S::ESME_ROK, 2));
     server.stop();
 }
+
+#[test]
+fn replace_if_present_finds_the_message_on_another_loop() {
+    let server = common::server(&["--threads", "2"]);
+    let ((mut a, la), (mut b, lb)) = two_loops(server.local_addr());
+    assert_ne!(la, lb);
+    let mut m = sm(b"first", 1);
+    m.schedule_delivery_time = b"000000000030000R";
+    let id = message_id(&a.submit(m));
+    // The same source, destination and service_type from the other loop,
+    // with replace_if_present: a's message takes the new text, same id.
+    let mut again = sm(b"second", 1);
+    again.replace_if_present_flag = 1;
+    again.schedule_delivery_time = b"000000000030000R";
+    let g = b.submit(again);
+    assert_eq!(g.status(), S::ESME_ROK);
+    assert_eq!(message_id(&g), id, "replaced, not added");
+    // Nothing pending to that destination anywhere: stored as new, on b's loop.
+    let mut other = sm(b"third", 0);
+    other.destination_addr = b"447700900099";
+    other.replace_if_present_flag = 1;
+    let g = b.submit(other);
+    assert_eq!(g.status(), S::ESME_ROK);
+    let new_id = message_id(&g);
+    assert_ne!(new_id, id);
+    let lp = u8::from_str_radix(std::str::from_utf8(&new_id[11..13]).unwrap(), 16).unwrap();
+    assert_eq!(lp, lb);
+    // The replaced message's receipt (after a cancel) carries the new text.
+    a.request(Body::CancelSm(pdu::CancelSm {
+        message_id: &id,
+        ..Default::default()
+    }));
+    assert_eq!(a.recv_id(C::CANCEL_SM_RESP).status(), S::ESME_ROK);
+    let receipt = a.recv_id(C::DELIVER_SM);
+    let text = match receipt.pdu().body {
+        Body::DeliverSm(d) => String::from_utf8(d.short_message.to_vec()).unwrap(),
+        x => panic!("{x:?}"),
+    };
+    assert!(text.contains("text:second"), "{text}");
+    server.stop();
+}

@@ -407,6 +407,7 @@ pub fn answer_for(
                 Body::QuerySm(q) => on_query(st, shared, &mut s, seq, &q, None),
                 Body::CancelSm(c) => on_cancel(st, shared, &mut s, seq, &c, None),
                 Body::ReplaceSm(r) => on_replace(st, shared, &mut s, seq, &r, None),
+                Body::SubmitSm(sm) => present_here(st, shared, &mut s, seq, &sm),
                 _ => {}
             }
         }
@@ -584,6 +585,76 @@ pub fn replace_present(
     };
     replace(st, shared, acct, mseq, &new).ok()?;
     Some(id)
+}
+
+/// Another loop's submit_sm with replace_if_present found no pending
+/// message to replace there: does this loop hold one? Answers the submit's
+/// response with its id, or ESME_RREPLACEFAIL for "not here" (never stores
+/// the submit: the asking loop does if nobody replaced).
+fn present_here(st: &mut LoopState, shared: &Shared, s: &mut Session, seq: u32, sm: &Sm<'_>) {
+    let accounts = shared.accounts();
+    let found = s
+        .account
+        .and_then(|a| accounts.get(a))
+        .and_then(|acct| replace_present(st, shared, acct, sm));
+    match found {
+        Some(id) => crate::session::respond::respond_accepted(&mut st.m, s, seq, &id, false),
+        None => refuse(
+            &mut st.m,
+            s,
+            CommandId::SUBMIT_SM_RESP,
+            S::ESME_RREPLACEFAIL,
+            seq,
+        ),
+    }
+}
+
+/// A submit_sm with replace_if_present that this loop has nothing to
+/// replace for, on a server of several loops: the other loops are asked;
+/// if none replaces a message of theirs, the submit comes back
+/// ([`resubmit`]) and is stored here as a new message. Its response then
+/// waits for them (SMPP allows responses out of order); rare by nature.
+pub fn ask_present_elsewhere(
+    st: &mut LoopState,
+    shared: &Shared,
+    s: &mut Session,
+    seq: u32,
+    sm: &Sm<'_>,
+) -> bool {
+    let Some(a) = s.account else {
+        return false;
+    };
+    let others: Vec<usize> = (0..shared.config.threads).filter(|&l| l != st.id).collect();
+    if others.is_empty() {
+        return false;
+    }
+    let Ok(frame) = pdu::Pdu::new(seq, Body::SubmitSm(*sm)).to_vec() else {
+        return false;
+    };
+    forward(
+        st,
+        s,
+        a,
+        seq,
+        CommandId::SUBMIT_SM_RESP,
+        S::ESME_RREPLACEFAIL,
+        &others,
+        Some(&frame),
+        None,
+    );
+    st.remote.fall_back_to_here(frame);
+    true
+}
+
+/// A submit that no loop could apply its replace_if_present to is stored
+/// here after all, as a new message.
+pub fn resubmit(st: &mut LoopState, shared: &Shared, s: &mut Session, frame: &[u8]) {
+    if let Ok(p) = pdu::decode(frame) {
+        if let Body::SubmitSm(mut sm) = p.body {
+            sm.replace_if_present_flag = 0;
+            crate::accept::on_submit(st, shared, s, p.header.sequence_number, &sm, false);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -748,7 +748,9 @@ impl Worker {
         if conn.s.key != r.key || conn.s.closed {
             return;
         }
-        if let Some(h) = crate::pdu::Header::peek(&r.frame) {
+        if r.resubmit {
+            crate::manage::resubmit(&mut self.st, &self.shared, &mut conn.s, &r.frame);
+        } else if let Some(h) = crate::pdu::Header::peek(&r.frame) {
             if conn.s.tx.extend_from_slice(&r.frame) {
                 self.st.m.tx(h.command_id);
                 self.st.m.status(h.command_status);
