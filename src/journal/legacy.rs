@@ -55,9 +55,7 @@ fn to_record(jid: u64, spool: &str) -> Option<Vec<u8>> {
         }
         None => {
             let (sid, r) = Receipt::from_spool_line(spool)?;
-            let at = record::begin_record(&mut out, record::RECEIPT, jid);
-            record::push_receipt(&mut out, &r, &sid);
-            record::end_record(&mut out, at);
+            record::push_receipt_record(&mut out, jid, &r, &sid);
         }
     }
     Some(out)

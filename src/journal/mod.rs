@@ -58,16 +58,28 @@ pub enum Mode {
 }
 
 /// One loop's journal records for one iteration: a frame in the making
-/// (its header reserved at the front, sealed at commit).
+/// (its header reserved at the front, sealed at commit), and what each
+/// record does to the live set, noted as it is written (no second parse).
 pub struct Batch {
     frame: Vec<u8>,
+    ops: Vec<Op>,
     adds: usize,
+}
+
+/// A record of the batch: added at `at` in the payload, `len` octets; or
+/// done (`len == 0`).
+#[derive(Clone, Copy)]
+struct Op {
+    jid: u64,
+    at: u32,
+    len: u32,
 }
 
 impl Default for Batch {
     fn default() -> Batch {
         Batch {
             frame: vec![0; FRAME_HEADER],
+            ops: Vec::new(),
             adds: 0,
         }
     }
@@ -78,21 +90,32 @@ impl Batch {
         self.frame.len() <= FRAME_HEADER
     }
 
+    fn payload_len(&self) -> u32 {
+        (self.frame.len() - FRAME_HEADER) as u32
+    }
+
     /// Records a receipt as created. `system_id` names its account.
     #[inline]
     pub fn add(&mut self, r: &Receipt, system_id: &str) {
-        let at = record::begin_record(&mut self.frame, record::RECEIPT, r.jid);
-        record::push_receipt(&mut self.frame, r, system_id.as_bytes());
-        record::end_record(&mut self.frame, at);
+        let at = self.payload_len();
+        let len = record::push_receipt_record(&mut self.frame, r.jid, r, system_id.as_bytes());
+        self.ops.push(Op {
+            jid: r.jid,
+            at,
+            len: len as u32,
+        });
         self.adds += 1;
     }
 
     /// Records something else the journal keeps alive until it is done (a
     /// pending message): `write` appends its text line.
     pub fn add_raw(&mut self, jid: u64, write: impl FnOnce(&mut Vec<u8>)) {
-        let at = record::begin_record(&mut self.frame, record::MESSAGE, jid);
+        let at = self.payload_len();
+        let start = record::begin_record(&mut self.frame, record::MESSAGE, jid);
         write(&mut self.frame);
-        record::end_record(&mut self.frame, at);
+        record::end_record(&mut self.frame, start);
+        let len = self.payload_len() - at;
+        self.ops.push(Op { jid, at, len });
         self.adds += 1;
     }
 
@@ -101,15 +124,13 @@ impl Batch {
     pub fn done(&mut self, jid: u64) {
         if jid != 0 {
             record::begin_record(&mut self.frame, record::DONE, jid);
+            self.ops.push(Op { jid, at: 0, len: 0 });
         }
-    }
-
-    fn payload(&self) -> &[u8] {
-        self.frame.get(FRAME_HEADER..).unwrap_or(&[])
     }
 
     fn clear(&mut self) {
         self.frame.truncate(FRAME_HEADER);
+        self.ops.clear();
         self.adds = 0;
     }
 }
@@ -453,7 +474,15 @@ impl Writer {
                     crate::log::info(format_args!("journal writes work again"));
                 }
                 let gen = self.head_gen();
-                self.apply(batch.payload(), gen, at);
+                for op in &batch.ops {
+                    if op.len == 0 {
+                        self.live.remove(op.jid);
+                    } else {
+                        let at = at + u64::from(op.at);
+                        let len = op.len;
+                        self.live.insert(op.jid, Loc { gen, at, len });
+                    }
+                }
                 batch.clear();
                 Ok(())
             }
@@ -489,8 +518,8 @@ impl Writer {
     }
 
     /// Records of `payload` (a frame written to segment `gen` with its
-    /// payload at `base`) applied to the live set.
-    #[inline]
+    /// payload at `base`) applied to the live set (the copies of
+    /// `copy_forward`; a batch notes its own as it is written).
     fn apply(&mut self, payload: &[u8], gen: u64, base: u64) {
         for r in record::records(payload) {
             if r.kind == record::DONE {

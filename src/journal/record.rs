@@ -70,16 +70,19 @@ pub fn end_record(out: &mut [u8], at: usize) {
 const BODY_CAP: usize = 1 + 16 + crate::msgid::LEN + 2 * 23 + 8 + 8 + 1 + 2 + 1 + TEXT + 8 + 32;
 const TEXT: usize = crate::dlr::TEXT_LEN;
 
-/// A stack buffer written at a moving position: each field is copied at
-/// its buffer's full size (a constant-size copy the compiler inlines) and
-/// the position moves by its length, so the next field overwrites the
-/// padding. One copy into the batch at the end.
-struct Body {
-    b: [u8; BODY_CAP],
+/// Room for a whole receipt record written at fixed sizes.
+const RECORD_CAP: usize = RECORD_HEADER + BODY_CAP;
+
+/// A record's room at the end of the batch, written at a moving position:
+/// each field is copied at its buffer's full size (a constant-size copy the
+/// compiler inlines) and the position moves by its length, so the next
+/// field overwrites the padding; the batch is cut back to the end at last.
+struct Body<'a> {
+    b: &'a mut [u8; RECORD_CAP],
     pos: usize,
 }
 
-impl Body {
+impl Body<'_> {
     #[inline(always)]
     fn put<const N: usize>(&mut self, src: &[u8; N], len: usize) {
         if let Some(d) = self.b.get_mut(self.pos..self.pos + N) {
@@ -95,19 +98,33 @@ impl Body {
     }
 }
 
-/// A receipt's body (see the module's doc).
+/// A whole receipt record (header and body, see the module's doc) for
+/// `jid` at the end of `out`; returns its length.
 #[inline]
-pub fn push_receipt(out: &mut Vec<u8>, r: &Receipt, system_id: &[u8]) {
+pub fn push_receipt_record(out: &mut Vec<u8>, jid: u64, r: &Receipt, system_id: &[u8]) -> usize {
+    let start = out.len();
     let sid = system_id.get(..system_id.len().min(255)).unwrap_or(&[]);
     let mut sid16 = [0u8; 16];
-    if let (Some(d), Some(s)) = (sid16.get_mut(..sid.len()), sid.get(..16.min(sid.len()))) {
-        d.copy_from_slice(s);
-    } else {
-        return push_receipt_long_sid(out, r, sid);
+    match (sid16.get_mut(..sid.len()), sid.get(..16.min(sid.len()))) {
+        (Some(d), Some(s)) => d.copy_from_slice(s),
+        _ => {
+            let at = begin_record(out, RECEIPT, jid);
+            push_receipt_long_sid(out, r, sid);
+            end_record(out, at);
+            return out.len() - start;
+        }
     }
+    out.resize(start + RECORD_CAP, 0);
+    let Some(room) = out
+        .get_mut(start..)
+        .and_then(|b| <&mut [u8; RECORD_CAP]>::try_from(b).ok())
+    else {
+        out.truncate(start);
+        return 0;
+    };
     let mut w = Body {
-        b: [0; BODY_CAP],
-        pos: 0,
+        b: room,
+        pos: RECORD_HEADER,
     };
     w.put(&[sid.len() as u8], 1);
     w.put(&sid16, sid.len());
@@ -122,7 +139,23 @@ pub fn push_receipt(out: &mut Vec<u8>, r: &Receipt, system_id: &[u8]) {
     w.put(&[len as u8], 1);
     w.put(text, len);
     w.put(&r.expires_unix.to_le_bytes(), 8);
-    out.extend_from_slice(w.b.get(..w.pos).unwrap_or(&[]));
+    let end = w.pos;
+    let mut head = [0u8; RECORD_HEADER];
+    head[0] = RECEIPT;
+    head[1..9].copy_from_slice(&jid.to_le_bytes());
+    head[9..].copy_from_slice(&((end - RECORD_HEADER) as u32).to_le_bytes());
+    w.pos = 0;
+    w.put(&head, RECORD_HEADER);
+    out.truncate(start + end);
+    end
+}
+
+/// A receipt's body alone (tests compare the two encodings).
+#[cfg(test)]
+fn push_receipt(out: &mut Vec<u8>, r: &Receipt, system_id: &[u8]) {
+    let mut rec = Vec::new();
+    push_receipt_record(&mut rec, 0, r, system_id);
+    out.extend_from_slice(rec.get(RECORD_HEADER..).unwrap_or(&[]));
 }
 
 /// The same body for a system_id past 16 octets, field by field.
@@ -345,9 +378,8 @@ mod tests {
         r.err = 0x45;
         r.done_unix = r.submit_unix + 7;
         let mut out = Vec::new();
-        let at = begin_record(&mut out, RECEIPT, 77);
-        push_receipt(&mut out, &r, b"movider");
-        end_record(&mut out, at);
+        let n = push_receipt_record(&mut out, 77, &r, b"movider");
+        assert_eq!(n, out.len());
         let recs: Vec<_> = records(&out).collect();
         assert_eq!(recs.len(), 1);
         assert_eq!(
