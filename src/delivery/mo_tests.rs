@@ -311,3 +311,22 @@ fn udh_and_payload_tlvs_are_carried_over() {
         x => panic!("{x:?}"),
     }
 }
+
+#[test]
+fn an_mo_in_flight_to_a_receiver_that_closes_goes_to_the_next_one() {
+    let mut h = harness(&[]);
+    let a = submitter(&mut h);
+    let b1 = receiver(&mut h, b"");
+    submit(&mut h, a, sm(b"447912345678", b"again"));
+    assert_eq!(delivers(&h.out(b1)).len(), 1);
+    // b1 goes away without answering: the MO is requeued, counted as an
+    // MO retry (not a receipt's), and reaches the next receiver.
+    h.close(b1);
+    assert_eq!((h.st.m.mo_retried, h.st.m.receipt_retried), (1, 0));
+    let b2 = receiver(&mut h, b"");
+    h.end_iteration();
+    let got = h.out(b2);
+    let mo = delivers(&got);
+    assert_eq!(mo.len(), 1, "{got:?}");
+    assert_eq!(text(mo[0]), "again");
+}

@@ -313,8 +313,11 @@ impl Delivery {
         }
         if let Some(q) = self.accounts.get_mut(a.index()) {
             for inf in s.inflight.drain(..).rev() {
+                match self.store.get(inf.receipt as usize) {
+                    Some(Item::Mo(_)) => m.mo_retried += 1,
+                    _ => m.receipt_retried += 1,
+                }
                 q.queue.push_front(inf.receipt);
-                m.receipt_retried += 1;
             }
         }
         self.mark_dirty(a.index());
