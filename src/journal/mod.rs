@@ -202,7 +202,18 @@ impl Segment {
         // SAFETY: fallocate on an open descriptor this function borrows.
         let rc = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len as libc::off_t) };
         if rc != 0 {
-            return Err(io::Error::last_os_error());
+            let e = io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EOPNOTSUPP) {
+                return Err(e);
+            }
+            // A filesystem without fallocate: written with pwrite alone (a
+            // full disk is then an error of the write, not a fault).
+            file.set_len(len)?;
+            return Ok(Segment {
+                gen,
+                file,
+                map: None,
+            });
         }
         // SAFETY: the mapping is of a file only this process writes (the
         // spool directory is the server's own); it is dropped with the
