@@ -331,7 +331,7 @@ pub fn parse_flag(spec: &str, d: &Defaults) -> Result<Account, String> {
     Ok(Account::new(sid, pw, d))
 }
 
-fn check_credentials(sid: &str, pw: &str) -> Result<(), String> {
+pub(crate) fn check_credentials(sid: &str, pw: &str) -> Result<(), String> {
     if sid.is_empty() || sid.len() > 15 || !sid.is_ascii() {
         return Err(format!("system_id {sid:?} must be 1..=15 ASCII characters"));
     }
@@ -348,6 +348,68 @@ fn required(val: &str) -> Result<bool, String> {
         "optional" => Ok(false),
         _ => Err(format!("expected required or optional, not {val:?}")),
     }
+}
+
+/// Sets one account setting from its text (`key = value` of the accounts
+/// file; `--config`'s `[[account]]` tables come through here too, so both
+/// formats share one parser).
+pub fn apply(acct: &mut Account, key: &str, val: &str) -> Result<(), String> {
+    match key {
+        "password" => {
+            check_credentials(&acct.system_id, val)?;
+            acct.password = val.to_string();
+        }
+        "binds" => {
+            acct.allow_tx = false;
+            acct.allow_rx = false;
+            acct.allow_trx = false;
+            for b in val.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                match b.to_ascii_lowercase().as_str() {
+                    "tx" | "transmitter" => acct.allow_tx = true,
+                    "rx" | "receiver" => acct.allow_rx = true,
+                    "trx" | "transceiver" => acct.allow_trx = true,
+                    other => {
+                        return Err(format!("unknown bind type {other:?} (tx, rx, trx)"))
+                    }
+                }
+            }
+        }
+        "max_binds" => {
+            acct.max_binds = val
+                .parse()
+                .map_err(|_| format!("not a number: {val:?}"))?
+        }
+        "throughput" => {
+            acct.throughput = val
+                .parse()
+                .map_err(|_| format!("not a number: {val:?}"))?
+        }
+        "receipt_queue" => {
+            acct.receipt_queue = val
+                .parse()
+                .map_err(|_| format!("not a number: {val:?}"))?
+        }
+        "allow_ips" => {
+            acct.allow_ips.clear();
+            for c in val.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                acct.allow_ips.push(
+                    Cidr::parse(c).ok_or_else(|| format!("bad address or CIDR {c:?}"))?,
+                );
+            }
+        }
+        "outcomes" => acct.outcomes = OutcomeModel::parse(val).map_err(|e| e.0)?,
+        "tls" => acct.tls_required = required(val)?,
+        "client_cert" => acct.client_cert_required = required(val)?,
+        "numbers" => {
+            acct.numbers.clear();
+            for n in val.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                crate::route::Routes::build([(n, AccountId(0))])?;
+                acct.numbers.push(n.to_string());
+            }
+        }
+        other => return Err(format!("unknown setting {other:?}")),
+    }
+    Ok(())
 }
 
 /// Parses an accounts file (format in the module docs).
@@ -390,62 +452,9 @@ pub fn parse_file(text: &str, d: &Defaults) -> Result<Vec<Account>, AccountError
                 "setting before the first [system_id] section".into(),
             )
         })?;
-        let bad = |m: String| AccountError::new(ln, key, m);
-        match key {
-            "password" => {
-                check_credentials(&acct.system_id, val).map_err(bad)?;
-                acct.password = val.to_string();
-                has_password = true;
-            }
-            "binds" => {
-                acct.allow_tx = false;
-                acct.allow_rx = false;
-                acct.allow_trx = false;
-                for b in val.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    match b.to_ascii_lowercase().as_str() {
-                        "tx" | "transmitter" => acct.allow_tx = true,
-                        "rx" | "receiver" => acct.allow_rx = true,
-                        "trx" | "transceiver" => acct.allow_trx = true,
-                        other => {
-                            return Err(bad(format!("unknown bind type {other:?} (tx, rx, trx)")))
-                        }
-                    }
-                }
-            }
-            "max_binds" => {
-                acct.max_binds = val
-                    .parse()
-                    .map_err(|_| bad(format!("not a number: {val:?}")))?
-            }
-            "throughput" => {
-                acct.throughput = val
-                    .parse()
-                    .map_err(|_| bad(format!("not a number: {val:?}")))?
-            }
-            "receipt_queue" => {
-                acct.receipt_queue = val
-                    .parse()
-                    .map_err(|_| bad(format!("not a number: {val:?}")))?
-            }
-            "allow_ips" => {
-                acct.allow_ips.clear();
-                for c in val.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    acct.allow_ips.push(
-                        Cidr::parse(c).ok_or_else(|| bad(format!("bad address or CIDR {c:?}")))?,
-                    );
-                }
-            }
-            "outcomes" => acct.outcomes = OutcomeModel::parse(val).map_err(|e| bad(e.0))?,
-            "tls" => acct.tls_required = required(val).map_err(bad)?,
-            "client_cert" => acct.client_cert_required = required(val).map_err(bad)?,
-            "numbers" => {
-                acct.numbers.clear();
-                for n in val.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                    crate::route::Routes::build([(n, AccountId(0))]).map_err(bad)?;
-                    acct.numbers.push(n.to_string());
-                }
-            }
-            other => return Err(bad(format!("unknown setting {other:?}"))),
+        apply(acct, key, val).map_err(|m| AccountError::new(ln, key, m))?;
+        if key == "password" {
+            has_password = true;
         }
     }
     if !has_password {

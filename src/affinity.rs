@@ -16,12 +16,12 @@ pub fn pin_to_core(core: usize) {
             }
         };
         if !ok {
-            crate::log::warn(format_args!("could not pin thread to core {core}"));
+            tracing::warn!("could not pin thread to core {core}");
         }
     }
     #[cfg(not(target_os = "linux"))]
     {
         let _ = core;
-        crate::log::warn(format_args!("--cores is only supported on Linux"));
+        tracing::warn!("--cores is only supported on Linux");
     }
 }

@@ -1,59 +1,68 @@
-//! Minimal stderr logging: a UTC timestamp, a level, the message. Used for
-//! startup, shutdown, protocol errors and the periodic stats line; per-PDU
-//! paths never log.
+//! Logging setup: `tracing` events on stderr through `tracing-subscriber`,
+//! as text or one JSON object per line (`--log-format`), at `info` (or
+//! `debug` with `-v`) unless `RUST_LOG` says otherwise.
+//!
+//! The code logs with tracing's macros (`tracing::info!`, ...): each one
+//! compares its level with the global maximum before it evaluates or
+//! formats anything, so a `debug!` on a path the loops run costs a load and
+//! a compare while debug is off. Per-PDU paths never log at info.
 
 use std::fmt::Arguments;
-use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
 
-static VERBOSE: AtomicBool = AtomicBool::new(false);
-static QUIET: AtomicBool = AtomicBool::new(false);
-
-pub fn set_verbose(v: bool) {
-    VERBOSE.store(v, Ordering::Relaxed);
+/// How a log line is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// `2026-11-25T23:40:01.123456Z  INFO message key=value`
+    #[default]
+    Text,
+    /// `{"timestamp":"...","level":"INFO","fields":{"message":"...",...},"target":"..."}`
+    Json,
 }
 
-/// Silences info and debug lines (tests start many servers).
-pub fn set_quiet(q: bool) {
-    QUIET.store(q, Ordering::Relaxed);
+/// Installs the process-wide subscriber (the binary calls it once; tests
+/// that start servers in-process install none, so they log nothing).
+/// `RUST_LOG` (e.g. `debug`, `smsc::worker=debug,info`) replaces the level
+/// `-v` chooses.
+pub fn init(format: Format, verbose: bool) -> Result<(), String> {
+    use tracing_subscriber::EnvFilter;
+    let default = if verbose { "debug" } else { "info" };
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => {
+            EnvFilter::try_new(v.trim()).map_err(|e| format!("RUST_LOG: {e}"))?
+        }
+        _ => EnvFilter::new(default),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    let r = match format {
+        Format::Text => builder.try_init(),
+        Format::Json => builder
+            .json()
+            .with_target(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .try_init(),
+    };
+    r.map_err(|e| e.to_string())
 }
 
-pub fn verbose() -> bool {
-    VERBOSE.load(Ordering::Relaxed)
-}
-
-fn line(level: &str, args: Arguments<'_>) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    let t = crate::smpp_time::civil_from_unix(now / 1000);
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(
-        err,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z {level} {args}",
-        t.year,
-        t.month,
-        t.day,
-        t.hour,
-        t.minute,
-        t.second,
-        now % 1000
-    );
-}
+// Helpers kept for code written against the earlier logger (they forward
+// to tracing and cost what its macros cost); new code uses the macros.
 
 pub fn info(args: Arguments<'_>) {
-    if !QUIET.load(Ordering::Relaxed) {
-        line("INFO", args);
-    }
+    tracing::info!("{args}");
 }
 
 pub fn warn(args: Arguments<'_>) {
-    line("WARN", args);
+    tracing::warn!("{args}");
 }
 
 pub fn debug(args: Arguments<'_>) {
-    if verbose() && !QUIET.load(Ordering::Relaxed) {
-        line("DEBUG", args);
-    }
+    tracing::debug!("{args}");
 }
+
+/// No effect: servers started in-process (tests) log nothing unless a
+/// subscriber is installed. Kept so older callers still build.
+pub fn set_quiet(_quiet: bool) {}

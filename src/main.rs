@@ -1,8 +1,7 @@
 //! The `smsc` binary: parse flags, start one loop per core, wait for
 //! SIGINT/SIGTERM, shut down gracefully.
 
-use clap::Parser;
-use smsc::config::{Args, Config};
+use smsc::config::{Config, LoadError};
 use smsc::server::Server;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,26 +11,38 @@ use std::time::Duration;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
-    let args = match Args::try_parse() {
-        Ok(a) => a,
-        Err(e) => {
+    let loaded = match smsc::config::load(std::env::args_os().collect()) {
+        Ok(l) => l,
+        Err(LoadError::Clap(e)) => {
             let code = if e.use_stderr() { 2 } else { 0 };
             let _ = e.print();
             std::process::exit(code);
         }
+        Err(LoadError::Config(e)) => {
+            eprintln!("smsc: {e}");
+            std::process::exit(2);
+        }
     };
-    let config = match Config::from_args(args) {
+    let check_only = loaded.args.check_config;
+    let config = match Config::from_loaded(loaded) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("smsc: {e}");
             std::process::exit(2);
         }
     };
-    smsc::log::set_verbose(config.verbose);
+    if check_only {
+        println!("smsc: {}", config.summary());
+        std::process::exit(0);
+    }
+    if let Err(e) = smsc::log::init(config.log_format, config.verbose) {
+        eprintln!("smsc: {e}");
+        std::process::exit(2);
+    }
     if config.demo_account {
-        smsc::log::warn(format_args!(
+        tracing::warn!(
             "no account configured: using the demo account movider/1111 (use --account or --accounts)"
-        ));
+        );
     }
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -54,12 +65,12 @@ fn main() {
             std::process::exit(1);
         }
     };
-    smsc::log::info(format_args!(
+    tracing::info!(
         "smsc listening on {} with {threads} loop(s)",
         server.local_addr()
-    ));
+    );
     if let Some(addr) = server.tls_addr() {
-        smsc::log::info(format_args!("smsc listening for TLS on {addr}"));
+        tracing::info!("smsc listening for TLS on {addr}");
     }
     if let Some(addr) = server.shared().config.metrics_listen {
         if let Err(e) = smsc::http::serve_metrics(addr, server.shared().clone()) {
@@ -73,23 +84,26 @@ fn main() {
             // Without an accounts file the warning says so, unless TLS is
             // what SIGHUP is for.
             let shared = server.shared();
-            if shared.config.accounts_file.is_some() || shared.tls.is_none() {
+            if shared.config.accounts_file.is_some()
+                || shared.config.config_file.is_some()
+                || shared.tls.is_none()
+            {
                 match server.reload_accounts() {
-                    Ok(summary) => smsc::log::info(format_args!("accounts reloaded: {summary}")),
-                    Err(e) => smsc::log::warn(format_args!("accounts not reloaded: {e}")),
+                    Ok(summary) => tracing::info!("accounts reloaded: {summary}"),
+                    Err(e) => tracing::warn!("accounts not reloaded: {e}"),
                 }
             }
             match server.reload_tls() {
-                Some(Ok(summary)) => smsc::log::info(format_args!("TLS reloaded: {summary}")),
-                Some(Err(e)) => smsc::log::warn(format_args!(
+                Some(Ok(summary)) => tracing::info!("TLS reloaded: {summary}"),
+                Some(Err(e)) => tracing::warn!(
                     "TLS not reloaded (the certificate in force stays): {e}"
-                )),
+                ),
                 None => {}
             }
         }
     }
-    smsc::log::info(format_args!("shutting down: unbinding sessions"));
+    tracing::info!("shutting down: unbinding sessions");
     server.shutdown();
     server.join();
-    smsc::log::info(format_args!("stopped"));
+    tracing::info!("stopped");
 }

@@ -148,15 +148,15 @@ pub fn write_spool(
     match res {
         Ok(()) => {
             m.receipt_spooled += n;
-            crate::log::info(format_args!(
+            tracing::info!(
                 "loop {loop_id}: spooled {n} receipts to {}",
                 path.display()
-            ));
+            );
         }
-        Err(e) => crate::log::warn(format_args!(
+        Err(e) => tracing::warn!(
             "loop {loop_id}: could not write spool {}: {e}",
             path.display()
-        )),
+        ),
     }
 }
 
@@ -201,9 +201,9 @@ pub fn load_journaled(
     st.m.receipt_recovered += ok;
     st.m.message_recovered += msgs;
     if ok + msgs + bad > 0 {
-        crate::log::info(format_args!(
+        tracing::info!(
             "recovered {ok} receipts and {msgs} pending messages from the journal ({bad} unreadable or for unknown accounts)"
-        ));
+        );
     }
 }
 
@@ -238,17 +238,17 @@ pub fn load_spool(dir: &Path, delivery: &mut Delivery, shared: &Shared, m: &mut 
         }
         // Journaled before the spool file goes.
         if !delivery.journal.commit(shared, m) {
-            crate::log::warn(format_args!(
+            tracing::warn!(
                 "{} kept: its receipts could not be journaled",
                 path.display()
-            ));
+            );
             continue;
         }
         m.receipt_unspooled += ok;
-        crate::log::info(format_args!(
+        tracing::info!(
             "loaded {ok} receipts from {} ({bad} unreadable or for unknown accounts)",
             path.display()
-        ));
+        );
         let _ = std::fs::remove_file(&path);
     }
     // The first pump publishes the held counts to the shared state.

@@ -345,12 +345,12 @@ impl Server {
             shared.config.journal != crate::journal::Mode::Off,
         ) {
             let (w, rec) = crate::journal::Writer::open(dir, shared.config.journal)?;
-            crate::log::info(format_args!(
+            tracing::info!(
                 "journal {}: {} receipts and messages to recover ({} unreadable records skipped)",
                 w.path().display(),
                 rec.entries.len(),
                 rec.unreadable
-            ));
+            );
             shared.jid_base = (rec.max_jid >> crate::journal::LOOP_BITS) + 1;
             shared.journal = Some(Mutex::new(w));
             recovered = Some(rec);

@@ -482,7 +482,7 @@ impl Writer {
             Ok(at) => {
                 if self.failing {
                     self.failing = false;
-                    crate::log::info(format_args!("journal writes work again"));
+                    tracing::info!("journal writes work again");
                 }
                 let gen = self.head_gen();
                 for op in &batch.ops {
@@ -500,9 +500,9 @@ impl Writer {
             Err(e) => {
                 if !self.failing {
                     self.failing = true;
-                    crate::log::warn(format_args!(
+                    tracing::warn!(
                         "journal write failed, holding responses until it works: {e}"
-                    ));
+                    );
                 }
                 Err(e)
             }

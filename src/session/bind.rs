@@ -125,7 +125,7 @@ pub(super) fn on_bind(
         Ok(a) => a,
         Err(code) => {
             st.m.bind_ex += 1;
-            crate::log::debug(format_args!("bind refused for {}: {:?}", s.peer, code));
+            tracing::debug!(peer = %s.peer, status = ?code, "bind refused for {}: {:?}", s.peer, code);
             return respond_header(&mut st.m, s, resp_id, code, seq);
         }
     };
@@ -158,7 +158,15 @@ pub(super) fn on_bind(
     if t.can_receive() {
         st.delivery.add_receiver(s, a, shared);
     }
-    crate::log::debug(format_args!("{} bound as {} ({:?})", s.peer, t.name(), a));
+    tracing::debug!(
+        peer = %s.peer,
+        bind = t.name(),
+        account = a.0,
+        "{} bound as {} ({:?})",
+        s.peer,
+        t.name(),
+        a
+    );
 }
 
 /// Logs a bind refused for a transport requirement (not a guess, so always
@@ -168,10 +176,10 @@ fn refusal_log(s: &Session, acct: &Account, why: &str) {
     static LAST_SECOND: AtomicU64 = AtomicU64::new(0);
     let second = crate::clock::unix_now() as u64;
     if LAST_SECOND.swap(second, Ordering::Relaxed) != second {
-        crate::log::info(format_args!(
+        tracing::info!(
             "bind refused for {} as {:?}: {why} (ESME_RBINDFAIL)",
             s.peer, acct.system_id
-        ));
+        );
     }
 }
 

@@ -33,10 +33,10 @@ pub fn on_timer(st: &mut LoopState, shared: &Shared, s: &mut Session, kind: Kind
         Kind::SessionInit => {
             if s.state == State::Open {
                 st.m.timeout_session_init += 1;
-                crate::log::debug(format_args!(
+                tracing::debug!(
                     "{}: no bind within the session init timer",
                     s.peer
-                ));
+                );
                 return true;
             }
         }
@@ -67,7 +67,7 @@ pub fn on_timer(st: &mut LoopState, shared: &Shared, s: &mut Session, kind: Kind
             let due = s.last_traffic + st.clock.timers.inactivity;
             if st.clock.tick >= due {
                 st.m.timeout_inactivity += 1;
-                crate::log::debug(format_args!("{}: inactive, unbinding", s.peer));
+                tracing::debug!(peer = %s.peer, "{}: inactive, unbinding", s.peer);
                 start_unbind(st, shared, s);
             } else {
                 st.clock.session_at(k, Kind::Inactivity, due);
@@ -81,7 +81,7 @@ pub fn on_timer(st: &mut LoopState, shared: &Shared, s: &mut Session, kind: Kind
             if s.enquire_pending.is_some_and(|(_, t)| expired(t)) {
                 st.m.timeout_enquire_link += 1;
                 st.m.timeout_response += 1;
-                crate::log::debug(format_args!("{}: enquire_link unanswered, closing", s.peer));
+                tracing::debug!(peer = %s.peer, "{}: enquire_link unanswered, closing", s.peer);
                 return true;
             }
             if s.unbind_pending.is_some_and(|(_, t)| expired(t)) {

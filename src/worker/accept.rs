@@ -49,7 +49,7 @@ impl Worker {
                     // housekeeping tick instead of spinning or dying.
                     self.st.m.accept_ex += 1;
                     self.accept_paused = true;
-                    crate::log::debug(format_args!("loop {}: accept: {e}", self.st.id));
+                    tracing::debug!(worker = self.st.id, "loop {}: accept: {e}", self.st.id);
                     return;
                 }
             }
@@ -80,7 +80,7 @@ impl Worker {
             // ACK would otherwise wake the loop with a useless EPOLLOUT.
             Interest::READABLE,
         ) {
-            crate::log::warn(format_args!("register: {e}"));
+            tracing::warn!("register: {e}");
             return;
         }
         let cfg = &self.shared.config;
@@ -103,6 +103,6 @@ impl Worker {
         self.st.m.conn_current += 1;
         // Data may already be waiting (edge-triggered: read it now).
         self.ready.push(slot);
-        crate::log::debug(format_args!("loop {}: accepted {peer}", self.st.id));
+        tracing::debug!(worker = self.st.id, %peer, "loop {}: accepted {peer}", self.st.id);
     }
 }

@@ -117,20 +117,22 @@ impl Worker {
         let s = self.shared.snapshot();
         let p = &self.last_stats_snapshot.counters;
         let c = &s.counters;
-        crate::log::info(format_args!(
-            "stats: conns={} submit/s={:.0} receipts/s={:.0} submit_ok={} submit_ex={} receipts acked={} queued={} inflight={} delayed={} dropped={} expired={}",
-            c.conn_current,
-            (c.submit_ok - p.submit_ok.min(c.submit_ok)) as f64 / secs,
-            (c.receipt_acked - p.receipt_acked.min(c.receipt_acked)) as f64 / secs,
-            c.submit_ok,
-            c.submit_ex,
-            c.receipt_acked,
-            s.receipts_queued,
-            s.receipts_inflight,
-            s.receipts_delayed,
-            c.receipt_dropped_retries + c.receipt_rejected,
-            c.receipt_expired,
-        ));
+        // Fields, not text: a JSON log line carries each as a number.
+        tracing::info!(
+            conns = c.conn_current,
+            submit_per_s = ((c.submit_ok - p.submit_ok.min(c.submit_ok)) as f64 / secs).round(),
+            receipts_per_s =
+                ((c.receipt_acked - p.receipt_acked.min(c.receipt_acked)) as f64 / secs).round(),
+            submit_ok = c.submit_ok,
+            submit_ex = c.submit_ex,
+            receipts_acked = c.receipt_acked,
+            receipts_queued = s.receipts_queued,
+            receipts_inflight = s.receipts_inflight,
+            receipts_delayed = s.receipts_delayed,
+            receipts_dropped = c.receipt_dropped_retries + c.receipt_rejected,
+            receipts_expired = c.receipt_expired,
+            "stats"
+        );
         self.last_stats_snapshot = s;
     }
 
@@ -190,10 +192,10 @@ impl Worker {
             // The journal already holds every receipt left: it is the spool.
             self.journal_blocked = false;
             if !self.commit_journal() {
-                crate::log::warn(format_args!(
+                tracing::warn!(
                     "loop {}: last journal commit failed",
                     self.st.id
-                ));
+                );
             }
         } else if let Some(dir) = self.shared.config.spool_dir.clone() {
             crate::persist::write_spool(

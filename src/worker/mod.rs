@@ -232,7 +232,7 @@ impl Worker {
             };
             if let Err(e) = self.poll.poll(&mut self.events, timeout) {
                 if e.kind() != ErrorKind::Interrupted {
-                    crate::log::warn(format_args!("loop {}: poll failed: {e}", self.st.id));
+                    tracing::warn!("loop {}: poll failed: {e}", self.st.id);
                 }
             }
             self.st.clock.update();
@@ -586,7 +586,13 @@ impl Worker {
         for idx in std::mem::take(&mut self.close_list) {
             if self.conns.contains(idx) {
                 let conn = self.conns.remove(idx);
-                crate::log::debug(format_args!("loop {}: closed {}", self.st.id, conn.s.peer));
+                tracing::debug!(
+                    worker = self.st.id,
+                    peer = %conn.s.peer,
+                    "loop {}: closed {}",
+                    self.st.id,
+                    conn.s.peer
+                );
                 self.shared.connections.fetch_sub(1, Ordering::Relaxed);
                 self.st.m.conn_closed += 1;
                 self.st.m.conn_current = self.st.m.conn_current.saturating_sub(1);

@@ -41,7 +41,7 @@ impl Worker {
             }
             Err(e) => {
                 self.st.m.tls_handshake_ex_protocol += 1;
-                crate::log::warn(format_args!("loop {}: TLS for {peer}: {e}", self.st.id));
+                tracing::warn!("loop {}: TLS for {peer}: {e}", self.st.id);
                 None
             }
         }
@@ -88,7 +88,7 @@ pub(super) fn read_step(
         TlsRead::Failed(f) => {
             m.tls_renegotiation_refused += u64::from(t.take_renegotiations());
             count_failure(t.established, f, m);
-            crate::log::debug(format_args!(
+            tracing::debug!(
                 "{}: TLS {} failed: {}",
                 s.peer,
                 if t.established {
@@ -97,7 +97,7 @@ pub(super) fn read_step(
                     "handshake"
                 },
                 f.name()
-            ));
+            );
             // Nothing more is read or answered; the alert rustls queued
             // is flushed, then the connection closes.
             s.tx.clear();
@@ -136,7 +136,7 @@ fn handshake_done(t: &TlsConn, s: &mut Session, m: &mut LoopMetrics) {
         .peer_certificates()
         .and_then(|c| c.first())
         .map(|c| Box::new(ClientNames::of(c)));
-    crate::log::debug(format_args!(
+    tracing::debug!(
         "{}: TLS {:?} {:?}, client certificate {:?}",
         s.peer,
         t.conn.protocol_version(),
@@ -144,7 +144,7 @@ fn handshake_done(t: &TlsConn, s: &mut Session, m: &mut LoopMetrics) {
         s.client_cert
             .as_deref()
             .and_then(|c| c.common_name.as_deref())
-    ));
+    );
 }
 
 /// Flushes a TLS connection: records first, then tx encrypted. When the

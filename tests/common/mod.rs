@@ -16,9 +16,8 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 /// Starts a server with the given extra flags (ephemeral port, 1 loop
-/// unless --threads is given, quiet logs).
+/// unless --threads is given; no log: no subscriber is installed).
 pub fn server(extra: &[&str]) -> Server {
-    smsc::log::set_quiet(true);
     let mut argv = vec!["smsc", "--listen", "127.0.0.1:0", "--stats-interval", "0"];
     if !extra.contains(&"--shutdown-grace") {
         argv.extend(["--shutdown-grace", "300ms"]);

@@ -1,9 +1,14 @@
-//! Command line -> validated [`Config`]. All validation happens here, once,
-//! at startup; the loops receive a `&Config` they can trust.
+//! Command line (and `--config FILE`, `file.rs`) -> validated [`Config`].
+//! All validation happens here, once, at startup; the loops receive a
+//! `&Config` they can trust. `--check-config` stops after it.
+
+pub mod file;
 
 use crate::account::{self, Account, AccountError, Accounts};
 use crate::outcome::{OutcomeModel, OutcomeParseError};
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Parser};
+use file::FileConfig;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -23,6 +28,15 @@ pub enum ZeroCoding {
     about = "SMPP v3.4 SMSC: per-core mio event loops"
 )]
 pub struct Args {
+    /// Read settings, accounts and routes from this TOML file (see
+    /// docs/operations.md and examples/smsc.toml); flags override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Check the flags, the config file, the accounts and routes and the
+    /// TLS files, print a summary, and exit (0, or 2 with the error)
+    /// without listening.
+    #[arg(long)]
+    pub check_config: bool,
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:2775")]
     pub listen: SocketAddr,
@@ -132,9 +146,13 @@ pub struct Args {
     /// Time given to ESMEs to answer unbind at shutdown.
     #[arg(long, default_value = "3s", value_parser = parse_duration)]
     pub shutdown_grace: Duration,
-    /// Log every connection open/close and bind (debug level).
+    /// Log every connection open/close and bind (debug level); RUST_LOG,
+    /// when set, chooses the levels instead.
     #[arg(long, short)]
     pub verbose: bool,
+    /// Log lines as text or as one JSON object per line.
+    #[arg(long, value_enum, default_value = "text")]
+    pub log_format: crate::log::Format,
 }
 
 /// Validated configuration shared (read-only) by every loop.
@@ -176,6 +194,56 @@ pub struct Config {
     pub bind_fail_limit: u32,
     pub shutdown_grace: Duration,
     pub verbose: bool,
+    pub log_format: crate::log::Format,
+    /// `--config FILE`, re-read on SIGHUP for its accounts and routes.
+    pub config_file: Option<PathBuf>,
+    /// The command line as given (a reload parses it again over the file).
+    pub argv: Vec<OsString>,
+}
+
+/// The command line and the config file it names, parsed.
+#[derive(Debug)]
+pub struct Loaded {
+    pub args: Args,
+    pub file: Option<FileConfig>,
+    pub argv: Vec<OsString>,
+}
+
+/// Why [`load`] failed: clap's own report (usage, `--help`), or a message.
+#[derive(Debug)]
+pub enum LoadError {
+    Clap(clap::Error),
+    Config(String),
+}
+
+/// Parses `argv` (program name first); with `--config FILE`, the file's
+/// settings go before the command line's, for the keys the command line
+/// does not set.
+pub fn load(argv: Vec<OsString>) -> Result<Loaded, LoadError> {
+    let cmd = Args::command();
+    let m = cmd
+        .clone()
+        .try_get_matches_from(&argv)
+        .map_err(LoadError::Clap)?;
+    let Some(path) = m.get_one::<PathBuf>("config").cloned() else {
+        let args = Args::from_arg_matches(&m).map_err(LoadError::Clap)?;
+        return Ok(Loaded {
+            args,
+            file: None,
+            argv,
+        });
+    };
+    let given = |id: &str| m.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    let file = file::read(&path, &cmd, &given).map_err(LoadError::Config)?;
+    let mut full: Vec<OsString> = argv.iter().take(1).cloned().collect();
+    full.extend(file.args.iter().cloned());
+    full.extend(argv.iter().skip(1).cloned());
+    let args = Args::try_parse_from(full).map_err(LoadError::Clap)?;
+    Ok(Loaded {
+        args,
+        file: Some(file),
+        argv,
+    })
 }
 
 #[derive(Debug)]
@@ -197,11 +265,14 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
-/// The accounts of `--accounts FILE` followed by those of `--account` flags.
+/// The accounts of `--accounts FILE`, then `--config`'s `[[account]]`
+/// tables, then the `--account` flags; `--route` flags and `[routes]` give
+/// them numbers.
 fn account_list(
     file: Option<&std::path::Path>,
     flags: &[String],
     routes: &[String],
+    config: Option<&FileConfig>,
     defaults: &account::Defaults,
 ) -> Result<Vec<Account>, ConfigError> {
     let mut list: Vec<Account> = Vec::new();
@@ -212,6 +283,16 @@ fn account_list(
             account::parse_file(&text, defaults)
                 .map_err(|e| ConfigError::Account(e.in_file(path.display().to_string())))?,
         );
+    }
+    if let Some(cf) = config {
+        for fa in &cf.accounts {
+            let mut a = Account::new(&fa.system_id, "", defaults);
+            for (line, key, val) in &fa.settings {
+                account::apply(&mut a, key, val)
+                    .map_err(|m| ConfigError::Invalid(cf.at(*line, key, &m)))?;
+            }
+            list.push(a);
+        }
     }
     for (i, spec) in flags.iter().enumerate() {
         list.push(
@@ -231,6 +312,17 @@ fn account_list(
             .map_err(|e| ConfigError::Invalid(format!("--route {r:?}: {e}")))?;
         acct.numbers.push(prefix.trim().to_string());
     }
+    for r in config.map(|c| c.routes.as_slice()).unwrap_or_default() {
+        let at = |m: String| {
+            ConfigError::Invalid(config.map_or(m.clone(), |c| c.at(r.line, &r.prefix, &m)))
+        };
+        let acct = list
+            .iter_mut()
+            .find(|a| a.system_id == r.system_id)
+            .ok_or_else(|| at(format!("no account {:?}", r.system_id)))?;
+        crate::route::Routes::build([(r.prefix.as_str(), account::AccountId(0))]).map_err(at)?;
+        acct.numbers.push(r.prefix.trim().to_string());
+    }
     Ok(list)
 }
 
@@ -238,26 +330,64 @@ impl Config {
     /// Reads the accounts file again (for a reload on SIGHUP), with the
     /// `--account` flags after it as at start.
     pub fn reread_accounts(&self) -> Result<Vec<Account>, ConfigError> {
-        let Some(file) = &self.accounts_file else {
-            return Err(ConfigError::Invalid("no --accounts file to reload".into()));
+        let list = if self.config_file.is_some() {
+            // The whole file again, under the same command line: its
+            // accounts, routes and accounts file path may have changed.
+            let loaded = load(self.argv.clone()).map_err(|e| match e {
+                LoadError::Clap(e) => ConfigError::Invalid(e.to_string()),
+                LoadError::Config(m) => ConfigError::Invalid(m),
+            })?;
+            let a = &loaded.args;
+            account_list(
+                a.accounts_file.as_deref(),
+                &a.accounts,
+                &a.routes,
+                loaded.file.as_ref(),
+                &self.account_defaults,
+            )?
+        } else if let Some(file) = &self.accounts_file {
+            account_list(
+                Some(file),
+                &self.account_flags,
+                &self.route_flags,
+                None,
+                &self.account_defaults,
+            )?
+        } else {
+            return Err(ConfigError::Invalid(
+                "no --accounts or --config file to reload".into(),
+            ));
         };
-        let list = account_list(
-            Some(file),
-            &self.account_flags,
-            &self.route_flags,
-            &self.account_defaults,
-        )?;
         check_tls_accounts(&list, self.tls.as_ref())?;
         if list.is_empty() {
-            return Err(ConfigError::Invalid(format!(
-                "{} has no account: keeping the current ones",
-                file.display()
-            )));
+            return Err(ConfigError::Invalid(
+                "the files have no account: keeping the current ones".into(),
+            ));
         }
         Ok(list)
     }
 
+    /// A validated configuration from what [`load`] read; errors about a
+    /// setting the config file made name its line.
+    pub fn from_loaded(l: Loaded) -> Result<Config, ConfigError> {
+        let file = l.file;
+        let mut c = Config::build(l.args, file.as_ref()).map_err(|e| match &file {
+            Some(f) => match e {
+                ConfigError::Account(_) => e,
+                other => ConfigError::Invalid(f.locate(&other.to_string())),
+            },
+            None => e,
+        })?;
+        c.config_file = file.map(|f| f.path);
+        c.argv = l.argv;
+        Ok(c)
+    }
+
     pub fn from_args(a: Args) -> Result<Config, ConfigError> {
+        Config::build(a, None)
+    }
+
+    fn build(a: Args, file: Option<&FileConfig>) -> Result<Config, ConfigError> {
         let threads = a.threads.unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
@@ -297,6 +427,12 @@ impl Config {
                 "--journal needs --spool-dir (the journal lives there)".into(),
             ));
         }
+        if let Some(d) = a.spool_dir.as_deref().filter(|d| d.exists() && !d.is_dir()) {
+            return Err(ConfigError::Invalid(format!(
+                "--spool-dir {}: not a directory",
+                d.display()
+            )));
+        }
         let tls = tls_config(&a)?;
         let outcomes = OutcomeModel::parse(&a.outcomes).map_err(ConfigError::Outcomes)?;
         let defaults = account::Defaults {
@@ -308,6 +444,7 @@ impl Config {
             a.accounts_file.as_deref(),
             &a.accounts,
             &a.routes,
+            file,
             &defaults,
         )?;
         check_tls_accounts(&list, tls.as_ref())?;
@@ -351,7 +488,35 @@ impl Config {
             bind_fail_limit: a.bind_fail_limit,
             shutdown_grace: a.shutdown_grace,
             verbose: a.verbose,
+            log_format: a.log_format,
+            config_file: None,
+            argv: Vec::new(),
         })
+    }
+
+    /// What `--check-config` prints: what the server would run with.
+    pub fn summary(&self) -> String {
+        let live: Vec<&Account> = self.accounts.iter().filter(|a| !a.removed).collect();
+        let numbers: usize = live.iter().map(|a| a.numbers.len()).sum();
+        let mut s = format!(
+            "configuration OK: listen {}, {} loop(s), {} account(s){}, {numbers} route prefix(es), journal {}",
+            self.listen,
+            self.threads,
+            live.len(),
+            if self.demo_account { " (the demo account)" } else { "" },
+            format!("{:?}", self.journal).to_ascii_lowercase(),
+        );
+        if let Some(t) = &self.tls {
+            s.push_str(&format!(
+                ", TLS on {} with {}",
+                t.listen,
+                t.files.cert.display()
+            ));
+        }
+        if let Some(m) = self.metrics_listen {
+            s.push_str(&format!(", HTTP on {m}"));
+        }
+        s
     }
 
     /// A configuration for tests: ephemeral port on 127.0.0.1, one loop.
