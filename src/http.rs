@@ -70,6 +70,7 @@ pub fn render(shared: &Shared, s: &Snapshot) -> String {
     let _ = writeln!(out, "# HELP smsc_receipts_delayed Receipts waiting for a retry back-off, and responses held by a late: rule\n# TYPE smsc_receipts_delayed gauge\nsmsc_receipts_delayed {}", s.receipts_delayed);
     let _ = writeln!(out, "# HELP smsc_messages_pending Messages in the store not yet final (ENROUTE: scheduled, outcome delayed)\n# TYPE smsc_messages_pending gauge\nsmsc_messages_pending {}", s.messages_pending);
     let _ = writeln!(out, "# HELP smsc_messages_stored Messages in the store, pending and final\n# TYPE smsc_messages_stored gauge\nsmsc_messages_stored {}", s.messages_stored);
+    s.latency.render(&mut out);
     let _ = writeln!(out, "# HELP smsc_account_submit_ok Accepted submits per account\n# TYPE smsc_account_submit_ok counter");
     for (i, a) in s.accounts.iter().enumerate() {
         let sid = shared

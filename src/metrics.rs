@@ -184,6 +184,131 @@ impl Counters {
     }
 }
 
+/// Buckets of the response-latency histogram: bucket `i` counts responses
+/// written less than 2^i µs after the loop read their request (the last one
+/// also takes everything slower: Prometheus' `+Inf`).
+pub const LAT_BUCKETS: usize = 25;
+
+/// The bucket of a latency: the bit length of its whole microseconds (one
+/// `lzcnt`, no search).
+#[inline]
+pub fn lat_bucket(ns: u64) -> usize {
+    let us = ns / 1000;
+    ((64 - us.leading_zeros()) as usize).min(LAT_BUCKETS - 1)
+}
+
+/// The upper bound of bucket `i` in seconds (`None` for the last, `+Inf`).
+pub fn lat_bound(i: usize) -> Option<f64> {
+    (i + 1 < LAT_BUCKETS).then(|| (1u64 << i) as f64 / 1e6)
+}
+
+/// A loop's response latency per command (from the iteration that read
+/// the request to the flush that wrote its response), with no work per
+/// response: a flush compares the loop's `pdu_tx` counters with those of
+/// the last flush and counts the new responses all at once, at one clock
+/// read per flush.
+#[derive(Clone, Debug, Default)]
+pub struct Latency {
+    /// By response command (index from [`cmd_index`]), by bucket.
+    pub buckets: [[u64; LAT_BUCKETS]; N_CMD],
+    pub sum_ns: [u64; N_CMD],
+    /// `pdu_tx` as of the last flush.
+    seen: [u64; N_CMD],
+}
+
+impl Latency {
+    /// Counts the responses sent since the last call (`pdu_tx` grew) as
+    /// `elapsed_ns()` old. The clock behind `elapsed_ns` is read only when
+    /// something was sent.
+    #[inline]
+    pub fn record(&mut self, pdu_tx: &[u64; N_CMD], elapsed_ns: impl FnOnce() -> u64) {
+        if *pdu_tx == self.seen {
+            return;
+        }
+        self.record_new(pdu_tx, elapsed_ns());
+    }
+
+    #[inline(never)]
+    fn record_new(&mut self, pdu_tx: &[u64; N_CMD], ns: u64) {
+        let b = lat_bucket(ns);
+        let rows = self.buckets.iter_mut().zip(self.sum_ns.iter_mut());
+        // `CommandId::ALL` is the index order; the unknown-id slot (last)
+        // is never a response the server writes.
+        for (((row, sum), (&now, seen)), id) in rows
+            .zip(pdu_tx.iter().zip(self.seen.iter_mut()))
+            .zip(CommandId::ALL)
+        {
+            let n = now.wrapping_sub(*seen);
+            *seen = now;
+            if n != 0 && id.is_response() {
+                if let Some(c) = row.get_mut(b) {
+                    *c += n;
+                }
+                *sum = sum.saturating_add(ns.saturating_mul(n));
+            }
+        }
+        self.seen = *pdu_tx;
+    }
+
+    pub fn merge(&mut self, o: &Latency) {
+        for (a, b) in self.buckets.iter_mut().zip(o.buckets.iter()) {
+            for (x, y) in a.iter_mut().zip(b.iter()) {
+                *x += y;
+            }
+        }
+        for (a, b) in self.sum_ns.iter_mut().zip(o.sum_ns.iter()) {
+            *a += b;
+        }
+    }
+}
+
+impl Latency {
+    /// `smsc_response_seconds` as a Prometheus histogram, one series per
+    /// command answered (labelled by the request: `submit_sm`, ...; a
+    /// generic_nack by its own name).
+    pub fn render(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let _ = writeln!(
+            out,
+            "# HELP smsc_response_seconds Time from reading a request to writing its response (the loop's flush)\n# TYPE smsc_response_seconds histogram"
+        );
+        for ((row, sum), id) in self.buckets.iter().zip(self.sum_ns.iter()).zip(CommandId::ALL) {
+            let count: u64 = row.iter().sum();
+            if count == 0 || !id.is_response() {
+                continue;
+            }
+            let name = CommandId(id.0 & !0x8000_0000)
+                .name()
+                .or(id.name())
+                .unwrap_or("unknown");
+            let mut cumulative = 0u64;
+            for (i, n) in row.iter().enumerate() {
+                cumulative += n;
+                match lat_bound(i) {
+                    Some(le) => {
+                        let _ = writeln!(
+                            out,
+                            "smsc_response_seconds_bucket{{command=\"{name}\",le=\"{le}\"}} {cumulative}"
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(
+                            out,
+                            "smsc_response_seconds_bucket{{command=\"{name}\",le=\"+Inf\"}} {cumulative}"
+                        );
+                    }
+                }
+            }
+            let _ = writeln!(
+                out,
+                "smsc_response_seconds_sum{{command=\"{name}\"}} {}.{:09}\nsmsc_response_seconds_count{{command=\"{name}\"}} {count}",
+                sum / 1_000_000_000,
+                sum % 1_000_000_000
+            );
+        }
+    }
+}
+
 /// Per-account counters.
 #[derive(Clone, Debug, Default)]
 pub struct AccountCounters {
@@ -210,6 +335,7 @@ impl AccountCounters {
 pub struct LoopMetrics {
     pub counters: Counters,
     pub accounts: Vec<AccountCounters>,
+    pub latency: Latency,
 }
 
 impl LoopMetrics {
@@ -217,6 +343,7 @@ impl LoopMetrics {
         LoopMetrics {
             counters: Counters::new(),
             accounts: vec![AccountCounters::default(); accounts],
+            latency: Latency::default(),
         }
     }
 
@@ -252,11 +379,14 @@ pub struct Snapshot {
     pub messages_pending: u64,
     pub messages_stored: u64,
     pub receipts_inflight: u64,
+    /// Response latency by command.
+    pub latency: Latency,
 }
 
 impl Snapshot {
     pub fn merge(&mut self, o: &Snapshot) {
         self.counters.merge(&o.counters);
+        self.latency.merge(&o.latency);
         if self.accounts.len() < o.accounts.len() {
             self.accounts
                 .resize(o.accounts.len(), AccountCounters::default());
@@ -293,6 +423,48 @@ mod tests {
         for (i, id) in CommandId::ALL.iter().enumerate() {
             assert_eq!(cmd_index(*id), i, "{id:?}");
         }
+    }
+
+    #[test]
+    fn latency_buckets_are_powers_of_two_microseconds() {
+        assert_eq!(lat_bucket(0), 0);
+        assert_eq!(lat_bucket(999), 0);
+        assert_eq!(lat_bucket(1_000), 1);
+        assert_eq!(lat_bucket(1_999), 1);
+        assert_eq!(lat_bucket(2_000), 2);
+        assert_eq!(lat_bucket(100_000), 7); // 100 µs < 128 µs
+        assert_eq!(lat_bucket(u64::MAX), LAT_BUCKETS - 1);
+        // A value in bucket i is below its bound.
+        for ns in [0, 999, 1_000, 63_999, 64_000, 5_000_000, 8_000_000_000] {
+            if let Some(le) = lat_bound(lat_bucket(ns)) {
+                assert!((ns as f64) * 1e-9 < le, "{ns}");
+            }
+        }
+        assert_eq!(lat_bound(LAT_BUCKETS - 1), None);
+    }
+
+    #[test]
+    fn latency_counts_new_responses_only() {
+        let mut l = Latency::default();
+        let mut tx = [0u64; N_CMD];
+        let resp = cmd_index(CommandId::SUBMIT_SM_RESP);
+        let req = cmd_index(CommandId::DELIVER_SM);
+        tx[resp] = 3;
+        tx[req] = 5;
+        l.record(&tx, || 5_000); // 5 µs: bucket 3
+        assert_eq!(l.buckets[resp][3], 3);
+        assert_eq!(l.sum_ns[resp], 15_000);
+        // Requests the server sends are not responses.
+        assert_eq!(l.buckets[req].iter().sum::<u64>(), 0);
+        // Nothing new: the clock is not read.
+        l.record(&tx, || panic!("read the clock for nothing"));
+        tx[resp] = 4;
+        l.record(&tx, || 300);
+        assert_eq!(l.buckets[resp][0], 1);
+        let mut m = Latency::default();
+        m.merge(&l);
+        m.merge(&l);
+        assert_eq!(m.buckets[resp][3], 6);
     }
 
     #[test]

@@ -90,6 +90,7 @@ impl Worker {
         let mut snap = Snapshot {
             counters: self.st.m.counters.clone(),
             accounts: self.st.m.accounts.clone(),
+            latency: self.st.m.latency.clone(),
             receipts_queued: self.st.delivery.queued() as u64,
             receipts_delayed: (self.st.delivery.delayed.len() + self.st.accept.late.len()) as u64,
             messages_pending: self.st.store.pending_len() as u64,

@@ -493,6 +493,15 @@ impl Worker {
         if self.flush_list.is_empty() {
             self.flush_list = list;
         }
+        // The responses this flush wrote, timed from the iteration's clock
+        // read (when their requests were read) to now: one clock read per
+        // flush, none per response.
+        let read_at = self.st.clock.now;
+        let m = &mut self.st.m;
+        m.latency.record(&m.counters.pdu_tx, || {
+            u64::try_from(Instant::now().saturating_duration_since(read_at).as_nanos())
+                .unwrap_or(u64::MAX)
+        });
     }
 
     fn flush(&mut self, idx: usize) {
