@@ -368,33 +368,24 @@ pub fn apply(acct: &mut Account, key: &str, val: &str) -> Result<(), String> {
                     "tx" | "transmitter" => acct.allow_tx = true,
                     "rx" | "receiver" => acct.allow_rx = true,
                     "trx" | "transceiver" => acct.allow_trx = true,
-                    other => {
-                        return Err(format!("unknown bind type {other:?} (tx, rx, trx)"))
-                    }
+                    other => return Err(format!("unknown bind type {other:?} (tx, rx, trx)")),
                 }
             }
         }
         "max_binds" => {
-            acct.max_binds = val
-                .parse()
-                .map_err(|_| format!("not a number: {val:?}"))?
+            acct.max_binds = val.parse().map_err(|_| format!("not a number: {val:?}"))?
         }
         "throughput" => {
-            acct.throughput = val
-                .parse()
-                .map_err(|_| format!("not a number: {val:?}"))?
+            acct.throughput = val.parse().map_err(|_| format!("not a number: {val:?}"))?
         }
         "receipt_queue" => {
-            acct.receipt_queue = val
-                .parse()
-                .map_err(|_| format!("not a number: {val:?}"))?
+            acct.receipt_queue = val.parse().map_err(|_| format!("not a number: {val:?}"))?
         }
         "allow_ips" => {
             acct.allow_ips.clear();
             for c in val.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                acct.allow_ips.push(
-                    Cidr::parse(c).ok_or_else(|| format!("bad address or CIDR {c:?}"))?,
-                );
+                acct.allow_ips
+                    .push(Cidr::parse(c).ok_or_else(|| format!("bad address or CIDR {c:?}"))?);
             }
         }
         "outcomes" => acct.outcomes = OutcomeModel::parse(val).map_err(|e| e.0)?,

@@ -95,9 +95,9 @@ fn main() {
             }
             match server.reload_tls() {
                 Some(Ok(summary)) => tracing::info!("TLS reloaded: {summary}"),
-                Some(Err(e)) => tracing::warn!(
-                    "TLS not reloaded (the certificate in force stays): {e}"
-                ),
+                Some(Err(e)) => {
+                    tracing::warn!("TLS not reloaded (the certificate in force stays): {e}")
+                }
                 None => {}
             }
         }

@@ -148,10 +148,7 @@ pub fn write_spool(
     match res {
         Ok(()) => {
             m.receipt_spooled += n;
-            tracing::info!(
-                "loop {loop_id}: spooled {n} receipts to {}",
-                path.display()
-            );
+            tracing::info!("loop {loop_id}: spooled {n} receipts to {}", path.display());
         }
         Err(e) => tracing::warn!(
             "loop {loop_id}: could not write spool {}: {e}",

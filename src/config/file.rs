@@ -245,11 +245,7 @@ fn flag(
 }
 
 /// One `[[account]]` table: `system_id`, then the accounts file's keys.
-fn account(
-    text: &str,
-    out: &FileConfig,
-    t: &Spanned<DeValue<'_>>,
-) -> Result<FileAccount, String> {
+fn account(text: &str, out: &FileConfig, t: &Spanned<DeValue<'_>>) -> Result<FileAccount, String> {
     let line = line_of(text, t.span().start);
     let Some(table) = t.get_ref().as_table() else {
         return Err(out.at(line, "account", "expected a table"));

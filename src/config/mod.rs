@@ -286,6 +286,13 @@ fn account_list(
     }
     if let Some(cf) = config {
         for fa in &cf.accounts {
+            if list.iter().any(|a| a.system_id == fa.system_id) {
+                return Err(ConfigError::Invalid(cf.at(
+                    fa.line,
+                    "system_id",
+                    &format!("{:?} is defined twice", fa.system_id),
+                )));
+            }
             let mut a = Account::new(&fa.system_id, "", defaults);
             for (line, key, val) in &fa.settings {
                 account::apply(&mut a, key, val)

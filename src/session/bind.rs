@@ -178,7 +178,8 @@ fn refusal_log(s: &Session, acct: &Account, why: &str) {
     if LAST_SECOND.swap(second, Ordering::Relaxed) != second {
         tracing::info!(
             "bind refused for {} as {:?}: {why} (ESME_RBINDFAIL)",
-            s.peer, acct.system_id
+            s.peer,
+            acct.system_id
         );
     }
 }

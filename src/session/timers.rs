@@ -33,10 +33,7 @@ pub fn on_timer(st: &mut LoopState, shared: &Shared, s: &mut Session, kind: Kind
         Kind::SessionInit => {
             if s.state == State::Open {
                 st.m.timeout_session_init += 1;
-                tracing::debug!(
-                    "{}: no bind within the session init timer",
-                    s.peer
-                );
+                tracing::debug!("{}: no bind within the session init timer", s.peer);
                 return true;
             }
         }

@@ -193,10 +193,7 @@ impl Worker {
             // The journal already holds every receipt left: it is the spool.
             self.journal_blocked = false;
             if !self.commit_journal() {
-                tracing::warn!(
-                    "loop {}: last journal commit failed",
-                    self.st.id
-                );
+                tracing::warn!("loop {}: last journal commit failed", self.st.id);
             }
         } else if let Some(dir) = self.shared.config.spool_dir.clone() {
             crate::persist::write_spool(
