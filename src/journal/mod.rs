@@ -500,9 +500,7 @@ impl Writer {
             Err(e) => {
                 if !self.failing {
                     self.failing = true;
-                    tracing::warn!(
-                        "journal write failed, holding responses until it works: {e}"
-                    );
+                    tracing::warn!("journal write failed, holding responses until it works: {e}");
                 }
                 Err(e)
             }
