@@ -386,6 +386,20 @@ impl LoopMetrics {
     }
 }
 
+impl LoopMetrics {
+    /// Counts the responses written since the last flush into the latency
+    /// histogram, as old as the time from `read_at` (the iteration's clock
+    /// read, when their requests were read) to now: one clock read per
+    /// flush that sent something, none per response.
+    #[inline]
+    pub fn record_flush(&mut self, read_at: std::time::Instant) {
+        self.latency.record(&self.counters.pdu_tx, || {
+            let d = std::time::Instant::now().saturating_duration_since(read_at);
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+        });
+    }
+}
+
 impl std::ops::Deref for LoopMetrics {
     type Target = Counters;
     fn deref(&self) -> &Counters {

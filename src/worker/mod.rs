@@ -493,15 +493,8 @@ impl Worker {
         if self.flush_list.is_empty() {
             self.flush_list = list;
         }
-        // The responses this flush wrote, timed from the iteration's clock
-        // read (when their requests were read) to now: one clock read per
-        // flush, none per response.
-        let read_at = self.st.clock.now;
-        let m = &mut self.st.m;
-        m.latency.record(&m.counters.pdu_tx, || {
-            u64::try_from(Instant::now().saturating_duration_since(read_at).as_nanos())
-                .unwrap_or(u64::MAX)
-        });
+        // Responses timed from the iteration's clock read to this flush.
+        self.st.m.record_flush(self.st.clock.now);
     }
 
     fn flush(&mut self, idx: usize) {
@@ -595,13 +588,7 @@ impl Worker {
         for idx in std::mem::take(&mut self.close_list) {
             if self.conns.contains(idx) {
                 let conn = self.conns.remove(idx);
-                tracing::debug!(
-                    worker = self.st.id,
-                    peer = %conn.s.peer,
-                    "loop {}: closed {}",
-                    self.st.id,
-                    conn.s.peer
-                );
+                tracing::debug!(worker = self.st.id, peer = %conn.s.peer, "closed");
                 self.shared.connections.fetch_sub(1, Ordering::Relaxed);
                 self.st.m.conn_closed += 1;
                 self.st.m.conn_current = self.st.m.conn_current.saturating_sub(1);
