@@ -1,6 +1,7 @@
 //! The `compare` chart, drawn with plotters: latency by percentile on
 //! HdrHistogram's usual logarithmic 1/(1-p) axis, one colour per run, solid
-//! for submit -> submit_sm_resp, dashed for submit -> receipt. The latency
+//! for submit -> submit_sm_resp, dashed for submit -> receipt, dotted for
+//! submit -> MO (ESME-to-ESME runs). The latency
 //! axis turns logarithmic when the curves span more than two decades.
 //!
 //! One description ([`Layout`] and [`draw`]) feeds both backends: the SVG
@@ -63,11 +64,21 @@ fn px(q: f64, xmax: f64) -> f64 {
     }
 }
 
+/// Which latency a curve shows (its line style).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Line {
+    /// Solid: submit -> submit_sm_resp.
+    Resp,
+    /// Dashed: submit -> receipt.
+    Receipt,
+    /// Dotted: submit -> MO at the receiving account.
+    Mo,
+}
+
 /// One curve: (x on the percentile axis, latency in ms).
 pub struct Curve {
     pub run: usize,
-    /// Dashed: submit -> receipt; solid: submit -> submit_sm_resp.
-    pub receipt: bool,
+    pub line: Line,
     pub points: Vec<(f64, f64)>,
 }
 
@@ -84,10 +95,16 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(runs: &[Run]) -> Layout {
-        let hgrms: Vec<(usize, bool, &Hgrm)> = runs
+        let hgrms: Vec<(usize, Line, &Hgrm)> = runs
             .iter()
             .enumerate()
-            .flat_map(|(i, run)| [(i, false, &run.resp), (i, true, &run.rcpt)])
+            .flat_map(|(i, run)| {
+                [
+                    (i, Line::Resp, &run.resp),
+                    (i, Line::Receipt, &run.rcpt),
+                    (i, Line::Mo, &run.mo),
+                ]
+            })
             .filter(|(_, _, hg)| !hg.rows.is_empty())
             .collect();
         let finite_x = hgrms
@@ -107,9 +124,9 @@ impl Layout {
         };
         let curves = hgrms
             .iter()
-            .map(|(i, receipt, hg)| Curve {
+            .map(|(i, line, hg)| Curve {
                 run: *i,
-                receipt: *receipt,
+                line: *line,
                 points: hg
                     .rows
                     .iter()
@@ -181,7 +198,11 @@ where
     let font = |size: u32| (FONT, s(size)).into_font();
     let mut chart = ChartBuilder::on(root)
         .caption(
-            "Latency by percentile (solid: submit→submit_sm_resp, dashed: submit→receipt)",
+            if l.curves.iter().any(|c| c.line == Line::Mo) {
+                "Latency by percentile (solid: submit→resp, dashed: →receipt, dotted: →MO)"
+            } else {
+                "Latency by percentile (solid: submit→submit_sm_resp, dashed: submit→receipt)"
+            },
             font(16),
         )
         .margin(s(16))
@@ -218,12 +239,13 @@ where
         .map_err(e)?;
     for c in &l.curves {
         let style = color(c.run).stroke_width(s(2));
-        if c.receipt {
+        if c.line != Line::Resp {
+            let (dash, gap) = if c.line == Line::Mo { (2, 3) } else { (6, 4) };
             chart
                 .draw_series(DashedLineSeries::new(
                     c.points.iter().copied(),
-                    s(6),
-                    s(4),
+                    s(dash),
+                    s(gap),
                     style,
                 ))
                 .map_err(e)?;
@@ -252,6 +274,15 @@ where
         .legend(move |(x, y)| {
             DashedPathElement::new([(x, y), (x + s(24) as i32, y)], s(6), s(4), ink)
         });
+    if l.curves.iter().any(|c| c.line == Line::Mo) {
+        chart
+            .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+            .map_err(e)?
+            .label("submit→MO")
+            .legend(move |(x, y)| {
+                DashedPathElement::new([(x, y), (x + s(24) as i32, y)], s(2), s(3), ink)
+            });
+    }
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperLeft)

@@ -43,6 +43,13 @@ impl BindMode {
     }
 }
 
+/// How account B's binds receive the MO messages.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum MoBind {
+    Rx,
+    Trx,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Server address.
@@ -137,6 +144,42 @@ pub struct RunArgs {
     /// Name to verify the certificate for [default: the --addr IP].
     #[arg(long)]
     pub tls_server_name: Option<String>,
+    /// ESME-to-ESME mode: account B, which owns the --mo-prefix
+    /// destinations (server: --route PREFIX=B). Every message goes to B,
+    /// whose binds get it as an MO deliver_sm; a message holds its window
+    /// room until its MO (and receipt, if asked) has arrived.
+    #[arg(long)]
+    pub mo_system_id: Option<String>,
+    /// Account B's password [default: --password].
+    #[arg(long)]
+    pub mo_password: Option<String>,
+    /// Destination prefix owned by B (the destination is this + 00900001).
+    #[arg(long, default_value = "4479")]
+    pub mo_prefix: String,
+    /// Account B's binds [default: --binds].
+    #[arg(long)]
+    pub mo_binds: Option<usize>,
+    /// How B binds: bind_receiver or bind_transceiver.
+    #[arg(long, value_enum, default_value_t = MoBind::Rx)]
+    pub mo_bind: MoBind,
+    /// Per message, the chance of a query_sm beside it (for a recently
+    /// accepted message id, with its source address), timed apart.
+    #[arg(long, default_value_t = 0.0)]
+    pub query_share: f64,
+    /// Per message, the chance of an enquire_link beside it, timed apart
+    /// (the link's round trip at the same moment as the queries').
+    #[arg(long, default_value_t = 0.0)]
+    pub enquire_share: f64,
+}
+
+impl RunArgs {
+    /// `--mo-binds`, or as many as A's.
+    pub fn mo_bind_count(&self) -> usize {
+        match &self.mo_system_id {
+            Some(_) => self.mo_binds.unwrap_or(self.binds),
+            None => 0,
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -347,6 +390,18 @@ mod tests {
             "16",
             "--server-pid",
             "4242",
+            "--mo-system-id",
+            "bee",
+            "--mo-binds",
+            "3",
+            "--mo-bind",
+            "trx",
+            "--mo-prefix",
+            "4470",
+            "--query-share",
+            "0.01",
+            "--enquire-share",
+            "0.02",
         ])
         .unwrap();
         let Cmd::Run(a) = cli.cmd else { panic!() };
@@ -356,6 +411,13 @@ mod tests {
         assert_eq!(a.cores, Some(Cores(vec![0, 1])));
         assert_eq!(a.warmup, Duration::from_millis(500));
         assert!(a.json);
+        assert_eq!(a.mo_system_id.as_deref(), Some("bee"));
+        assert_eq!((a.mo_bind_count(), a.mo_bind), (3, MoBind::Trx));
+        assert_eq!(
+            (a.mo_prefix.as_str(), a.mo_password.as_deref()),
+            ("4470", None)
+        );
+        assert_eq!((a.query_share, a.enquire_share), (0.01, 0.02));
         let cli = Cli::try_parse_from(["loadtest", "compare", "a", "b", "--out", "o"]).unwrap();
         let Cmd::Compare(c) = cli.cmd else { panic!() };
         assert_eq!(c.runs.len(), 2);

@@ -13,6 +13,8 @@ pub struct Run {
     pub summary: Summary,
     pub resp: Hgrm,
     pub rcpt: Hgrm,
+    /// ESME-to-ESME runs: submit -> MO (empty for other runs and older folders).
+    pub mo: Hgrm,
 }
 
 pub fn load(dir: &Path) -> Result<Run, String> {
@@ -23,6 +25,11 @@ pub fn load(dir: &Path) -> Result<Run, String> {
         .map_err(|e| format!("{}: {e}", dir.join("summary.json").display()))?;
     let resp = parse_hgrm(&read("submit_resp.hgrm")?)?;
     let rcpt = parse_hgrm(&read("receipt.hgrm")?)?;
+    // Results folders from before the ESME-to-ESME mode have none.
+    let mo = match read("mo.hgrm") {
+        Ok(text) => parse_hgrm(&text)?,
+        Err(_) => Hgrm::default(),
+    };
     let name = dir.file_name().map_or_else(
         || dir.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -32,6 +39,7 @@ pub fn load(dir: &Path) -> Result<Run, String> {
         summary,
         resp,
         rcpt,
+        mo,
     })
 }
 
@@ -64,11 +72,23 @@ pub fn table(runs: &[Run]) -> String {
         }),
         row("receipts/s", Fmt::Num, runs, |s| Some(s.receipts_per_s)),
     ];
+    let any = |f: fn(&Summary) -> bool| runs.iter().any(|r| f(&r.summary));
+    let mo = any(|s| s.latency_us.mo.corrected.count > 0);
+    if mo {
+        rows.push(row("MO/s", Fmt::Num, runs, |s| Some(s.mo_per_s)));
+    }
     type Pick = fn(&Summary) -> &Lat;
-    let lats: [(&str, Pick); 2] = [
+    let mut lats: Vec<(&str, Pick)> = vec![
         ("submit->resp", |s| &s.latency_us.submit_resp.corrected),
         ("submit->receipt", |s| &s.latency_us.receipt.corrected),
     ];
+    if mo {
+        lats.push(("submit->MO", |s| &s.latency_us.mo.corrected));
+    }
+    if any(|s| s.latency_us.query.count > 0) {
+        lats.push(("query_sm", |s| &s.latency_us.query));
+        lats.push(("enquire_link", |s| &s.latency_us.enquire_link));
+    }
     for (label, pick) in lats {
         for (i, pl) in ["p50", "p90", "p99", "p99.9", "p99.99", "max"]
             .iter()
@@ -88,6 +108,18 @@ pub fn table(runs: &[Run]) -> String {
         row("receipts missing", Fmt::Count, runs, |s| {
             Some(s.receipts.missing as f64)
         }),
+    ]);
+    if mo {
+        rows.extend([
+            row("MO matched", Fmt::Count, runs, |s| {
+                Some(s.mo.matched as f64)
+            }),
+            row("MO missing", Fmt::Count, runs, |s| {
+                Some(s.mo.missing as f64)
+            }),
+        ]);
+    }
+    rows.extend([
         row("binds bound", Fmt::Count, runs, |s| {
             (s.binds.requested > 0).then_some(s.binds.bound as f64)
         }),

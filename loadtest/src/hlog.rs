@@ -69,24 +69,33 @@ impl IntervalLog {
     }
 }
 
-/// The run's four interval logs, next to the `.hgrm` files of the same name.
-pub const FILES: [&str; 4] = [
+/// The run's interval logs, next to the `.hgrm` files of the same name
+/// (in the order of [`Hists::all`]).
+pub const FILES: [&str; 8] = [
     "submit_resp.hlog",
     "submit_resp_uncorrected.hlog",
     "receipt.hlog",
     "receipt_uncorrected.hlog",
+    "mo.hlog",
+    "mo_uncorrected.hlog",
+    "query.hlog",
+    "enquire_link.hlog",
 ];
 
-const WHAT: [&str; 4] = [
+const WHAT: [&str; 8] = [
     "submit -> submit_sm_resp, corrected for coordinated omission (from the intended send time)",
     "submit -> submit_sm_resp, uncorrected (from the actual write)",
     "submit -> receipt, corrected for coordinated omission (from the intended send time)",
     "submit -> receipt, uncorrected (from the actual write)",
+    "submit -> MO deliver_sm at the receiving account, corrected (from the intended send time)",
+    "submit -> MO deliver_sm at the receiving account, uncorrected (from the actual write)",
+    "query_sm -> query_sm_resp (from the write)",
+    "enquire_link -> enquire_link_resp beside the messages (from the write)",
 ];
 
 /// The histograms of `h` in [`FILES`] order.
-fn kinds(h: &Hists) -> [&Histogram<u64>; 4] {
-    [&h.resp_c, &h.resp_u, &h.rcpt_c, &h.rcpt_u]
+fn kinds(h: &Hists) -> [&Histogram<u64>; 8] {
+    h.all()
 }
 
 /// The interval logs of a run: one per latency kind, fed once per interval.
@@ -246,7 +255,7 @@ mod tests {
     }
 
     #[test]
-    fn run_logs_four_files() {
+    fn run_logs_eight_files() {
         let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
         let mut logs = RunLogs::new(start);
         let mut h = Hists::new();
@@ -254,6 +263,8 @@ mod tests {
         h.resp_u.record(50).unwrap();
         h.rcpt_c.record(2000).unwrap();
         h.rcpt_c.record(3000).unwrap();
+        h.mo_u.record(700).unwrap();
+        h.enquire.record(40).unwrap();
         logs.append(&h, Duration::ZERO, Duration::from_secs(1));
         logs.append(
             &Hists::new(),
@@ -267,7 +278,19 @@ mod tests {
             .iter()
             .map(|(_, b)| read(b).unwrap().1.iter().map(|i| i.hist.len()).collect())
             .collect();
-        assert_eq!(counts, [vec![1, 0], vec![1, 0], vec![2, 0], vec![0, 0]]);
+        assert_eq!(
+            counts,
+            [
+                vec![1, 0],
+                vec![1, 0],
+                vec![2, 0],
+                vec![0, 0],
+                vec![0, 0],
+                vec![1, 0],
+                vec![0, 0],
+                vec![1, 0]
+            ]
+        );
         let text = String::from_utf8(files[2].1.to_vec()).unwrap();
         assert!(
             text.starts_with("#loadtest: submit -> receipt, corrected"),

@@ -11,6 +11,8 @@
 //!
 //! Layout: [`worker`] is the per-thread event loop; [`schedule`] the
 //! open-loop pacing and latency correction; [`matcher`] receipt matching;
+//! [`mo`] the ESME-to-ESME mode's tags and window accounting; [`query`]
+//! the query_sm / enquire_link mix beside the messages;
 //! [`templates`] the pre-encoded submit_sm; [`summary`] the summary (JSON
 //! and table), [`report`] the `.hgrm` files, [`hlog`] the interval logs,
 //! [`chart`] the comparison chart (plotters); [`wheel`] the timer wheel of
@@ -22,6 +24,8 @@ pub mod compare;
 pub mod hlog;
 pub mod ids;
 pub mod matcher;
+pub mod mo;
+pub mod query;
 pub mod receipt;
 pub mod report;
 pub mod responder;

@@ -32,6 +32,9 @@ pub struct SentAt {
     pub sent: u64,
     /// Sent after the warm-up: its latencies are recorded.
     pub measured: bool,
+    /// ESME-to-ESME mode: the message's tag (its sender completes it when
+    /// the receipt is matched); 0 otherwise.
+    pub tag: u64,
 }
 
 /// What an event turned out to be.
@@ -175,6 +178,7 @@ mod tests {
             intended: t,
             sent: t + 5,
             measured: true,
+            tag: 0,
         }
     }
 

@@ -12,8 +12,10 @@
 //! | `submit_resp.hgrm` | submit -> submit_sm_resp, corrected for coordinated omission (open loop; in closed loop the same as uncorrected) |
 //! | `submit_resp_uncorrected.hgrm` | the same from the actual write |
 //! | `receipt.hgrm`, `receipt_uncorrected.hgrm` | submit -> receipt, likewise |
+//! | `mo.hgrm`, `mo_uncorrected.hgrm` | ESME-to-ESME: submit -> MO deliver_sm at account B, likewise |
+//! | `query.hgrm`, `enquire_link.hgrm` | the query_sm and enquire_link beside the messages (from the write) |
 //! | `intervals.csv` | one row per second, see below |
-//! | `submit_resp.hlog`, `submit_resp_uncorrected.hlog`, `receipt.hlog`, `receipt_uncorrected.hlog` | HdrHistogram interval logs of the same four latencies: one histogram per second (see [`crate::hlog`]) |
+//! | `*.hlog` ([`crate::hlog::FILES`]) | HdrHistogram interval logs of the same eight latencies: one histogram per second (see [`crate::hlog`]) |
 //!
 //! `intervals.csv` columns: `second` (interval index from the start of
 //! sending), `phase` (`warmup`, `measure`, `drain`), `submits`, `ok`,
@@ -21,7 +23,10 @@
 //! end), then that second's latency percentiles in microseconds:
 //! `resp_p50_us, resp_p99_us, resp_max_us` (corrected), `resp_uncorr_p50_us,
 //! resp_uncorr_p99_us`, `rcpt_p50_us, rcpt_p99_us, rcpt_max_us` (corrected),
-//! `rcpt_uncorr_p50_us, rcpt_uncorr_p99_us`. Empty histograms give 0.
+//! `rcpt_uncorr_p50_us, rcpt_uncorr_p99_us`, then `mo` (matched in that
+//! second), `mo_pending`, `mo_p50_us, mo_p99_us, mo_max_us` (corrected),
+//! `query_p50_us, query_p99_us, query_max_us`, `enquire_p50_us,
+//! enquire_p99_us, enquire_max_us`. Empty histograms give 0.
 //!
 //! The `.hlog` files are HdrHistogram's standard interval log (what
 //! `HistogramLogProcessor` and `HistogramLogAnalyzer` read): StartTime and
@@ -31,18 +36,23 @@
 //! samples that came after the last whole second (the drain), so the
 //! intervals of a file add up to its `.hgrm`.
 
-use crate::cli::BindMode;
+mod progress;
+mod server;
+
 use crate::cli::RunArgs;
+use crate::cli::{BindMode, MoBind};
 use crate::hlog::RunLogs;
 use crate::report::write_hgrm;
 use crate::stats::{BindStats, Counters, FinalReport, Hists, Report, StatusCounts};
 use crate::summary::{
-    summary_table, Binds, Cpu, DeliverSm, Lat, LatPair, Latencies, Mode, Receipts, ServerUsage,
-    StatusRow, Submits, Summary,
+    summary_table, Binds, Cpu, DeliverSm, Enquires, Lat, LatPair, Latencies, MoCounts, Mode,
+    Queries, Receipts, StatusRow, Submits, Summary,
 };
 use crate::sys::ProcUsage;
 use crate::templates::Templates;
-use crate::worker::{Plan, Shared, Worker, BIND_TIMEOUT};
+use crate::worker::{MoPlan, Plan, Shared, Worker, BIND_TIMEOUT};
+use progress::{Interval, Progress, CSV_HEADER};
+use server::ServerWatch;
 use smsc::pdu::CommandId;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -84,6 +94,21 @@ fn params(a: &RunArgs, threads: usize) -> Vec<(String, String)> {
         ("duration".into(), d(a.duration)),
         ("warmup".into(), d(a.warmup)),
         ("receipts".into(), a.receipts.to_string()),
+        (
+            "mo_system_id".into(),
+            a.mo_system_id.clone().unwrap_or_else(|| "-".into()),
+        ),
+        ("mo_prefix".into(), a.mo_prefix.clone()),
+        ("mo_binds".into(), a.mo_bind_count().to_string()),
+        (
+            "mo_bind".into(),
+            match a.mo_bind {
+                MoBind::Rx => "rx".into(),
+                MoBind::Trx => "trx".into(),
+            },
+        ),
+        ("query_share".into(), a.query_share.to_string()),
+        ("enquire_share".into(), a.enquire_share.to_string()),
         ("mix".into(), a.mix.describe()),
         ("threads".into(), threads.to_string()),
         (
@@ -119,105 +144,6 @@ fn results_dir(a: &RunArgs) -> PathBuf {
     })
 }
 
-/// Per-interval aggregation in the main thread.
-struct Interval {
-    reports: usize,
-    counters: Counters,
-    hists: Hists,
-}
-
-struct Progress {
-    csv: String,
-    hlogs: RunLogs,
-    /// Index of the next interval (the first not emitted yet).
-    next_index: u64,
-    prev: Counters,
-    totals: Hists,
-    quiet: bool,
-    warmup_s: f64,
-    measure_end_s: f64,
-}
-
-fn pct(h: &hdrhistogram::Histogram<u64>, q: f64) -> u64 {
-    if h.is_empty() {
-        0
-    } else {
-        h.value_at_quantile(q)
-    }
-}
-
-/// A percentile in ms for the progress line ("-" before the first sample).
-fn pms(h: &hdrhistogram::Histogram<u64>, q: f64) -> String {
-    if h.is_empty() {
-        "-".into()
-    } else {
-        format!("{:.3}", h.value_at_quantile(q) as f64 / 1000.0)
-    }
-}
-
-impl Progress {
-    fn emit(&mut self, index: u64, iv: &Interval) {
-        self.totals.add(&iv.hists);
-        self.hlogs.append(
-            &iv.hists,
-            Duration::from_secs(index),
-            Duration::from_secs(1),
-        );
-        self.next_index = index + 1;
-        let c = &iv.counters;
-        let p = &self.prev;
-        let end_s = (index + 1) as f64;
-        let phase = if end_s <= self.warmup_s {
-            "warmup"
-        } else if end_s <= self.measure_end_s + 1e-9 {
-            "measure"
-        } else {
-            "drain"
-        };
-        let h = &iv.hists;
-        let _ = writeln!(
-            self.csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
-            index + 1,
-            phase,
-            c.sent.saturating_sub(p.sent),
-            c.ok.saturating_sub(p.ok),
-            c.answered_errors().saturating_sub(p.answered_errors()),
-            c.receipts_matched.saturating_sub(p.receipts_matched),
-            c.receipts_pending(),
-            pct(&h.resp_c, 0.5),
-            pct(&h.resp_c, 0.99),
-            h.resp_c.max(),
-            pct(&h.resp_u, 0.5),
-            pct(&h.resp_u, 0.99),
-            pct(&h.rcpt_c, 0.5),
-            pct(&h.rcpt_c, 0.99),
-            h.rcpt_c.max(),
-            pct(&h.rcpt_u, 0.5),
-            pct(&h.rcpt_u, 0.99),
-        );
-        if !self.quiet {
-            let t = &self.totals;
-            eprintln!(
-                "[{:>4}s {:<7}] {:>9} submit/s  ok {:>9}/s  errors {:>6}  resp p50 {} p99 {} ms  rcpt p50 {} p99 {} ms  receipts pending {}",
-                index + 1,
-                phase,
-                c.sent.saturating_sub(p.sent),
-                c.ok.saturating_sub(p.ok),
-                c.answered_errors(),
-                pms(&t.resp_c, 0.5),
-                pms(&t.resp_c, 0.99),
-                pms(&t.rcpt_c, 0.5),
-                pms(&t.rcpt_c, 0.99),
-                c.receipts_pending(),
-            );
-        }
-        self.prev = iv.counters;
-    }
-}
-
-const CSV_HEADER: &str = "second,phase,submits,ok,errors,receipts,receipts_pending,resp_p50_us,resp_p99_us,resp_max_us,resp_uncorr_p50_us,resp_uncorr_p99_us,rcpt_p50_us,rcpt_p99_us,rcpt_max_us,rcpt_uncorr_p50_us,rcpt_uncorr_p99_us\n";
-
 /// Runs the load test described by `a`.
 pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     let addr = a
@@ -229,15 +155,32 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     if a.binds == 0 || a.window == 0 {
         return Err("--binds and --window must be at least 1".into());
     }
-    if !(0.0..=1.0).contains(&a.receipts) {
-        return Err("--receipts is a fraction between 0 and 1".into());
+    for (flag, v) in [
+        ("--receipts", a.receipts),
+        ("--query-share", a.query_share),
+        ("--enquire-share", a.enquire_share),
+    ] {
+        if !(0.0..=1.0).contains(&v) {
+            return Err(format!("{flag} is a fraction between 0 and 1"));
+        }
     }
+    let mo_binds = a.mo_bind_count();
+    if a.mo_system_id.is_some() && mo_binds == 0 {
+        return Err("--mo-binds must be at least 1".into());
+    }
+    let templates = Arc::new(match &a.mo_system_id {
+        Some(_) => Templates::mo(&a.mo_prefix)?,
+        None => Templates::new(),
+    });
     let threads = a.threads.clamp(1, a.binds);
     // Bind g is on thread g mod threads (the open-loop schedule's layout).
     let binds_per_thread: Vec<usize> = (0..threads)
         .map(|t| a.binds / threads + usize::from(t < a.binds % threads))
         .collect();
-    let conns = a.binds * if a.bind == BindMode::Tx { 2 } else { 1 };
+    let mo_per_thread: Vec<usize> = (0..threads)
+        .map(|t| mo_binds / threads + usize::from(t < mo_binds % threads))
+        .collect();
+    let conns = a.binds * if a.bind == BindMode::Tx { 2 } else { 1 } + mo_binds;
     check_fd_limit(conns)?;
     let server0 = match a.server_pid {
         Some(pid) => Some(
@@ -287,9 +230,17 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
         // Generous: a healthy server binds a connection in well under a ms.
         setup_timeout: BIND_TIMEOUT + Duration::from_millis(10) * conns as u32,
         tls,
+        mo: a.mo_system_id.as_ref().map(|sid| MoPlan {
+            system_id: sid.clone(),
+            password: a.mo_password.clone().unwrap_or_else(|| a.password.clone()),
+            trx: a.mo_bind == MoBind::Trx,
+            binds_per_thread: mo_per_thread,
+        }),
+        query_threshold: (a.query_share * 4_294_967_296.0).round() as u64,
+        enquire_threshold: (a.enquire_share * 4_294_967_296.0).round() as u64,
+        run_nonce: run_nonce(),
     });
     let shared = Arc::new(Shared::new(threads));
-    let templates = Arc::new(Templates::new());
     let (report_tx, report_rx) = mpsc::channel::<Report>();
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
@@ -339,6 +290,8 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
         quiet: a.json,
         warmup_s: a.warmup.as_secs_f64(),
         measure_end_s: (a.warmup + a.duration).as_secs_f64(),
+        mo: a.mo_system_id.is_some(),
+        extras: a.query_share > 0.0 || a.enquire_share > 0.0,
     };
     let mut pending: BTreeMap<u64, Interval> = BTreeMap::new();
     let mut finals: Vec<FinalReport> = Vec::new();
@@ -420,10 +373,7 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
             0.0
         });
     }
-    if [&rest.resp_c, &rest.resp_u, &rest.rcpt_c, &rest.rcpt_u]
-        .iter()
-        .any(|h| !h.is_empty())
-    {
+    if !rest.is_empty() {
         let offset = Duration::from_secs(prog.next_index);
         let length = wall.saturating_sub(offset).max(Duration::from_millis(1));
         prog.hlogs.append(&rest, offset, length);
@@ -482,6 +432,22 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
             counters.duplicate_message_ids
         ));
     }
+    for (n, what) in [
+        (counters.mo_missing, "MO messages missing"),
+        (counters.mo_unknown, "unknown MO messages"),
+        (counters.mo_duplicate, "duplicate MO messages"),
+    ] {
+        if n > 0 {
+            failures.push(format!("{n} {what}"));
+        }
+    }
+    let query_errors = counters.query_sent.saturating_sub(counters.query_ok);
+    if query_errors as f64 > a.max_error_rate * counters.query_sent as f64 {
+        failures.push(format!(
+            "{query_errors} of {} query_sm failed or unanswered",
+            counters.query_sent
+        ));
+    }
     if counters.sent == 0 && !setup_failed {
         failures.push("nothing was sent".into());
     }
@@ -513,8 +479,24 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
                 corrected: Lat::of(&totals.rcpt_c),
                 uncorrected: Lat::of(&totals.rcpt_u),
             },
+            mo: LatPair {
+                corrected: Lat::of(&totals.mo_c),
+                uncorrected: Lat::of(&totals.mo_u),
+            },
+            query: Lat::of(&totals.query),
+            enquire_link: Lat::of(&totals.enquire),
         },
         receipts: Receipts::of(&counters),
+        mo_per_s: throughput(totals.mo_u.len()),
+        mo: MoCounts::of(&counters),
+        queries: Queries::of(&counters),
+        enquire_links: Enquires::of(&counters),
+        query_p99_over_enquire_p99: if totals.enquire.is_empty() || totals.query.is_empty() {
+            0.0
+        } else {
+            totals.query.value_at_quantile(0.99) as f64
+                / totals.enquire.value_at_quantile(0.99).max(1) as f64
+        },
         deliver_sm: DeliverSm {
             other: counters.deliver_other,
             bad: counters.deliver_bad,
@@ -541,22 +523,18 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     };
     write_file(&dir, "summary.json", &(summary.to_json() + "\n"))?;
     write_file(&dir, "summary.txt", &summary_table(&summary))?;
-    write_file(
-        &dir,
-        "submit_resp.hgrm",
-        &write_hgrm(&totals.resp_c, 1000.0),
-    )?;
-    write_file(
-        &dir,
-        "submit_resp_uncorrected.hgrm",
-        &write_hgrm(&totals.resp_u, 1000.0),
-    )?;
-    write_file(&dir, "receipt.hgrm", &write_hgrm(&totals.rcpt_c, 1000.0))?;
-    write_file(
-        &dir,
-        "receipt_uncorrected.hgrm",
-        &write_hgrm(&totals.rcpt_u, 1000.0),
-    )?;
+    for (name, h) in [
+        ("submit_resp.hgrm", &totals.resp_c),
+        ("submit_resp_uncorrected.hgrm", &totals.resp_u),
+        ("receipt.hgrm", &totals.rcpt_c),
+        ("receipt_uncorrected.hgrm", &totals.rcpt_u),
+        ("mo.hgrm", &totals.mo_c),
+        ("mo_uncorrected.hgrm", &totals.mo_u),
+        ("query.hgrm", &totals.query),
+        ("enquire_link.hgrm", &totals.enquire),
+    ] {
+        write_file(&dir, name, &write_hgrm(h, 1000.0))?;
+    }
     write_file(&dir, "intervals.csv", &prog.csv)?;
     for (name, bytes) in prog.hlogs.finish()? {
         let p = dir.join(name);
@@ -594,77 +572,14 @@ fn check_fd_limit(conns: usize) -> Result<(), String> {
     }
 }
 
-/// `--server-pid`: samples the server's /proc at the start and the end of
-/// the measured time (the main thread wakes for each).
-struct ServerWatch {
-    pid: Option<u32>,
-    start_at: Instant,
-    end_at: Instant,
-    start: Option<ProcUsage>,
-    end: Option<(ProcUsage, Duration)>,
-    /// The reading before the run: the start's fallback if missed.
-    before: Option<ProcUsage>,
-}
-
-impl ServerWatch {
-    fn new(a: &RunArgs, wall0: Instant, before: Option<ProcUsage>) -> ServerWatch {
-        ServerWatch {
-            pid: a.server_pid,
-            start_at: wall0 + a.warmup,
-            end_at: wall0 + a.warmup + a.duration,
-            start: None,
-            end: None,
-            before,
-        }
-    }
-
-    fn sample(&mut self) {
-        let Some(pid) = self.pid else { return };
-        let now = Instant::now();
-        if self.start.is_none() && now >= self.start_at {
-            self.start = ProcUsage::read(pid).ok().or(self.before);
-        }
-        if self.end.is_none() && now >= self.end_at {
-            let span = now.saturating_duration_since(self.start_at);
-            self.end = ProcUsage::read(pid).ok().map(|u| (u, span));
-        }
-    }
-
-    /// Takes the samples still missing (a run that ended early or on time).
-    fn finish(&mut self) {
-        let Some(pid) = self.pid else { return };
-        if self.start.is_none() {
-            self.start = self.before;
-        }
-        if self.end.is_none() {
-            let span = Instant::now().saturating_duration_since(self.start_at);
-            self.end = ProcUsage::read(pid).ok().map(|u| (u, span));
-        }
-    }
-
-    /// How long the main thread may block: `max`, or less to sample on time.
-    fn wait(&self, max: Duration) -> Duration {
-        let now = Instant::now();
-        let next = match (&self.pid, &self.start, &self.end) {
-            (None, _, _) | (_, _, Some(_)) => return max,
-            (_, None, _) => self.start_at,
-            (_, Some(_), None) => self.end_at,
-        };
-        max.min(next.saturating_duration_since(now))
-            .max(Duration::from_millis(1))
-    }
-
-    fn usage(&self) -> Option<ServerUsage> {
-        let (s, (e, span)) = (self.start?, self.end?);
-        let cpu = e.cpu.saturating_sub(s.cpu).as_secs_f64();
-        Some(ServerUsage {
-            pid: self.pid?,
-            cpu_s: cpu,
-            cpu_pct: 100.0 * cpu / span.as_secs_f64().max(1e-9),
-            vm_rss_kib: e.vm_rss_kib,
-            vm_hwm_kib: e.vm_hwm_kib,
-        })
-    }
+/// A 16-bit nonce for this run's MO tags (time and pid: runs in a row differ).
+fn run_nonce() -> u16 {
+    let t = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos() as u64;
+    let x = crate::ids::fmix64(t ^ (u64::from(std::process::id()) << 32));
+    (x as u16).max(1)
 }
 
 fn write_file(dir: &std::path::Path, name: &str, text: &str) -> Result<(), String> {

@@ -14,7 +14,7 @@ pub fn new_hist() -> Histogram<u64> {
         .expect("constant histogram bounds are valid")
 }
 
-/// The four latency histograms of a run (or of one interval).
+/// The latency histograms of a run (or of one interval).
 #[derive(Clone)]
 pub struct Hists {
     /// submit -> submit_sm_resp from the intended send time.
@@ -25,6 +25,14 @@ pub struct Hists {
     pub rcpt_c: Histogram<u64>,
     /// submit -> receipt from the actual write.
     pub rcpt_u: Histogram<u64>,
+    /// ESME-to-ESME: submit -> MO deliver_sm at account B, from the intended send time.
+    pub mo_c: Histogram<u64>,
+    /// ... from the actual write.
+    pub mo_u: Histogram<u64>,
+    /// query_sm -> query_sm_resp (from the write).
+    pub query: Histogram<u64>,
+    /// enquire_link -> enquire_link_resp beside the messages (from the write).
+    pub enquire: Histogram<u64>,
 }
 
 impl Hists {
@@ -34,22 +42,55 @@ impl Hists {
             resp_u: new_hist(),
             rcpt_c: new_hist(),
             rcpt_u: new_hist(),
+            mo_c: new_hist(),
+            mo_u: new_hist(),
+            query: new_hist(),
+            enquire: new_hist(),
         }
+    }
+
+    /// Every histogram, in [`crate::hlog::FILES`] order.
+    pub fn all(&self) -> [&Histogram<u64>; 8] {
+        [
+            &self.resp_c,
+            &self.resp_u,
+            &self.rcpt_c,
+            &self.rcpt_u,
+            &self.mo_c,
+            &self.mo_u,
+            &self.query,
+            &self.enquire,
+        ]
+    }
+
+    fn all_mut(&mut self) -> [&mut Histogram<u64>; 8] {
+        [
+            &mut self.resp_c,
+            &mut self.resp_u,
+            &mut self.rcpt_c,
+            &mut self.rcpt_u,
+            &mut self.mo_c,
+            &mut self.mo_u,
+            &mut self.query,
+            &mut self.enquire,
+        ]
     }
 
     pub fn add(&mut self, o: &Hists) {
         // Same bounds everywhere: addition cannot fail.
-        let _ = self.resp_c.add(&o.resp_c);
-        let _ = self.resp_u.add(&o.resp_u);
-        let _ = self.rcpt_c.add(&o.rcpt_c);
-        let _ = self.rcpt_u.add(&o.rcpt_u);
+        for (h, x) in self.all_mut().into_iter().zip(o.all()) {
+            let _ = h.add(x);
+        }
     }
 
     pub fn reset(&mut self) {
-        self.resp_c.reset();
-        self.resp_u.reset();
-        self.rcpt_c.reset();
-        self.rcpt_u.reset();
+        for h in self.all_mut() {
+            h.reset();
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.all().iter().all(|h| h.is_empty())
     }
 }
 
@@ -103,6 +144,27 @@ pub struct Counters {
     pub enquire_links: u64,
     /// Connections lost while bound, or framing errors.
     pub conn_errors: u64,
+    /// ESME-to-ESME (see [`crate::mo::MoStats`]): tracked submits answered OK.
+    pub mo_expected: u64,
+    /// MO deliver_sm with a tag, read from the sockets.
+    pub mo_received: u64,
+    pub mo_matched: u64,
+    pub mo_duplicate: u64,
+    pub mo_unknown: u64,
+    /// Final only: answered OK, no MO by the end.
+    pub mo_missing: u64,
+    /// MO read after the books were closed.
+    pub mo_late: u64,
+    /// MO of an earlier run (another nonce, or before sending began).
+    pub mo_stale: u64,
+    /// query_sm written, answered, answered ESME_ROK, refused or nacked.
+    pub query_sent: u64,
+    pub query_answered: u64,
+    pub query_ok: u64,
+    pub query_failed: u64,
+    /// enquire_link written beside the messages, and answered.
+    pub enquire_sent: u64,
+    pub enquire_answered: u64,
 }
 
 impl Counters {
@@ -128,6 +190,33 @@ impl Counters {
         self.deliver_bad += o.deliver_bad;
         self.enquire_links += o.enquire_links;
         self.conn_errors += o.conn_errors;
+        self.mo_expected += o.mo_expected;
+        self.mo_received += o.mo_received;
+        self.mo_matched += o.mo_matched;
+        self.mo_duplicate += o.mo_duplicate;
+        self.mo_unknown += o.mo_unknown;
+        self.mo_missing += o.mo_missing;
+        self.mo_late += o.mo_late;
+        self.mo_stale += o.mo_stale;
+        self.query_sent += o.query_sent;
+        self.query_answered += o.query_answered;
+        self.query_ok += o.query_ok;
+        self.query_failed += o.query_failed;
+        self.enquire_sent += o.enquire_sent;
+        self.enquire_answered += o.enquire_answered;
+    }
+
+    /// The MO tracker's counts.
+    pub fn set_mo(&mut self, m: &crate::mo::MoStats) {
+        self.mo_expected = m.expected;
+        self.mo_matched = m.matched;
+        self.mo_duplicate = m.duplicate;
+        self.mo_unknown = m.unknown;
+        self.mo_missing = m.missing;
+    }
+
+    pub fn mo_pending(&self) -> u64 {
+        self.mo_expected.saturating_sub(self.mo_matched)
     }
 
     /// Submits that failed: error status, nack, or never answered.

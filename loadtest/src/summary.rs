@@ -23,7 +23,12 @@
 //! | `submits` | `sent`, `with_receipt`, `answered`, `ok`, `ok_measured`, `failed` (error status), `nacked`, `unanswered`, `unexpected_responses` |
 //! | `error_rate` | (failed + nacked + unanswered) / sent |
 //! | `statuses` | list of `{command, command_id, status, name, count}`: every command_status of every response received (submit_sm_resp OK included) |
-//! | `latency_us` | `submit_resp` and `receipt`, each with `corrected` (from the intended send time) and `uncorrected` (from the actual write), each `{count, mean, p50, p90, p99, p99_9, p99_99, max}`; in closed loop both are the same |
+//! | `latency_us` | `submit_resp`, `receipt` and `mo` (submit -> MO at B), each with `corrected` (from the intended send time) and `uncorrected` (from the actual write), each `{count, mean, p50, p90, p99, p99_9, p99_99, max}`; in closed loop both are the same; `query` and `enquire_link` (from the write, no correction) |
+//! | `mo_per_s` | ESME-to-ESME: MO messages matched to submits sent in the measured time, per second |
+//! | `mo` | `expected` (submits answered OK), `received` (tagged MO read), `matched`, `missing`, `unknown` (this run's tag, no such message), `duplicate`, `late`, `stale` (an earlier run's) |
+//! | `queries` | `--query-share`: `sent`, `answered`, `ok` (ESME_ROK), `failed`, `unanswered` |
+//! | `enquire_links` | `--enquire-share`: `sent`, `answered` |
+//! | `query_p99_over_enquire_p99` | the run's query_sm p99 over its enquire_link p99 (0 without both) |
 //! | `receipts` | `requested`, `expected` (answered OK), `received`, `matched`, `missing`, `unknown`, `duplicate`, `late` (after the grace time), `stale` (before sending began: left over from an earlier run, not judged), `duplicate_message_ids` |
 //! | `deliver_sm` | `other` (not receipts), `bad` (undecodable or without id) |
 //! | `connection_errors` | connections lost while bound, framing errors |
@@ -132,6 +137,12 @@ pub struct Latencies {
     pub submit_resp: LatPair,
     /// submit -> receipt.
     pub receipt: LatPair,
+    /// ESME-to-ESME: submit -> MO deliver_sm at account B.
+    pub mo: LatPair,
+    /// query_sm -> query_sm_resp (ESME_ROK only), from the write.
+    pub query: Lat,
+    /// enquire_link -> enquire_link_resp beside the messages, from the write.
+    pub enquire_link: Lat,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -197,6 +208,79 @@ impl Receipts {
             late: c.receipts_late,
             stale: c.receipts_stale,
             duplicate_message_ids: c.duplicate_message_ids,
+        }
+    }
+}
+
+/// ESME-to-ESME: the MO messages, accounted like receipts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MoCounts {
+    /// Submits answered OK (each should reach B once).
+    pub expected: u64,
+    /// MO deliver_sm carrying a tag, read on any bind.
+    pub received: u64,
+    pub matched: u64,
+    pub missing: u64,
+    pub unknown: u64,
+    pub duplicate: u64,
+    pub late: u64,
+    pub stale: u64,
+}
+
+impl MoCounts {
+    pub fn of(c: &Counters) -> MoCounts {
+        MoCounts {
+            expected: c.mo_expected,
+            received: c.mo_received,
+            matched: c.mo_matched,
+            missing: c.mo_missing,
+            unknown: c.mo_unknown,
+            duplicate: c.mo_duplicate,
+            late: c.mo_late,
+            stale: c.mo_stale,
+        }
+    }
+}
+
+/// `--query-share`: the query_sm beside the messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Queries {
+    pub sent: u64,
+    pub answered: u64,
+    /// Answered ESME_ROK.
+    pub ok: u64,
+    /// Answered with another status, or nacked.
+    pub failed: u64,
+    pub unanswered: u64,
+}
+
+impl Queries {
+    pub fn of(c: &Counters) -> Queries {
+        Queries {
+            sent: c.query_sent,
+            answered: c.query_answered,
+            ok: c.query_ok,
+            failed: c.query_failed,
+            unanswered: c.query_sent.saturating_sub(c.query_answered),
+        }
+    }
+}
+
+/// `--enquire-share`: the enquire_link beside the messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Enquires {
+    pub sent: u64,
+    pub answered: u64,
+}
+
+impl Enquires {
+    pub fn of(c: &Counters) -> Enquires {
+        Enquires {
+            sent: c.enquire_sent,
+            answered: c.enquire_answered,
         }
     }
 }
@@ -297,6 +381,15 @@ pub struct Summary {
     pub statuses: Vec<StatusRow>,
     pub latency_us: Latencies,
     pub receipts: Receipts,
+    /// ESME-to-ESME: MO messages matched to submits sent in the measured time, per second.
+    #[serde(serialize_with = "r3")]
+    pub mo_per_s: f64,
+    pub mo: MoCounts,
+    pub queries: Queries,
+    pub enquire_links: Enquires,
+    /// The run's query_sm p99 over its enquire_link p99 (0 without both).
+    #[serde(serialize_with = "finite")]
+    pub query_p99_over_enquire_p99: f64,
     pub deliver_sm: DeliverSm,
     pub connection_errors: u64,
     pub binds: Binds,
@@ -405,9 +498,20 @@ pub fn summary_table(s: &Summary) -> String {
         row("submit->resp (uncorrected)", &l.submit_resp.uncorrected);
         row("submit->receipt (corrected)", &l.receipt.corrected);
         row("submit->receipt (uncorrected)", &l.receipt.uncorrected);
+        if l.mo.corrected.count > 0 {
+            row("submit->MO (corrected)", &l.mo.corrected);
+            row("submit->MO (uncorrected)", &l.mo.uncorrected);
+        }
     } else {
         row("submit->resp", &l.submit_resp.uncorrected);
         row("submit->receipt", &l.receipt.uncorrected);
+        if l.mo.uncorrected.count > 0 {
+            row("submit->MO", &l.mo.uncorrected);
+        }
+    }
+    if l.query.count + l.enquire_link.count > 0 {
+        row("query_sm->resp", &l.query);
+        row("enquire_link->resp", &l.enquire_link);
     }
     let _ = writeln!(o, "\nstatuses:");
     for r in &s.statuses {
@@ -427,6 +531,30 @@ pub fn summary_table(s: &Summary) -> String {
         r.late,
         r.stale
     );
+    if s.params.get("mo_system_id").is_some_and(|v| v != "-") {
+        let m = &s.mo;
+        let _ = writeln!(
+            o,
+            "MO: {:.0}/s, expected {} received {} matched {} missing {} unknown {} duplicate {} late {} stale {}",
+            s.mo_per_s,
+            m.expected,
+            m.received,
+            m.matched,
+            m.missing,
+            m.unknown,
+            m.duplicate,
+            m.late,
+            m.stale
+        );
+    }
+    let (q, e) = (&s.queries, &s.enquire_links);
+    if q.sent + e.sent > 0 {
+        let _ = writeln!(
+            o,
+            "query_sm: sent {} ok {} failed {} unanswered {}; enquire_link: sent {} answered {}; query p99 / enquire_link p99 = {:.2}",
+            q.sent, q.ok, q.failed, q.unanswered, e.sent, e.answered, s.query_p99_over_enquire_p99
+        );
+    }
     let d = &s.deliver_sm;
     if d.other + d.bad + s.connection_errors + u.unexpected_responses + r.duplicate_message_ids > 0
     {
@@ -471,128 +599,4 @@ pub fn summary_table(s: &Summary) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::stats::new_hist;
-
-    fn sample() -> Summary {
-        let mut h = new_hist();
-        h.saturating_record(120);
-        h.saturating_record(2500);
-        let mut st = StatusCounts::default();
-        st.add(CommandId::SUBMIT_SM_RESP.0, 0, 5);
-        st.add(CommandId::SUBMIT_SM_RESP.0, 0x58, 1);
-        let c = Counters {
-            sent: 6,
-            answered: 6,
-            ok: 5,
-            failed: 1,
-            ..Counters::default()
-        };
-        let lat = LatPair {
-            corrected: Lat::of(&h),
-            uncorrected: Lat::of(&h),
-        };
-        Summary {
-            version: 1,
-            mode: Mode::Open,
-            results_dir: "results/x".into(),
-            params: [
-                ("addr", "127.0.0.1:1"),
-                ("mix", "q\"uote\\"),
-                ("binds", "2"),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-            duration_s: 2.5,
-            throughput_per_s: 1234.5,
-            receipts_per_s: 0.0,
-            offered_rate_per_s: 2000,
-            submits: Submits::of(&c),
-            error_rate: 1.0 / 6.0,
-            statuses: StatusRow::rows(&st),
-            latency_us: Latencies {
-                submit_resp: lat,
-                receipt: LatPair::default(),
-            },
-            receipts: Receipts::of(&c),
-            deliver_sm: DeliverSm::default(),
-            connection_errors: 0,
-            binds: Binds {
-                requested: 2,
-                bound: 2,
-                failed: 0,
-                setup_s: 0.012,
-            },
-            server: None,
-            cpu: Cpu {
-                process_pct: 12.5,
-                threads_pct: vec![12.0, 13.0],
-                saturated: false,
-            },
-            pass: false,
-            failures: vec!["error rate 0.17 > 0".into()],
-        }
-    }
-
-    #[test]
-    fn json_keeps_the_field_names() {
-        let s = sample();
-        let v: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
-        assert_eq!(v["version"], 1);
-        assert_eq!(v["mode"], "open");
-        assert_eq!(v["params"]["mix"], "q\"uote\\");
-        assert_eq!(v["throughput_per_s"].as_f64(), Some(1234.5));
-        assert_eq!(v["submits"]["failed"], 1);
-        assert_eq!(v["submits"]["unanswered"], 0);
-        assert_eq!(
-            v["latency_us"]["submit_resp"]["corrected"]["max"].as_u64(),
-            Some(s.latency_us.submit_resp.corrected.max)
-        );
-        assert!(v["latency_us"]["receipt"]["uncorrected"]["p99_9"].is_u64());
-        assert_eq!(v["statuses"][1]["name"], "ESME_RTHROTTLED");
-        assert_eq!(v["statuses"][1]["status"], "0x00000058");
-        assert_eq!(v["statuses"][0]["command"], "submit_sm_resp");
-        assert_eq!(v["statuses"][0]["command_id"], "0x80000004");
-        assert!((v["error_rate"].as_f64().unwrap() - 1.0 / 6.0).abs() < 1e-12);
-        assert_eq!(v["cpu"]["threads_pct"][1].as_f64(), Some(13.0));
-        assert_eq!(v["binds"]["bound"], 2);
-        assert!(v.get("server").is_none(), "only with --server-pid");
-        assert_eq!(v["pass"], false);
-        // Compact, as loadtest/bench.sh greps it.
-        assert!(s.to_json().contains("\"throughput_per_s\":1234.5"));
-        let table = summary_table(&s);
-        assert!(table.contains("FAIL: error rate"));
-        assert!(table.contains("submit->resp (corrected)"));
-        assert!(table.contains("2 of 2 bound"));
-    }
-
-    #[test]
-    fn json_round_trips() {
-        let mut s = sample();
-        s.server = Some(ServerUsage {
-            pid: 42,
-            cpu_s: 1.25,
-            cpu_pct: 62.5,
-            vm_rss_kib: 1000,
-            vm_hwm_kib: 2000,
-        });
-        // Written with three decimals: a value that has them round-trips.
-        s.latency_us.submit_resp.corrected.mean = 1311.0;
-        s.latency_us.submit_resp.uncorrected.mean = 1311.0;
-        let back = Summary::from_json(&s.to_json()).unwrap();
-        assert_eq!(back, s);
-        assert!(summary_table(&back).contains("server (pid 42): cpu 62%"));
-        // Non-finite numbers are written as 0, never as null.
-        s.error_rate = f64::NAN;
-        s.cpu.threads_pct = vec![f64::INFINITY];
-        let back = Summary::from_json(&s.to_json()).unwrap();
-        assert_eq!((back.error_rate, back.cpu.threads_pct[0]), (0.0, 0.0));
-        // An older or partial summary loads, missing fields at their defaults.
-        let old = Summary::from_json(r#"{"version":1,"throughput_per_s":5}"#).unwrap();
-        assert_eq!(old.throughput_per_s, 5.0);
-        assert_eq!(old.binds, Binds::default());
-        assert!(Summary::from_json("{").is_err());
-    }
-}
+mod tests;

@@ -27,6 +27,7 @@ fn run(name: &str, tput: f64, scale: f64) -> Run {
                 uncorrected: lat,
             },
             receipt: LatPair::default(),
+            ..Latencies::default()
         },
         ..Summary::default()
     };
@@ -36,6 +37,7 @@ fn run(name: &str, tput: f64, scale: f64) -> Run {
         summary,
         resp: hg.clone(),
         rcpt: hg,
+        mo: Hgrm::default(),
     }
 }
 

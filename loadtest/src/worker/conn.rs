@@ -4,7 +4,7 @@
 //! Memory per connection is kept small so thousands of binds fit in one
 //! process: the 256 KiB read buffer belongs to the thread; a connection
 //! keeps only the partial frame a read ended in (usually nothing), its
-//! pending output, and its window of send slots (24 bytes per slot).
+//! pending output, and its window of send slots (32 bytes per slot).
 
 use super::{Worker, MAX_PDU};
 use mio::net::TcpStream;
@@ -27,14 +27,29 @@ pub(super) enum State {
     Closed,
 }
 
-/// An outstanding submit, indexed by its sequence number.
+/// What an outstanding request is.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub(super) enum Req {
+    /// A submit_sm (or an `enquire` of `--mix`): it takes window room.
+    #[default]
+    Msg,
+    /// `--query-share`: a query_sm beside the messages.
+    Query,
+    /// `--enquire-share`: an enquire_link beside the messages.
+    Ping,
+}
+
+/// An outstanding request, indexed by its sequence number.
 #[derive(Clone, Copy, Default)]
 pub(super) struct Slot {
     pub seq: u32,
     pub receipt: bool,
     pub measured: bool,
+    pub req: Req,
     pub intended: u64,
     pub sent: u64,
+    /// ESME-to-ESME mode: the message's tag (0: not tracked).
+    pub tag: u64,
 }
 
 /// The message a connection is in the middle of (long messages span parts).
@@ -69,14 +84,20 @@ pub(super) struct Conn {
     pub next_seq: u32,
     pub slots: Vec<Slot>,
     pub mask: u32,
+    /// Requests awaiting their response (messages and the mix beside them).
     pub outstanding: u32,
+    /// Messages that hold window room: until their response, or in
+    /// ESME-to-ESME mode until their MO (and receipt) too.
+    pub busy: u32,
+    /// Bound as the MO receiver (`--mo-system-id`): never submits.
+    pub mo: bool,
     pub cur: Option<Current>,
     /// `--tls`: rustls between the socket and the frames.
     pub tls: Option<Box<rustls::ClientConnection>>,
 }
 
 impl Conn {
-    pub fn new(stream: TcpStream, role: Role, window: u32) -> Conn {
+    pub fn new(stream: TcpStream, role: Role, window: u32, mo: bool) -> Conn {
         // Twice the window: a free sequence slot is found in a step or two.
         let cap = (window.max(1) as usize * 2).next_power_of_two();
         Conn {
@@ -96,6 +117,8 @@ impl Conn {
             slots: vec![Slot::default(); cap],
             mask: cap as u32 - 1,
             outstanding: 0,
+            busy: 0,
+            mo,
             cur: None,
             tls: None,
         }
@@ -164,6 +187,13 @@ impl Conn {
                 }
             }
         }
+    }
+
+    /// Room for one more request beside the messages: a quarter of the
+    /// slots stays free for them, so a free sequence number always exists.
+    #[inline]
+    pub fn room_for_extra(&self) -> bool {
+        (self.outstanding as usize) < self.slots.len() * 3 / 4
     }
 
     /// A sequence number not in use by an outstanding submit.
@@ -367,7 +397,7 @@ mod tests {
     fn seq_allocation_skips_stuck_slots() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let s = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        let mut c = Conn::new(s, Role::Trx, 2);
+        let mut c = Conn::new(s, Role::Trx, 2, false);
         assert_eq!(c.slots.len(), 4);
         let a = c.alloc_seq();
         c.slots[(a & c.mask) as usize].seq = a; // stuck forever
@@ -384,8 +414,10 @@ mod tests {
     #[test]
     fn a_connection_is_small() {
         // What thousands of binds cost beyond their sockets: the struct and
-        // the window's slots (the read buffer is the thread's).
+        // the window's slots (the read buffer is the thread's). A slot is
+        // 32 bytes since it carries the ESME-to-ESME tag.
+        assert_eq!(std::mem::size_of::<Slot>(), 32);
         let per_conn = std::mem::size_of::<Conn>() + 128 * std::mem::size_of::<Slot>();
-        assert!(per_conn < 4 * 1024, "{per_conn} bytes at window 64");
+        assert!(per_conn < 5 * 1024, "{per_conn} bytes at window 64");
     }
 }

@@ -2,7 +2,7 @@
 //! receipts (handed to the id's owner thread for matching), binds' and
 //! unbinds' answers, and the server's own requests (answered at once).
 
-use super::conn::{be32, mark_dirty, State};
+use super::conn::{be32, mark_dirty, Req, State};
 use super::{Ev, Worker};
 use crate::ids::{id_key, owner};
 use crate::matcher::{Outcome, SentAt};
@@ -28,18 +28,24 @@ impl Worker {
             CommandId::GENERIC_NACK => {
                 self.statuses.add(id.0, status, 1);
                 if let Some(c) = self.conns.get_mut(key) {
-                    let slot = &mut c.slots[(seq & c.mask) as usize];
+                    let i = (seq & c.mask) as usize;
+                    let slot = c.slots[i];
                     if seq != 0 && slot.seq == seq {
-                        slot.seq = 0;
+                        c.slots[i].seq = 0;
                         c.outstanding -= 1;
+                        if slot.req != Req::Msg {
+                            self.extra_answered(&slot, status, true);
+                            return;
+                        }
                         self.counters.answered += 1;
                         self.counters.nacked += 1;
-                        self.want_refill(key);
+                        self.msg_answered(key, &slot, false);
                         return;
                     }
                 }
                 self.counters.unexpected += 1;
             }
+            CommandId::QUERY_SM_RESP => self.on_submit_resp(key, status, seq, frame),
             CommandId::BIND_TRANSMITTER_RESP
             | CommandId::BIND_RECEIVER_RESP
             | CommandId::BIND_TRANSCEIVER_RESP => {
@@ -125,15 +131,26 @@ impl Worker {
         };
         let i = (seq & c.mask) as usize;
         let slot = c.slots[i];
-        if seq == 0 || slot.seq != seq {
+        let id = CommandId(be32(frame, 4));
+        let fits = match slot.req {
+            Req::Msg => id != CommandId::QUERY_SM_RESP,
+            Req::Query => id == CommandId::QUERY_SM_RESP,
+            Req::Ping => id == CommandId::ENQUIRE_LINK_RESP,
+        };
+        if seq == 0 || slot.seq != seq || !fits {
             self.counters.unexpected += 1;
-            self.statuses.add(CommandId::SUBMIT_SM_RESP.0, status, 1);
+            self.statuses.add(id.0, status, 1);
             return;
         }
         c.slots[i].seq = 0;
         c.outstanding -= 1;
+        if slot.req != Req::Msg {
+            self.statuses.add(id.0, status, 1);
+            self.extra_answered(&slot, status, false);
+            return;
+        }
         self.counters.answered += 1;
-        self.want_refill(key);
+        self.msg_answered(key, &slot, status == 0);
         if status != 0 {
             self.counters.failed += 1;
             self.statuses.add(CommandId::SUBMIT_SM_RESP.0, status, 1);
@@ -148,14 +165,20 @@ impl Worker {
                 self.hists.resp_c.saturating_record(lc);
             }
         }
+        let body = frame.get(16..).unwrap_or(&[]);
+        let id = body
+            .get(..smsc::pdu::wire::find_nul(body).unwrap_or(body.len()))
+            .unwrap_or(&[]);
+        if self.plan.query_threshold > 0 {
+            self.recent.push(id);
+        }
         if slot.receipt {
-            let body = frame.get(16..).unwrap_or(&[]);
-            let id = &body[..smsc::pdu::wire::find_nul(body).unwrap_or(body.len())];
             self.counters.receipts_expected += 1;
             let at = SentAt {
                 intended: slot.intended,
                 sent: slot.sent,
                 measured: slot.measured,
+                tag: slot.tag,
             };
             self.route(Ev::Submitted {
                 key: id_key(id),
@@ -183,30 +206,40 @@ impl Worker {
                     None => self.counters.deliver_bad += 1,
                 }
             }
+            Ok(Pdu {
+                body: Body::DeliverSm(sm),
+                ..
+            }) => self.on_mo(&sm),
             Ok(_) => self.counters.deliver_other += 1,
             Err(_) => self.counters.deliver_bad += 1,
         }
     }
 
+    /// Hands a receipt event to the id's owner thread.
     #[inline]
     pub(super) fn route(&mut self, ev: Ev) {
         let k = match ev {
             Ev::Submitted { key, .. } | Ev::Receipt { key, .. } => key,
+            Ev::Mo { .. } | Ev::ReceiptDone { .. } => return self.apply(ev),
         };
-        let o = owner(k, self.plan.threads);
-        if o == self.idx {
-            self.apply(ev);
-        } else if let Some(b) = self.outbox.get_mut(o) {
-            b.push(ev);
-        }
+        self.send_to(owner(k, self.plan.threads), ev);
     }
 
     pub(super) fn apply(&mut self, ev: Ev) {
         let out = match ev {
             Ev::Submitted { key, at } => self.matcher.on_submitted(key, at, self.now),
             Ev::Receipt { key, recv } => self.matcher.on_receipt(key, recv, self.now),
+            Ev::Mo { tag, recv } => return self.apply_mo(tag, recv),
+            Ev::ReceiptDone { tag } => {
+                let done = self.tracker.as_mut().and_then(|t| t.on_receipt(tag));
+                if let Some(conn) = done {
+                    self.complete(conn);
+                }
+                return;
+            }
         };
         if let Outcome::Matched { sent, recv } = out {
+            self.receipt_matched(sent.tag);
             if sent.measured {
                 let (lc, lu) = latencies_us(sent.intended, sent.sent, recv);
                 self.hists.rcpt_u.saturating_record(lu);

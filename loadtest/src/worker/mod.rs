@@ -18,6 +18,7 @@
 //! everything stays local.
 
 mod conn;
+mod e2e;
 mod frames;
 mod poll;
 mod send;
@@ -95,6 +96,24 @@ pub struct Plan {
     pub setup_timeout: Duration,
     /// `--tls`: every connection speaks TLS with this client.
     pub tls: Option<crate::tls::TlsClient>,
+    /// ESME-to-ESME mode: account B's binds (see [`crate::mo`]).
+    pub mo: Option<MoPlan>,
+    /// A query_sm beside a message when `rng32 < query_threshold` (of 2^32).
+    pub query_threshold: u64,
+    /// Likewise an enquire_link.
+    pub enquire_threshold: u64,
+    /// This run's nonce in the MO tags.
+    pub run_nonce: u16,
+}
+
+/// Account B's side of the ESME-to-ESME mode.
+pub struct MoPlan {
+    pub system_id: String,
+    pub password: String,
+    /// bind_receiver (false) or bind_transceiver (true).
+    pub trx: bool,
+    /// B's binds on each thread.
+    pub binds_per_thread: Vec<usize>,
 }
 
 impl Plan {
@@ -124,6 +143,8 @@ pub struct Progress {
     pub answered: AtomicU64,
     pub expected: AtomicU64,
     pub matched: AtomicU64,
+    pub mo_expected: AtomicU64,
+    pub mo_matched: AtomicU64,
 }
 
 /// Coordination between the threads and the main thread.
@@ -155,8 +176,23 @@ impl Shared {
 /// A matcher event handed to the thread that owns the id.
 #[derive(Clone, Copy, Debug)]
 pub enum Ev {
-    Submitted { key: IdKey, at: SentAt },
-    Receipt { key: IdKey, recv: u64 },
+    Submitted {
+        key: IdKey,
+        at: SentAt,
+    },
+    Receipt {
+        key: IdKey,
+        recv: u64,
+    },
+    /// An MO for the tag's thread, read at `recv`.
+    Mo {
+        tag: u64,
+        recv: u64,
+    },
+    /// The receipt of the tag's message was matched (its window may open).
+    ReceiptDone {
+        tag: u64,
+    },
 }
 
 /// xorshift64*: tiny, seeded, good enough to pick message kinds.
@@ -236,6 +272,10 @@ pub struct Worker {
     expired: Vec<usize>,
     /// `--tick`: reads carry kernel receive stamps, mapped by this.
     rx_clock: Option<crate::rxtime::RealToRun>,
+    /// ESME-to-ESME mode: the messages this thread has in flight.
+    tracker: Option<crate::mo::Tracker>,
+    /// `--query-share`: ids to query.
+    recent: crate::query::RecentIds,
     error: Option<String>,
 }
 
@@ -290,6 +330,11 @@ impl Worker {
             holds: Wheel::new(HOLD_TICK_NS, HOLD_BUCKETS, 0),
             expired: Vec::new(),
             rx_clock: None,
+            tracker: plan.mo.as_ref().map(|_| {
+                let binds = plan.binds_per_thread.get(idx).copied().unwrap_or(0);
+                crate::mo::Tracker::new(plan.run_nonce, idx, binds * plan.window as usize)
+            }),
+            recent: crate::query::RecentIds::new(),
             error: None,
             plan,
             shared,
@@ -337,6 +382,9 @@ impl Worker {
         counters.receipts_missing = m.missing;
         counters.receipts_unknown = m.unknown;
         counters.duplicate_message_ids = m.duplicate_message_ids;
+        if let Some(t) = self.tracker.as_mut() {
+            counters.set_mo(&t.finish());
+        }
         let hists = self.take_hists();
         let _ = self.reports.send(Report::Final(Box::new(FinalReport {
             thread: self.idx,
@@ -527,6 +575,9 @@ impl Worker {
         let mut counters = self.counters;
         counters.receipts_matched = self.matcher.stats.matched;
         counters.receipts_duplicate = self.matcher.stats.duplicate;
+        if let Some(t) = &self.tracker {
+            counters.set_mo(&t.stats);
+        }
         let hists = Box::new(self.take_hists());
         let _ = self.reports.send(Report::Interval {
             thread: self.idx,
@@ -543,6 +594,7 @@ impl Worker {
         if !self.open_loop {
             h.resp_c = h.resp_u.clone();
             h.rcpt_c = h.rcpt_u.clone();
+            h.mo_c = h.mo_u.clone();
         }
         h
     }
@@ -555,10 +607,14 @@ impl Worker {
             .store(self.counters.receipts_expected, Ordering::SeqCst);
         p.matched
             .store(self.matcher.stats.matched, Ordering::SeqCst);
+        let mo = self.tracker.as_ref().map(|t| t.stats).unwrap_or_default();
+        p.mo_expected.store(mo.expected, Ordering::SeqCst);
+        p.mo_matched.store(mo.matched, Ordering::SeqCst);
         p.stopped.store(true, Ordering::SeqCst);
     }
 
-    /// Every thread stopped, every submit answered, every expected receipt matched.
+    /// Every thread stopped, every submit answered, every expected receipt
+    /// and MO matched.
     fn all_done(&self) -> bool {
         let ps = &self.shared.progress;
         if !ps.iter().all(|p| p.stopped.load(Ordering::SeqCst)) {
@@ -566,12 +622,15 @@ impl Worker {
         }
         let matched: u64 = ps.iter().map(|p| p.matched.load(Ordering::SeqCst)).sum();
         let (mut sent, mut answered, mut expected) = (0u64, 0u64, 0u64);
+        let (mut mo_expected, mut mo_matched) = (0u64, 0u64);
         for p in ps {
             sent += p.sent.load(Ordering::SeqCst);
             answered += p.answered.load(Ordering::SeqCst);
             expected += p.expected.load(Ordering::SeqCst);
+            mo_expected += p.mo_expected.load(Ordering::SeqCst);
+            mo_matched += p.mo_matched.load(Ordering::SeqCst);
         }
-        sent == answered && expected == matched
+        sent == answered && expected == matched && mo_expected == mo_matched
     }
 }
 

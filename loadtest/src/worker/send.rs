@@ -1,8 +1,9 @@
 //! Sending: closed loop refills the windows that answers opened; open loop
 //! sends what the schedule says is due, each message on its own bind.
 
-use super::conn::{mark_dirty, Current, Slot, State};
+use super::conn::{mark_dirty, Current, Req, Slot, State};
 use super::Worker;
+use crate::matcher::SentAt;
 use crate::templates::Kind;
 
 impl Worker {
@@ -41,13 +42,13 @@ impl Worker {
                 continue;
             };
             c.queued = false;
-            if c.state != State::Bound || c.outstanding >= window {
+            if c.state != State::Bound || c.busy >= window {
                 continue;
             }
             let now = self.clock();
             self.now = now;
             let measured = now >= self.warmup_end;
-            while self.conns.get(key).is_some_and(|c| c.outstanding < window) {
+            while self.conns.get(key).is_some_and(|c| c.busy < window) {
                 self.send_one(key, now, now, measured);
             }
         }
@@ -77,7 +78,7 @@ impl Worker {
         let has_room = |w: &Worker, key: usize| {
             w.conns
                 .get(key)
-                .is_some_and(|c| c.state == State::Bound && c.outstanding < window)
+                .is_some_and(|c| c.state == State::Bound && c.busy < window)
         };
         while let Some((due, bind)) = self
             .schedule
@@ -151,21 +152,43 @@ impl Worker {
             ..cur
         });
         let seq = c.alloc_seq();
-        self.templates
-            .get(cur.kind, cur.next_part, cur.receipt)
-            .write(&mut c.wbuf, seq, cur.concat_ref);
+        let template = self.templates.get(cur.kind, cur.next_part, cur.receipt);
+        // ESME-to-ESME: every message but a link check is tracked to its MO.
+        let tag = match self.tracker.as_mut() {
+            Some(t) if cur.kind != Kind::Enquire => {
+                let at = SentAt {
+                    intended,
+                    sent,
+                    measured,
+                    tag: 0,
+                };
+                t.start(key, at, cur.receipt).unwrap_or(0)
+            }
+            _ => 0,
+        };
+        if tag != 0 {
+            template.write_tagged(&mut c.wbuf, seq, cur.concat_ref, tag);
+        } else {
+            template.write(&mut c.wbuf, seq, cur.concat_ref);
+        }
         c.slots[(seq & c.mask) as usize] = Slot {
             seq,
             receipt: cur.receipt,
             measured,
+            req: Req::Msg,
             intended,
             sent,
+            tag,
         };
         c.outstanding += 1;
+        c.busy += 1;
         self.counters.sent += 1;
         if cur.receipt {
             self.counters.sent_with_receipt += 1;
         }
         mark_dirty(&mut self.dirty, c, key);
+        if self.plan.query_threshold | self.plan.enquire_threshold != 0 {
+            self.send_extras(key, sent, measured);
+        }
     }
 }

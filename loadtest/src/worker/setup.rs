@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 pub const BIND_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Worker {
-    fn open(&mut self, role: Role) -> Result<usize, String> {
+    fn open(&mut self, role: Role, mo: bool) -> Result<usize, String> {
         let stream = TcpStream::connect(self.plan.addr)
             .map_err(|e| format!("connect to {}: {e}", self.plan.addr))?;
         let _ = stream.set_nodelay(true);
@@ -32,7 +32,7 @@ impl Worker {
         }
         let entry = self.conns.vacant_entry();
         let key = entry.key();
-        let mut conn = Conn::new(stream, role, self.plan.window);
+        let mut conn = Conn::new(stream, role, self.plan.window, mo);
         if let Some(t) = &self.plan.tls {
             let c = rustls::ClientConnection::new(t.config.clone(), t.name.clone())
                 .map_err(|e| format!("TLS: {e}"))?;
@@ -62,7 +62,16 @@ impl Worker {
             BindMode::Trx => &[Role::Trx],
             BindMode::Tx => &[Role::Tx, Role::Rx],
         };
-        let total = binds * roles.len();
+        // Account A's connections, then B's (ESME-to-ESME mode).
+        let own = binds * roles.len();
+        let (mo_binds, mo_role) = match &self.plan.mo {
+            Some(m) => (
+                m.binds_per_thread.get(self.idx).copied().unwrap_or(0),
+                if m.trx { Role::Trx } else { Role::Rx },
+            ),
+            None => (0, Role::Rx),
+        };
+        let total = own + mo_binds;
         self.binds.requested = total as u64;
         let concurrency = self.plan.bind_concurrency.max(1);
         let deadline = Instant::now() + self.plan.setup_timeout;
@@ -71,9 +80,14 @@ impl Worker {
         self.in_setup = true;
         loop {
             while opened < total && in_flight.len() < concurrency && Instant::now() < deadline {
-                let role = roles[opened % roles.len()];
+                let mo = opened >= own;
+                let role = if mo {
+                    mo_role
+                } else {
+                    roles[opened % roles.len()]
+                };
                 opened += 1;
-                match self.open(role) {
+                match self.open(role, mo) {
                     Ok(key) => in_flight.push((key, Instant::now())),
                     Err(e) => {
                         self.binds.note_error(&e);
@@ -130,7 +144,7 @@ impl Worker {
             match c.state {
                 State::Bound => {
                     self.binds.bound += 1;
-                    if c.role != Role::Rx {
+                    if c.role != Role::Rx && !c.mo {
                         self.submitters.push(key);
                     }
                 }
@@ -156,9 +170,16 @@ impl Worker {
             return;
         };
         let seq = c.alloc_seq();
+        let (system_id, password) = match (&self.plan.mo, c.mo) {
+            (Some(m), true) => (m.system_id.as_bytes(), m.password.as_bytes()),
+            _ => (
+                self.plan.system_id.as_bytes(),
+                self.plan.password.as_bytes(),
+            ),
+        };
         let bind = Bind {
-            system_id: self.plan.system_id.as_bytes(),
-            password: self.plan.password.as_bytes(),
+            system_id,
+            password,
             system_type: b"",
             interface_version: 0x34,
             addr_ton: 0,
