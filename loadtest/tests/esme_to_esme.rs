@@ -28,9 +28,10 @@ fn every_mo_and_receipt_accounted_for() {
         "--route",
         "4479=b",
         // Small: a load test that over-runs the MO deliveries fills it
-        // (ESME_RMSGQFUL); 2 x 8 x 16 messages in flight fit easily.
+        // (ESME_RMSGQFUL); 4 x 16 messages in flight fit easily, and the
+        // 2 x 1,024 ids a query picks from are still held.
         "--message-store",
-        "4096",
+        "8192",
         "--stats-interval",
         "0",
         "--shutdown-grace",
@@ -100,7 +101,12 @@ fn every_mo_and_receipt_accounted_for() {
     assert!(s.mo_per_s > 0.0);
     // The mix beside the messages: answered ESME_ROK, each timed apart.
     assert!(c.query_sent > 10 && c.enquire_sent > 10, "{c:?}");
-    assert_eq!((c.query_ok, c.query_failed), (c.query_sent, 0));
+    assert_eq!(
+        (c.query_ok, c.query_failed),
+        (c.query_sent, 0),
+        "{:?}",
+        s.statuses
+    );
     assert_eq!(c.enquire_answered, c.enquire_sent);
     assert!(lat.query.count > 0 && lat.enquire_link.count > 0);
     assert!(s.query_p99_over_enquire_p99 > 0.0);
@@ -130,7 +136,16 @@ fn every_mo_and_receipt_accounted_for() {
     let sc = &snap.counters;
     assert_eq!(sc.mo_routed, c.ok);
     assert_eq!(sc.mo_delivered, c.mo_received);
-    assert_eq!(sc.query_rx, c.query_sent);
+    // A query for a message of the other loop is counted again there
+    // (manage::answer_for runs on_query, which counts query_rx): either
+    // way every query reached the server.
+    assert!(
+        sc.query_rx == c.query_sent || sc.query_rx == c.query_sent + sc.remote_answered,
+        "query_rx {} sent {} remote_answered {}",
+        sc.query_rx,
+        c.query_sent,
+        sc.remote_answered
+    );
     assert_eq!(
         sc.bind_tx + sc.bind_rx + sc.bind_trx,
         7,
