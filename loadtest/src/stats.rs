@@ -265,6 +265,8 @@ impl StatusCounts {
 }
 
 /// What a worker sends the main thread.
+// Once a second per thread: the size of the interval's counters costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Report {
     /// One second of a thread: cumulative counters, that second's samples.
     Interval {
