@@ -11,7 +11,8 @@
 #   PAIRS=5 DURATION=4 loadtest/e2e.sh
 #
 # Environment: PAIRS=5 DURATION=4 WARMUP=1 SERVER_CORES=0 LOAD_CORES=1
-# PORT=27790 MO_BINDS=4 QUERY=1 QUERY_SHARE=0.01 ENQUIRE_SHARE=0.01
+# PORT=27790 MO_BINDS=4 QUERY=1 PERF=e2e-1 (record the server's profile in
+# that run: perf-e2e-1.data) QUERY_SHARE=0.01 ENQUIRE_SHARE=0.01
 # LOADTEST=target/release/loadtest OUT=results/e2e-<UTC time>. Every process
 # is started here, bounded by `timeout`, and stopped by its PID.
 set -euo pipefail
@@ -32,19 +33,28 @@ ENQUIRE_SHARE=${ENQUIRE_SHARE:-0.01}
 LOADTEST=${LOADTEST:-$ROOT/target/release/loadtest}
 OUT=${OUT:-results/e2e-$(date -u +%Y%m%d-%H%M%S)}
 mkdir -p "$OUT"
+SERVER_PID=
+# The server is stopped by its PID after each run, and on any exit.
+trap '[ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true' EXIT
 
 # run LABEL EXTRA...: one server, one load-test run; prints the summary path.
 run() {
     local label=$1
     shift
-    timeout $((DURATION + WARMUP + 40)) "$SMSC" --listen "127.0.0.1:$PORT" --threads 1 \
+    "$SMSC" --listen "127.0.0.1:$PORT" --threads 1 \
         --cores "$SERVER_CORES" --account a:pw --account b:pw --route 4479=b \
         --stats-interval 0 >"$OUT/$label.log" 2>&1 &
     local pid=$!
+    SERVER_PID=$pid
     for _ in $(seq 100); do
         (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
         sleep 0.05
     done
+    if [ "$label" = "${PERF:-}" ]; then
+        # The server's profile over the measured time of this run.
+        (sleep $((WARMUP + 1)); timeout $((DURATION + 10)) perf record -q -e cpu-clock -g \
+            -p "$pid" -o "$OUT/perf-$label.data" -- sleep $((DURATION - 1)) >/dev/null 2>&1) &
+    fi
     timeout $((DURATION + WARMUP + 30)) "$LOADTEST" run --addr "127.0.0.1:$PORT" \
         --system-id a --password pw --threads 1 --cores "$LOAD_CORES" \
         --binds 4 --window 64 --bind trx --receipts 1 --duration "${DURATION}s" \
