@@ -121,7 +121,17 @@ fn every_mo_and_receipt_accounted_for() {
     let total: u64 = ivs.iter().map(|i| i.hist.len()).sum();
     assert_eq!(total, lat.mo.corrected.count);
     let csv = std::fs::read_to_string(dir.join("intervals.csv")).unwrap();
-    assert!(csv.lines().next().unwrap().ends_with("enquire_max_us"));
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with("enquire_max_us"));
+    let cols = header.split(',').count();
+    assert!(csv.lines().all(|l| l.split(',').count() == cols), "{csv}");
+    // Some measured second saw MO messages matched and queries timed.
+    let idx = |name: &str| header.split(',').position(|c| c == name).unwrap();
+    let (mo, q99) = (idx("mo"), idx("query_p99_us"));
+    assert!(csv.lines().skip(1).any(|l| {
+        let f: Vec<&str> = l.split(',').collect();
+        f[1] == "measure" && f[mo] != "0" && f[q99] != "0"
+    }));
 
     // The server's side: every message routed to B and acknowledged.
     let shared = srv.shared().clone();
@@ -152,4 +162,77 @@ fn every_mo_and_receipt_accounted_for() {
         "4 TRX of a, 3 RX of b"
     );
     srv.stop();
+}
+
+/// Open loop (`--rate`), one thread, B bound as transceivers, no receipts:
+/// the MO latency is corrected from the schedule and every MO arrives.
+#[test]
+fn open_loop_with_transceiver_receivers() {
+    smsc::log::set_quiet(true);
+    let cfg = smsc::config::Config::from_args(smsc::config::Args::parse_from([
+        "smsc",
+        "--listen",
+        "127.0.0.1:0",
+        "--threads",
+        "1",
+        "--account",
+        "a:pw",
+        "--account",
+        "b:pw",
+        "--route",
+        "4470=b",
+        "--stats-interval",
+        "0",
+        "--shutdown-grace",
+        "300ms",
+    ]))
+    .unwrap();
+    let srv = smsc::server::Server::start(cfg).unwrap();
+    let dir = out_dir("e2e-open");
+    let a = run_args(
+        srv.local_addr(),
+        &dir,
+        &[
+            "--system-id",
+            "a",
+            "--password",
+            "pw",
+            "--binds",
+            "2",
+            "--mo-system-id",
+            "b",
+            "--mo-prefix",
+            "4470",
+            "--mo-bind",
+            "trx",
+            "--mo-binds",
+            "1",
+            "--rate",
+            "2000",
+            "--duration",
+            "600ms",
+            "--warmup",
+            "100ms",
+        ],
+    );
+    let out = run(&a).unwrap();
+    let c = &out.counters;
+    let s = &out.summary;
+    assert!((1300..=1500).contains(&c.sent), "sent {}", c.sent);
+    assert_eq!((c.ok, c.mo_matched, c.mo_received), (c.sent, c.sent, c.sent));
+    assert_eq!((c.mo_missing, c.mo_unknown, c.mo_duplicate), (0, 0, 0));
+    assert_eq!(c.sent_with_receipt, 0);
+    let mo = &s.latency_us.mo;
+    assert!(mo.corrected.count > 1000, "{mo:?}");
+    assert!(mo.corrected.p50 >= mo.uncorrected.p50, "corrected from the schedule");
+    assert_eq!(out.exit_code, 0, "{:?}", s.failures);
+    assert!(summary_has_mo_line(&dir));
+    srv.stop();
+}
+
+fn summary_has_mo_line(dir: &std::path::Path) -> bool {
+    std::fs::read_to_string(dir.join("summary.txt"))
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("MO: ") && l.contains("missing 0"))
 }
