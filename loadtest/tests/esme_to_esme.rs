@@ -219,12 +219,18 @@ fn open_loop_with_transceiver_receivers() {
     let c = &out.counters;
     let s = &out.summary;
     assert!((1300..=1500).contains(&c.sent), "sent {}", c.sent);
-    assert_eq!((c.ok, c.mo_matched, c.mo_received), (c.sent, c.sent, c.sent));
+    assert_eq!(
+        (c.ok, c.mo_matched, c.mo_received),
+        (c.sent, c.sent, c.sent)
+    );
     assert_eq!((c.mo_missing, c.mo_unknown, c.mo_duplicate), (0, 0, 0));
     assert_eq!(c.sent_with_receipt, 0);
     let mo = &s.latency_us.mo;
     assert!(mo.corrected.count > 1000, "{mo:?}");
-    assert!(mo.corrected.p50 >= mo.uncorrected.p50, "corrected from the schedule");
+    assert!(
+        mo.corrected.p50 >= mo.uncorrected.p50,
+        "corrected from the schedule"
+    );
     assert_eq!(out.exit_code, 0, "{:?}", s.failures);
     assert!(summary_has_mo_line(&dir));
     srv.stop();
