@@ -169,3 +169,34 @@ fn compare_writes_svg_and_png() {
         .any(|p| p == [COLORS[1].0, COLORS[1].1, COLORS[1].2]));
     let _ = std::fs::remove_dir_all(&base);
 }
+
+#[test]
+fn mo_runs_get_a_dotted_curve_and_rows() {
+    let plain = run("plain", 1000.0, 1.0);
+    let mut e2e = run("e2e", 500.0, 2.0);
+    e2e.mo = e2e.rcpt.clone();
+    e2e.summary.latency_us.mo.corrected = e2e.summary.latency_us.submit_resp.corrected;
+    e2e.summary.mo_per_s = 500.0;
+    e2e.summary.mo.missing = 3;
+    let runs = [plain, e2e];
+    let layout = Layout::new(&runs);
+    let lines: Vec<(usize, chart::Line)> = layout.curves.iter().map(|c| (c.run, c.line)).collect();
+    assert!(lines.contains(&(1, chart::Line::Mo)));
+    assert!(
+        !lines.contains(&(0, chart::Line::Mo)),
+        "no MO for a plain run"
+    );
+    let svg = chart::svg(&runs).unwrap();
+    assert!(svg.contains("submit→MO"), "legend entry");
+    let t = table(&runs);
+    let row = |name: &str| t.lines().find(|l| l.starts_with(name)).map(str::to_string);
+    assert!(row("MO/s").is_some_and(|l| l.contains("500")), "{t}");
+    assert!(row("MO missing").is_some_and(|l| l.ends_with('3')), "{t}");
+    assert!(row("submit->MO p50").is_some(), "{t}");
+    // Without MO runs, no MO rows and no MO legend.
+    let t = table(&[run("a", 1.0, 1.0)]);
+    assert!(!t.contains("MO"), "{t}");
+    assert!(!chart::svg(&[run("a", 1.0, 1.0)])
+        .unwrap()
+        .contains("submit→MO"));
+}
