@@ -53,6 +53,8 @@ struct Outstanding {
     /// The answer to write (one loop asked), or the best so far (cancel by
     /// source and destination: OK if any loop cancelled something).
     answer: Option<Vec<u8>>,
+    /// `answer` came from another loop, which counted it in its metrics.
+    answer_counted: bool,
     /// The status when nobody succeeded or the time is up.
     fail: S,
     deadline: u64,
@@ -63,10 +65,13 @@ struct Outstanding {
 
 /// A response ready for a session of this loop: write `frame` to `key`;
 /// or, with `resubmit`, handle request `frame` of `key` here after all.
+/// `counted`: the loop that made the response counted it already (the
+/// writer must not count it again).
 pub struct Ready {
     pub key: ConnKey,
     pub frame: Vec<u8>,
     pub resubmit: bool,
+    pub counted: bool,
 }
 
 #[derive(Default)]
@@ -127,6 +132,7 @@ impl Remote {
             resp,
             waiting: sent,
             answer: first,
+            answer_counted: false,
             fail,
             deadline,
             fallback: None,
@@ -153,6 +159,7 @@ impl Remote {
         let ok = is_ok(&frame);
         if o.answer.is_none() || ok {
             o.answer = Some(frame);
+            o.answer_counted = true;
         }
         if o.waiting > 0 {
             return None;
@@ -196,21 +203,31 @@ impl Outstanding {
     /// request to handle here (`fallback`), else the failure.
     fn finish(self) -> Ready {
         let ok = self.answer.as_deref().is_some_and(is_ok);
+        let counted = self.answer.is_some() && self.answer_counted;
         match (self.answer, self.fallback) {
             (Some(frame), _) if ok => Ready {
                 key: self.key,
                 frame,
                 resubmit: false,
+                counted,
             },
             (_, Some(frame)) => Ready {
                 key: self.key,
                 frame,
                 resubmit: true,
+                counted: false,
             },
-            (answer, None) => Ready {
+            (Some(frame), None) => Ready {
                 key: self.key,
-                frame: answer.unwrap_or_else(|| failure(self.resp, self.fail, self.seq)),
+                frame,
                 resubmit: false,
+                counted,
+            },
+            (None, None) => Ready {
+                key: self.key,
+                frame: failure(self.resp, self.fail, self.seq),
+                resubmit: false,
+                counted: false,
             },
         }
     }

@@ -99,6 +99,15 @@ fn query_cancel_and_replace_reach_the_loop_that_holds_the_message() {
         }));
         assert_eq!(e.recv_id(C::CANCEL_SM_RESP).status(), S::ESME_RCANCELFAIL);
     }
+    // Counted once each, where they were received, not again where the
+    // loop holding the message answered them.
+    let counted = || {
+        let c = server.snapshot().counters;
+        (c.query_rx, c.cancel_rx, c.tx_of(C::QUERY_SM_RESP))
+    };
+    common::eventually(Duration::from_secs(2), || counted() != (0, 0, 0));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(counted(), (2, 3, 2));
     server.stop();
 }
 

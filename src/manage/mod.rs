@@ -114,7 +114,10 @@ pub fn on_query(
     let Some(a) = transmitter(s) else {
         return refuse(&mut st.m, s, resp, S::ESME_RINVBNDSTS, seq);
     };
-    st.m.query_rx += 1;
+    // Counted where the session is, not again where it is answered.
+    if origin.is_some() {
+        st.m.query_rx += 1;
+    }
     let mseq = match target(st, shared, q.message_id) {
         Err(code) => return refuse(&mut st.m, s, resp, code, seq),
         Ok(Target::Nowhere) => return refuse(&mut st.m, s, resp, S::ESME_RQUERYFAIL, seq),
@@ -160,7 +163,9 @@ pub fn on_cancel(
     let Some(a) = transmitter(s) else {
         return refuse(&mut st.m, s, resp, S::ESME_RINVBNDSTS, seq);
     };
-    st.m.cancel_rx += 1;
+    if origin.is_some() {
+        st.m.cancel_rx += 1;
+    }
     let picked: Vec<u64> = if c.message_id.is_empty() {
         if c.destination_addr.is_empty() {
             return refuse(&mut st.m, s, resp, S::ESME_RINVDSTADR, seq);
