@@ -13,6 +13,7 @@
     clippy::panic
 )]
 
+use crate::events::Kind as EventKind;
 use crate::account::{Account, AccountId};
 use crate::clock::Kind;
 use crate::conn::{ConnKey, Session};
@@ -153,6 +154,10 @@ pub fn on_submit(
         return refuse_message(st, s, a, resp_id, S::ESME_RMSGQFUL, seq);
     };
     let id = st.accept.msgid.id_of(mseq);
+    let ek = crate::events::key(st.id as u8, mseq);
+    st.delivery
+        .events
+        .record(ek, st.clock.tick, EventKind::Accepted, sm.destination_addr);
     match rule {
         Some(PrefixAction::LateResponse(d)) => {
             let slot = st.accept.late.insert(LateResponse {
@@ -181,6 +186,9 @@ pub fn on_submit(
 fn rate_limit(st: &mut LoopState, shared: &Shared, acct: &Account) -> Result<(), S> {
     if acct.throughput > 0 && !shared.admit(acct.id, acct.throughput, st.clock.now) {
         st.m.submit_throttled += 1;
+        if let Some(am) = st.m.account(acct.id.index()) {
+            am.submit_throttled += 1;
+        }
         return Err(S::ESME_RTHROTTLED);
     }
     Ok(())
@@ -512,6 +520,10 @@ pub(crate) fn hold(
         mo_to,
         mo: None,
     };
+    let ek = crate::events::key(st.id as u8, mseq);
+    st.delivery
+        .events
+        .record(ek, st.clock.tick, EventKind::Held, &due.to_be_bytes());
     let final_stat = p.final_stat();
     set_stat(&mut p.receipt, final_stat);
     // Journaled as a pending message (with its MO deliver_sm): after a

@@ -82,6 +82,11 @@ pub struct Session {
     pub range: Option<Box<regex::bytes::Regex>>,
     /// The peer closed its side (an event said so): read to the end.
     pub hup: bool,
+    /// PDUs read from and written to this session (the admin API).
+    pub pdus_rx: u64,
+    pub pdus_tx: u64,
+    /// Unix second of the bind; 0 before it.
+    pub bound_at: u32,
 }
 
 impl Session {
@@ -110,6 +115,9 @@ impl Session {
             client_cert: None,
             range: None,
             hup: false,
+            pdus_rx: 0,
+            pdus_tx: 0,
+            bound_at: 0,
         }
     }
 

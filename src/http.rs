@@ -1,17 +1,13 @@
-//! The HTTP listener (`--metrics-listen`), on its own thread with the
-//! `tiny_http` crate: `GET /metrics` (Prometheus text, read from the
-//! snapshots the loops publish, so it never slows them) and `POST /mo`
-//! (an MO message injected for testing ESMEs: `inject.rs`). Bodies are
-//! bounded; a bad one gets a 4xx with a JSON reason.
+//! Prometheus text for `GET /metrics`, read from the snapshots the loops
+//! publish (so it never slows them). The listener that serves it, with the
+//! console and `POST /mo`, is `admin/` (`--admin-listen`).
 
 use crate::metrics::Snapshot;
 use crate::pdu::{CommandId, CommandStatus};
 use crate::server::Shared;
 use std::fmt::Write as _;
-use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Renders all counters in the Prometheus text exposition format.
 pub fn render(shared: &Shared, s: &Snapshot) -> String {
@@ -107,84 +103,8 @@ pub fn render(shared: &Shared, s: &Snapshot) -> String {
     out
 }
 
-/// Largest request body read (`POST /mo`).
-const MAX_BODY: usize = 64 * 1024;
-
-fn json(status: u16, v: serde_json::Value) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
-    let mut r = tiny_http::Response::from_data(v.to_string().into_bytes()).with_status_code(status);
-    if let Ok(h) = tiny_http::Header::from_bytes(&b"Content-Type"[..], &b"application/json"[..]) {
-        r.add_header(h);
-    }
-    r
-}
-
-/// Serves the HTTP listener until the process exits.
+/// Serves the HTTP listener (`admin::serve`: the console, its API,
+/// `/metrics` and `POST /mo`) until the server shuts down.
 pub fn serve_metrics(addr: SocketAddr, shared: Arc<Shared>) -> std::io::Result<SocketAddr> {
-    let server = tiny_http::Server::http(addr).map_err(std::io::Error::other)?;
-    let local = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| std::io::Error::other("not an IP listener"))?;
-    std::thread::Builder::new()
-        .name("smsc-http".into())
-        .spawn(move || {
-            let mut next_loop = 0usize;
-            for mut req in server.incoming_requests() {
-                let path = req.url().split('?').next().unwrap_or("").to_string();
-                let resp = match (req.method(), path.as_str()) {
-                    (tiny_http::Method::Get, "/metrics") => {
-                        let body = render(&shared, &shared.snapshot());
-                        let mut r = tiny_http::Response::from_data(body.into_bytes());
-                        if let Ok(h) = tiny_http::Header::from_bytes(
-                            &b"Content-Type"[..],
-                            &b"text/plain; version=0.0.4"[..],
-                        ) {
-                            r.add_header(h);
-                        }
-                        r
-                    }
-                    (tiny_http::Method::Post, "/mo") => {
-                        let mut body = Vec::new();
-                        let read = req
-                            .as_reader()
-                            .take(MAX_BODY as u64 + 1)
-                            .read_to_end(&mut body);
-                        if read.is_err() || body.len() > MAX_BODY {
-                            json(
-                                413,
-                                serde_json::json!({"error": "body unreadable or over 64 KiB"}),
-                            )
-                        } else {
-                            match crate::inject::parse(&body) {
-                                Err(e) => json(400, serde_json::json!({ "error": e })),
-                                Ok(mo) => {
-                                    next_loop = next_loop.wrapping_add(1);
-                                    match shared.inject(next_loop, mo, Duration::from_secs(5)) {
-                                        Ok(id) => {
-                                            json(200, serde_json::json!({ "message_id": id }))
-                                        }
-                                        Err(e) if e.starts_with("no account") => {
-                                            json(400, serde_json::json!({ "error": e }))
-                                        }
-                                        Err(e) if e.starts_with("ESME_") => {
-                                            json(400, serde_json::json!({ "error": e }))
-                                        }
-                                        Err(e) => json(503, serde_json::json!({ "error": e })),
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    (_, "/metrics") | (_, "/mo") => {
-                        json(405, serde_json::json!({"error": "method not allowed"}))
-                    }
-                    _ => json(
-                        404,
-                        serde_json::json!({"error": "no such path (GET /metrics, POST /mo)"}),
-                    ),
-                };
-                let _ = req.respond(resp);
-            }
-        })?;
-    Ok(local)
+    crate::admin::serve(addr, shared)
 }

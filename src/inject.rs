@@ -173,6 +173,13 @@ pub fn inject_mo(
         return Err("ESME_RMSGQFUL: the message store is full".into());
     };
     let id = st.accept.id_of(mseq);
+    let ek = crate::events::key(st.id as u8, mseq);
+    st.delivery.events.record(
+        ek,
+        st.clock.tick,
+        crate::events::Kind::Accepted,
+        req.to.as_bytes(),
+    );
     crate::accept::hold(
         st,
         shared,

@@ -7,6 +7,7 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod accept;
+pub mod admin;
 pub mod account;
 pub mod affinity;
 pub mod buf;
@@ -15,6 +16,7 @@ pub mod config;
 pub mod conn;
 pub mod delivery;
 pub mod dlr;
+pub mod events;
 pub mod http;
 pub mod inject;
 pub mod journal;

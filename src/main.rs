@@ -72,34 +72,20 @@ fn main() {
     if let Some(addr) = server.tls_addr() {
         tracing::info!("smsc listening for TLS on {addr}");
     }
-    if let Some(addr) = server.shared().config.metrics_listen {
-        if let Err(e) = smsc::http::serve_metrics(addr, server.shared().clone()) {
-            eprintln!("smsc: cannot serve metrics on {addr}: {e}");
-            std::process::exit(1);
+    if let Some(addr) = server.shared().config.admin_listen {
+        match smsc::admin::serve(addr, server.shared().clone()) {
+            Ok(a) => tracing::info!("console and admin API on http://{a}/"),
+            Err(e) => {
+                eprintln!("smsc: cannot serve --admin-listen {addr}: {e}");
+                std::process::exit(1);
+            }
         }
     }
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(50));
         if reload.swap(false, Ordering::Relaxed) {
-            // Without an accounts file the warning says so, unless TLS is
-            // what SIGHUP is for.
-            let shared = server.shared();
-            if shared.config.accounts_file.is_some()
-                || shared.config.config_file.is_some()
-                || shared.tls.is_none()
-            {
-                match server.reload_accounts() {
-                    Ok(summary) => tracing::info!("accounts reloaded: {summary}"),
-                    Err(e) => tracing::warn!("accounts not reloaded: {e}"),
-                }
-            }
-            match server.reload_tls() {
-                Some(Ok(summary)) => tracing::info!("TLS reloaded: {summary}"),
-                Some(Err(e)) => {
-                    tracing::warn!("TLS not reloaded (the certificate in force stays): {e}")
-                }
-                None => {}
-            }
+            // The same as POST /api/v1/reload (it logs what it did).
+            let _ = smsc::admin::reload(server.shared());
         }
     }
     tracing::info!("shutting down: unbinding sessions");

@@ -349,6 +349,8 @@ pub struct AccountCounters {
     pub segments: u64,
     pub receipt_created: u64,
     pub receipt_acked: u64,
+    /// Submits refused with ESME_RTHROTTLED (part of `submit_ex`).
+    pub submit_throttled: u64,
 }
 
 impl AccountCounters {
@@ -358,6 +360,7 @@ impl AccountCounters {
         self.segments += o.segments;
         self.receipt_created += o.receipt_created;
         self.receipt_acked += o.receipt_acked;
+        self.submit_throttled += o.submit_throttled;
     }
 }
 
@@ -427,6 +430,13 @@ pub struct Snapshot {
     pub receipts_inflight: u64,
     /// Response latency by command.
     pub latency: Latency,
+    /// Sessions open, and a row for each of the first
+    /// `admin::sessions::MAX_ROWS` (not merged: read per loop).
+    pub sessions_total: u64,
+    pub sessions: Vec<crate::admin::sessions::SessionRow>,
+    /// Binds (TX, RX, TRX) and pending messages per account.
+    pub binds: crate::admin::sessions::Binds,
+    pub pending_by_account: Vec<u32>,
 }
 
 impl Snapshot {
@@ -445,6 +455,21 @@ impl Snapshot {
         self.messages_pending += o.messages_pending;
         self.messages_stored += o.messages_stored;
         self.receipts_inflight += o.receipts_inflight;
+        self.sessions_total += o.sessions_total;
+        if self.binds.len() < o.binds.len() {
+            self.binds.resize(o.binds.len(), [0; 3]);
+        }
+        for (a, b) in self.binds.iter_mut().zip(o.binds.iter()) {
+            for (x, y) in a.iter_mut().zip(b.iter()) {
+                *x += y;
+            }
+        }
+        if self.pending_by_account.len() < o.pending_by_account.len() {
+            self.pending_by_account.resize(o.pending_by_account.len(), 0);
+        }
+        for (a, b) in self.pending_by_account.iter_mut().zip(o.pending_by_account.iter()) {
+            *a += b;
+        }
     }
 }
 

@@ -38,8 +38,9 @@ pub struct Shared {
     pub accounts: Vec<AccountState>,
     pub shutdown: AtomicBool,
     pub wakers: OnceLock<Vec<Arc<mio::Waker>>>,
-    /// Each loop's inbox for injected MO messages (`POST /mo`).
-    pub injectors: OnceLock<Vec<std::sync::mpsc::SyncSender<crate::inject::Inject>>>,
+    /// Each loop's inbox for the admin thread's requests (`admin::Request`:
+    /// MO injection, message lookups, unbinds).
+    pub admin: OnceLock<Vec<std::sync::mpsc::SyncSender<crate::admin::Request>>>,
     pub snapshots: Vec<Mutex<Snapshot>>,
     /// Failed binds per (IP, account) and per IP for unknown system_ids:
     /// (count, window start).
@@ -117,7 +118,7 @@ impl Shared {
             accounts,
             shutdown: AtomicBool::new(false),
             wakers: OnceLock::new(),
-            injectors: OnceLock::new(),
+            admin: OnceLock::new(),
             bind_failures: Mutex::new(HashMap::new()),
             connections: AtomicUsize::new(0),
             epoch: Instant::now(),
@@ -290,15 +291,10 @@ impl Shared {
         req: crate::inject::MoRequest,
         wait: Duration,
     ) -> Result<String, String> {
-        let tx = self
-            .injectors
-            .get()
-            .and_then(|v| v.get(to % v.len().max(1)))
-            .ok_or("the server is not running")?;
         let (reply, answer) = std::sync::mpsc::channel();
-        tx.try_send(crate::inject::Inject { req, reply })
-            .map_err(|_| "busy: too many injections waiting".to_string())?;
-        self.wake(to % self.config.threads.max(1));
+        let to = to % self.config.threads.max(1);
+        let r = crate::admin::Request::Mo(crate::inject::Inject { req, reply });
+        crate::admin::ask(self, to, r)?;
         answer
             .recv_timeout(wait)
             .map_err(|_| "no answer from the server loop in time".to_string())?
@@ -398,7 +394,7 @@ impl Server {
             injectors.push(tx);
             inject_rx.push(rx);
         }
-        let _ = shared.injectors.set(injectors);
+        let _ = shared.admin.set(injectors);
         let mut inject_rx = inject_rx.into_iter();
 
         let mut workers = Vec::with_capacity(n);
@@ -424,7 +420,7 @@ impl Server {
                 mail_rx,
             )?;
             if let Some(r) = inject_rx.next() {
-                w.set_injections(r);
+                w.set_admin(r);
             }
             wakers.push(w.waker());
             workers.push(w);

@@ -161,6 +161,8 @@ pub struct Store {
     /// start only (bounded by what the journal held); a stale entry finds
     /// its slot reused by another sequence and misses.
     aliases: std::collections::HashMap<crate::msgid::MessageId, u64>,
+    /// Pending messages per account (the admin API's accounts table).
+    pending_by_account: Vec<u32>,
 }
 
 /// Why a lookup found nothing.
@@ -185,6 +187,7 @@ impl Store {
             pending: Slab::new(),
             retention: retention_secs,
             aliases: Default::default(),
+            pending_by_account: Vec::new(),
         }
     }
 
@@ -303,6 +306,9 @@ impl Store {
             if m.pending != NO_PENDING {
                 self.pending.try_remove(m.pending as usize);
                 m.pending = NO_PENDING;
+                if let Some(n) = self.pending_by_account.get_mut(m.account.index()) {
+                    *n = n.saturating_sub(1);
+                }
             }
         }
     }
@@ -314,6 +320,13 @@ impl Store {
         let m = self.ring.get_mut(slot).filter(|m| m.seq == seq)?;
         let idx = self.pending.insert(p);
         m.pending = idx as u32;
+        let a = m.account.index();
+        if self.pending_by_account.len() <= a {
+            self.pending_by_account.resize(a + 1, 0);
+        }
+        if let Some(n) = self.pending_by_account.get_mut(a) {
+            *n += 1;
+        }
         Some(idx)
     }
 
@@ -352,6 +365,11 @@ impl Store {
             .filter(|(_, p)| p.receipt.account == account && pick(p))
             .map(|(_, p)| p.seq)
             .collect()
+    }
+
+    /// Pending messages per account (index = account id; may be shorter).
+    pub fn pending_by_account(&self) -> &[u32] {
+        &self.pending_by_account
     }
 
     /// Messages pending on this loop.

@@ -229,7 +229,7 @@ fn the_example_file_is_valid_and_says_what_it_sets() {
     assert_eq!(c.listen, "0.0.0.0:2775".parse().unwrap());
     assert_eq!(c.journal, smsc::journal::Mode::Write);
     assert_eq!(c.log_format, smsc::log::Format::Json);
-    assert_eq!(c.metrics_listen, Some("127.0.0.1:9102".parse().unwrap()));
+    assert_eq!(c.admin_listen, Some("127.0.0.1:9102".parse().unwrap()));
     let m = c.accounts.by_system_id(b"movider").unwrap();
     assert_eq!((m.max_binds, m.throughput), (8, 500));
     let bulk = c.accounts.by_system_id(b"bulk").unwrap();

@@ -202,7 +202,12 @@ fn flag(
     let long = name.replace('_', "-");
     let Some(arg) = cmd
         .get_arguments()
-        .find(|a| a.get_long() == Some(long.as_str()))
+        .find(|a| {
+            // An old name (`metrics-listen`) is still the flag's key.
+            a.get_long() == Some(long.as_str())
+                || a.get_all_aliases()
+                    .is_some_and(|v| v.contains(&long.as_str()))
+        })
         .filter(|_| !NOT_SETTINGS.contains(&long.as_str()))
     else {
         return Err(out.at(line, name, "unknown setting (not a flag of smsc)"));

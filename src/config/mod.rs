@@ -134,9 +134,21 @@ pub struct Args {
     /// process, `fsync` a power cut too (see docs/operations.md).
     #[arg(long, value_enum, default_value = "off")]
     pub journal: crate::journal::Mode,
-    /// Serve Prometheus metrics on this address (off by default).
+    /// The HTTP listener: the operator's console (`GET /`), its API
+    /// (`/api/v1/...`), Prometheus metrics and `POST /mo`; ADDR or a bare
+    /// PORT (then on 127.0.0.1). Off by default. `--metrics-listen` is its
+    /// old name.
+    #[arg(long, alias = "metrics-listen", value_parser = parse_admin_listen)]
+    pub admin_listen: Option<SocketAddr>,
+    /// Every request to --admin-listen needs `Authorization: Bearer
+    /// <token>`, the token being this file's content (surrounding
+    /// whitespace ignored). Required when the listener is not on loopback.
     #[arg(long)]
-    pub metrics_listen: Option<SocketAddr>,
+    pub admin_token_file: Option<PathBuf>,
+    /// Message events kept for GET /api/v1/messages/{id} (per server,
+    /// split over the loops; 0 = none): a ring of 32-octet records.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub message_events: usize,
     /// Log one stats line this often (0 = never).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub stats_interval: Duration,
@@ -189,7 +201,12 @@ pub struct Config {
     pub outcomes: OutcomeModel,
     pub spool_dir: Option<PathBuf>,
     pub journal: crate::journal::Mode,
-    pub metrics_listen: Option<SocketAddr>,
+    /// `--admin-listen` (alias `--metrics-listen`).
+    pub admin_listen: Option<SocketAddr>,
+    /// The bearer token of `--admin-token-file`.
+    pub admin_token: Option<String>,
+    /// Message events kept per loop (`--message-events` / threads).
+    pub message_events: usize,
     pub stats_interval: Duration,
     pub bind_fail_limit: u32,
     pub shutdown_grace: Duration,
@@ -441,6 +458,7 @@ impl Config {
             )));
         }
         let tls = tls_config(&a)?;
+        let admin_token = admin_token(&a)?;
         let outcomes = OutcomeModel::parse(&a.outcomes).map_err(ConfigError::Outcomes)?;
         let defaults = account::Defaults {
             receipt_queue: a.receipt_queue,
@@ -490,7 +508,9 @@ impl Config {
             outcomes,
             spool_dir: a.spool_dir,
             journal: a.journal,
-            metrics_listen: a.metrics_listen,
+            admin_listen: a.admin_listen,
+            admin_token,
+            message_events: a.message_events / threads,
             stats_interval: a.stats_interval,
             bind_fail_limit: a.bind_fail_limit,
             shutdown_grace: a.shutdown_grace,
@@ -520,8 +540,8 @@ impl Config {
                 t.files.cert.display()
             ));
         }
-        if let Some(m) = self.metrics_listen {
-            s.push_str(&format!(", HTTP on {m}"));
+        if let Some(m) = self.admin_listen {
+            s.push_str(&format!(", HTTP (console, API, metrics) on {m}"));
         }
         s
     }
@@ -573,6 +593,46 @@ fn tls_config(a: &Args) -> Result<Option<crate::tls::TlsConfig>, ConfigError> {
         files,
         server,
     }))
+}
+
+/// `--admin-token-file`, read now; an admin listener off loopback needs it
+/// (it can unbind sessions and inject messages).
+fn admin_token(a: &Args) -> Result<Option<String>, ConfigError> {
+    let token = match &a.admin_token_file {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::Invalid(format!("--admin-token-file {}: {e}", path.display()))
+            })?;
+            let t = text.trim();
+            if t.is_empty() || !t.bytes().all(|b| b.is_ascii_graphic()) {
+                return Err(ConfigError::Invalid(format!(
+                    "--admin-token-file {}: the token must be one word of printable ASCII",
+                    path.display()
+                )));
+            }
+            Some(t.to_string())
+        }
+    };
+    if let Some(addr) = a.admin_listen {
+        if !addr.ip().is_loopback() && token.is_none() {
+            return Err(ConfigError::Invalid(format!(
+                "--admin-listen {addr} is not a loopback address: give --admin-token-file too \
+                 (the admin API can unbind sessions and inject messages)"
+            )));
+        }
+    }
+    Ok(token)
+}
+
+/// `--admin-listen`: ADDR, or a bare PORT on 127.0.0.1.
+fn parse_admin_listen(s: &str) -> Result<SocketAddr, String> {
+    if let Ok(port) = s.trim().parse::<u16>() {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    }
+    s.trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: expected ADDR:PORT (e.g. 127.0.0.1:9100) or a port"))
 }
 
 /// Accounts that need TLS or a client certificate need the listener and

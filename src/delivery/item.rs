@@ -165,6 +165,13 @@ impl Item {
         }
     }
 
+    pub fn attempts(&self) -> u8 {
+        match self {
+            Item::Receipt(r) => r.attempts,
+            Item::Mo(m) => m.attempts,
+        }
+    }
+
     pub fn attempts_mut(&mut self) -> &mut u8 {
         match self {
             Item::Receipt(r) => &mut r.attempts,

@@ -93,6 +93,9 @@ pub struct Delivery {
     dates: receipt::DateCache,
     /// The journal hooks: created and finished receipts.
     pub journal: JournalHooks,
+    /// What happened to recent messages (`events.rs`): recorded by
+    /// delivery, acceptance and the store's timers alike.
+    pub events: crate::events::EventLog,
 }
 
 impl Delivery {
@@ -111,6 +114,7 @@ impl Delivery {
             outcomes: Vec::new(),
             dates: receipt::DateCache::default(),
             journal: JournalHooks::new(shared, loop_id),
+            events: crate::events::EventLog::new(shared.config.message_events),
         }
     }
 

@@ -6,6 +6,7 @@ use super::Item;
 use super::{Delivery, Policy};
 use crate::clock::{Clock, Kind};
 use crate::conn::{ConnKey, Inflight, Session};
+use crate::events::{EventLog, Kind as Ev};
 use crate::metrics::Counters;
 use crate::pdu::CommandId;
 use crate::receipt;
@@ -43,6 +44,8 @@ fn write_deliver_sm(
     dates: &mut receipt::DateCache,
     clock: &mut Clock,
     m: &mut Counters,
+    events: &mut EventLog,
+    lp: u8,
 ) -> bool {
     let seq = s.next_seq();
     let v34 = s.v34;
@@ -59,6 +62,13 @@ fn write_deliver_sm(
     });
     m.receipt_sent += 1;
     m.tx(CommandId::DELIVER_SM);
+    s.pdus_tx += 1;
+    if events.is_on() {
+        let (k, mo) = crate::events::of_item(r);
+        let kind = if mo { Ev::MoSent } else { Ev::ReceiptSent };
+        let (d, n) = crate::events::session_data(lp, s.key.slot, s.key.gen);
+        events.record(k, clock.tick, kind, d.get(..usize::from(n)).unwrap_or(&[]));
+    }
     if !s.resp_timer_armed {
         s.resp_timer_armed = true;
         clock.session_at(s.key, Kind::Response, clock.tick + clock.timers.response);
@@ -87,7 +97,8 @@ impl Delivery {
         let Some(r) = self.store.get(rk as usize) else {
             return false;
         };
-        write_deliver_sm(r, rk, s, &mut self.dates, clock, m)
+        let lp = self.loop_id as u8;
+        write_deliver_sm(r, rk, s, &mut self.dates, clock, m, &mut self.events, lp)
     }
 
     /// Pumps every account marked dirty in this iteration.
@@ -194,7 +205,8 @@ impl Delivery {
             let Some(s) = sessions.get(key) else {
                 break;
             };
-            if !write_deliver_sm(r, rk, s, &mut self.dates, clock, m) {
+            let lp = self.loop_id as u8;
+            if !write_deliver_sm(r, rk, s, &mut self.dates, clock, m, &mut self.events, lp) {
                 break;
             }
             sessions.wrote(key);

@@ -7,6 +7,7 @@ use super::{Item, MoOutcome};
 use crate::clock::{Clock, Kind};
 use crate::conn::Session;
 use crate::dlr::Stat;
+use crate::events::Kind as Ev;
 use crate::metrics::LoopMetrics;
 use crate::pdu::CommandStatus as S;
 use crate::receipt;
@@ -41,6 +42,13 @@ impl Delivery {
         let Some(a) = self.store.get(key).map(|r| r.account().index()) else {
             return Answered::InWindow;
         };
+        if status.is_ok() && self.events.is_on() {
+            if let Some(r) = self.store.get(key) {
+                let (k, mo) = crate::events::of_item(r);
+                let kind = if mo { Ev::MoAcked } else { Ev::ReceiptAcked };
+                self.events.record(k, clock.tick, kind, &[]);
+            }
+        }
         if status.is_ok() {
             // Removed without moving the record out (it is not needed).
             match self.store.get(key) {
@@ -83,6 +91,14 @@ impl Delivery {
     /// After an error status or a timeout: try again later with back-off, or
     /// count the drop with its reason.
     pub fn retry(&mut self, mut r: Item, status: S, clock: &mut Clock, m: &mut LoopMetrics) {
+        if self.events.is_on() {
+            let (k, _) = crate::events::of_item(&r);
+            let again = receipt::is_retryable(status) && r.attempts() < self.policy.retries;
+            let mut d = [0u8; 5];
+            d[..4].copy_from_slice(&status.0.to_be_bytes());
+            d[4] = u8::from(again);
+            self.events.record(k, clock.tick, Ev::Retried, &d);
+        }
         if !receipt::is_retryable(status) {
             match r {
                 Item::Receipt(_) => m.receipt_rejected += 1,

@@ -17,6 +17,7 @@ use crate::clock::Kind;
 use crate::conn::Session;
 use crate::delivery::MoOutcome;
 use crate::dlr::Stat;
+use crate::events::Kind as EventKind;
 use crate::loop_state::LoopState;
 use crate::msgid::{self, MessageId};
 use crate::pdu::{self, Body, CommandId, CommandStatus as S, Sm};
@@ -231,6 +232,14 @@ pub fn on_cancel(
     respond(&mut st.m, s, seq, S::ESME_ROK, Body::CancelSmResp);
 }
 
+/// Records message `mseq`'s final state (or `Replaced`) in the event log.
+fn record_final(st: &mut LoopState, mseq: u64, kind: EventKind, state: MessageState, error: u8) {
+    let ek = crate::events::key(st.id as u8, mseq);
+    st.delivery
+        .events
+        .record(ek, st.clock.tick, kind, &[state as u8, error]);
+}
+
 /// A pending message is cancelled: DELETED, its pending receipt withdrawn,
 /// a DELETED receipt if the submitter asked for failures.
 fn cancel_one(st: &mut LoopState, shared: &Shared, mseq: u64) {
@@ -246,6 +255,8 @@ fn cancel_one(st: &mut LoopState, shared: &Shared, mseq: u64) {
     }
     st.store
         .finish(mseq, MessageState::Deleted, error_of(Stat::Deleted), now);
+    let err = error_of(Stat::Deleted);
+    record_final(st, mseq, EventKind::Final, MessageState::Deleted, err);
     st.m.message_cancelled += 1;
     if wants_receipt(p.wants, Stat::Deleted) {
         let mut r = p.receipt;
@@ -322,6 +333,8 @@ pub fn on_message_due(st: &mut LoopState, shared: &Shared, idx: usize, gen: u32)
     let stat = p.final_stat();
     st.store
         .finish(p.seq, MessageState::of_stat(stat), error_of(stat), now);
+    let state = MessageState::of_stat(stat);
+    record_final(st, p.seq, EventKind::Final, state, error_of(stat));
     if stat == Stat::Expired {
         st.m.message_expired += 1;
         // Its MO deliver_sm, if still queued (on any loop), will not be sent.
@@ -357,6 +370,8 @@ pub fn on_mo_outcome(st: &mut LoopState, shared: &Shared, o: MoOutcome) {
     };
     st.store
         .finish(p.seq, MessageState::of_stat(o.stat), error, now);
+    let state = MessageState::of_stat(o.stat);
+    record_final(st, p.seq, EventKind::Final, state, error);
     st.delivery.journal.done(p.receipt.jid);
     if wants_receipt(p.wants, o.stat) {
         r.jid = 0;
@@ -509,6 +524,7 @@ fn replace(
     let wait = Duration::from_secs(at.saturating_sub(now).max(0) as u64);
     st.clock.slot_gen_after(idx, gen, Kind::Message, wait);
     st.m.message_replaced += 1;
+    record_final(st, mseq, EventKind::Replaced, MessageState::Enroute, 0);
     Ok(())
 }
 

@@ -131,6 +131,7 @@ pub(super) fn on_bind(
     };
     s.state = State::Bound(t);
     s.account = Some(a);
+    s.bound_at = st.clock.unix.max(0) as u32;
     s.range = range;
     s.v34 = b.interface_version >= 0x34;
     match t {

@@ -102,6 +102,7 @@ pub fn process_frames(
             }
         };
         handle_frame(st, shared, s, frame);
+        s.pdus_rx += 1;
         rx.consume(len);
         consumed_any = true;
         // A bind changes the size limit for what follows.

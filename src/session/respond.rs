@@ -17,6 +17,7 @@ pub fn respond(m: &mut Counters, s: &mut Session, seq: u32, status: S, body: Bod
         pdu::encode_into(&body, status, seq, len, buf).unwrap_or(0)
     }) {
         m.tx(id);
+        s.pdus_tx += 1;
         m.status(status);
     } else {
         // Write buffer at its bound despite the watermark: give up on the peer.
@@ -42,6 +43,7 @@ pub fn respond_typed<'a, B: pdu::BodyCodec<'a>>(
         pdu::encode_body_into(body, id, status, seq, len, buf).unwrap_or(0)
     }) {
         m.tx(id);
+        s.pdus_tx += 1;
         m.status(status);
     } else {
         s.state = State::Closing;
@@ -55,6 +57,7 @@ pub fn respond_header(m: &mut Counters, s: &mut Session, id: CommandId, status: 
     });
     if ok {
         m.tx(id);
+        s.pdus_tx += 1;
         if id.is_response() {
             m.status(status);
         }

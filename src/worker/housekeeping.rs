@@ -87,7 +87,18 @@ impl Worker {
 
     /// Copies this loop's counters and queue sizes to its shared snapshot.
     fn publish(&mut self) {
+        let mut sessions = Vec::new();
+        let mut binds = Vec::new();
+        let sessions_total = crate::admin::sessions::collect(
+            self.conns.iter().map(|(_, c)| &c.s),
+            &mut sessions,
+            &mut binds,
+        );
         let mut snap = Snapshot {
+            sessions_total,
+            sessions,
+            binds,
+            pending_by_account: self.st.store.pending_by_account().to_vec(),
             counters: self.st.m.counters.clone(),
             accounts: self.st.m.accounts.clone(),
             latency: self.st.m.latency.clone(),

@@ -18,6 +18,7 @@
 )]
 
 mod accept;
+mod admin;
 mod housekeeping;
 mod tls;
 
@@ -82,8 +83,8 @@ pub struct Worker {
     /// The management links (`remote.rs`), one pair per other loop.
     mail_senders: Vec<Option<OutLink<Mail>>>,
     mail_receivers: Vec<InLink<Mail>>,
-    /// MO messages injected over HTTP (`inject.rs`).
-    injections: Option<std::sync::mpsc::Receiver<crate::inject::Inject>>,
+    /// The admin thread's requests (`admin::Request`; `worker/admin.rs`).
+    admin: Option<std::sync::mpsc::Receiver<crate::admin::Request>>,
     flush_list: Vec<usize>,
     /// Connections whose write waits for a failed journal commit.
     flush_retry: Vec<usize>,
@@ -189,7 +190,7 @@ impl Worker {
             receivers,
             mail_senders,
             mail_receivers,
-            injections: None,
+            admin: None,
             flush_list: Vec::new(),
             flush_retry: Vec::new(),
             journal_blocked: false,
@@ -205,9 +206,9 @@ impl Worker {
         })
     }
 
-    /// Where this loop's injected MO messages arrive.
-    pub fn set_injections(&mut self, rx: std::sync::mpsc::Receiver<crate::inject::Inject>) {
-        self.injections = Some(rx);
+    /// Where this loop's admin requests arrive.
+    pub fn set_admin(&mut self, rx: std::sync::mpsc::Receiver<crate::admin::Request>) {
+        self.admin = Some(rx);
     }
 
     pub fn waker(&self) -> Arc<Waker> {
@@ -755,6 +756,7 @@ impl Worker {
         } else if let Some(h) = crate::pdu::Header::peek(&r.frame) {
             if conn.s.tx.extend_from_slice(&r.frame) && !r.counted {
                 self.st.m.tx(h.command_id);
+                conn.s.pdus_tx += 1;
                 self.st.m.status(h.command_status);
             }
         }
@@ -771,13 +773,7 @@ impl Worker {
 
     fn drain_mailboxes(&mut self) {
         self.handle_mail();
-        if let Some(rx) = &self.injections {
-            while let Ok(inj) = rx.try_recv() {
-                let r = crate::inject::inject_mo(&mut self.st, &self.shared, &inj.req)
-                    .map(|id| String::from_utf8_lossy(&id).into_owned());
-                let _ = inj.reply.send(r);
-            }
-        }
+        self.drain_admin();
         for link in &self.receivers {
             link.drain_into(&mut self.st.delivery.fresh);
         }
