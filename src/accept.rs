@@ -157,7 +157,7 @@ pub fn on_submit(
     let ek = crate::events::key(st.id as u8, mseq);
     st.delivery
         .events
-        .record(ek, st.clock.tick, EventKind::Accepted, sm.destination_addr);
+        .record(ek, st.clock.micros, EventKind::Accepted, sm.destination_addr);
     match rule {
         Some(PrefixAction::LateResponse(d)) => {
             let slot = st.accept.late.insert(LateResponse {
@@ -523,7 +523,7 @@ pub(crate) fn hold(
     let ek = crate::events::key(st.id as u8, mseq);
     st.delivery
         .events
-        .record(ek, st.clock.tick, EventKind::Held, &due.to_be_bytes());
+        .record(ek, st.clock.micros, EventKind::Held, &due.to_be_bytes());
     let final_stat = p.final_stat();
     set_stat(&mut p.receipt, final_stat);
     // Journaled as a pending message (with its MO deliver_sm): after a

@@ -64,6 +64,8 @@ pub struct Clock {
     pub now: Instant,
     /// Ticks since the server's epoch.
     pub tick: u64,
+    /// Microseconds since the server's epoch (read with `now`).
+    pub micros: u64,
     /// Unix seconds, refreshed by housekeeping (every 100 ms).
     pub unix: i64,
     epoch: Instant,
@@ -88,6 +90,7 @@ impl Clock {
         Clock {
             now: Instant::now(),
             tick: 0,
+            micros: 0,
             unix: unix_now(),
             epoch,
             wheel: TimerWheel::new(1024),
@@ -104,7 +107,8 @@ impl Clock {
     #[inline]
     pub fn update(&mut self) {
         self.now = Instant::now();
-        self.tick = (self.now.duration_since(self.epoch).as_millis() / TICK.as_millis()) as u64;
+        self.micros = self.now.duration_since(self.epoch).as_micros() as u64;
+        self.tick = self.micros / TICK.as_micros() as u64;
     }
 
     /// Arms a session's timer `kind` at tick `at`.

@@ -1,8 +1,8 @@
 //! What happened to recent messages, for `GET /api/v1/messages/{id}`: a
-//! per-loop ring of fixed 32-octet records (accepted, held, delivered to a
+//! per-loop ring of fixed 40-octet records (accepted, held, delivered to a
 //! session, acknowledged, retried, final state), overwritten oldest first.
 //!
-//! Recording is one branch and one 32-octet store into memory the ring
+//! Recording is one branch and one 40-octet store into memory the ring
 //! already has (no allocation, no lock, no hash); a lookup scans the ring,
 //! which only the admin API does, on the loop, rarely. The ring is
 //! `--message-events` records per server (split over the loops); 0 turns
@@ -63,15 +63,16 @@ impl Kind {
 }
 
 /// Octets of data an event carries.
-pub const DATA: usize = 18;
+pub const DATA: usize = 22;
 
-/// One event: 32 octets.
+/// One event: 40 octets.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Event {
     /// The message: its sequence number << 8 | its loop ([`key`]).
     pub key: u64,
-    /// The loop's 10 ms tick when it happened.
-    pub tick: u32,
+    /// When it happened: microseconds since the server's epoch (the
+    /// loop's clock, read once per iteration).
+    pub at: u64,
     pub kind: Kind,
     /// Octets of `data` used.
     pub len: u8,
@@ -135,16 +136,16 @@ impl EventLog {
         self.cap > 0
     }
 
-    /// Records event `kind` of message `key` at `tick` with `data`.
+    /// Records event `kind` of message `key` at `at` (µs) with `data`.
     #[inline]
-    pub fn record(&mut self, key: u64, tick: u64, kind: Kind, data: &[u8]) {
+    pub fn record(&mut self, key: u64, at: u64, kind: Kind, data: &[u8]) {
         if self.cap == 0 {
             return;
         }
         let n = data.len().min(DATA);
         let mut e = Event {
             key,
-            tick: tick as u32,
+            at,
             kind,
             len: n as u8,
             data: [0; DATA],
@@ -190,8 +191,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_event_is_32_octets() {
-        assert_eq!(std::mem::size_of::<Event>(), 32);
+    fn an_event_is_40_octets() {
+        assert_eq!(std::mem::size_of::<Event>(), 40);
     }
 
     #[test]
@@ -204,7 +205,7 @@ mod tests {
         let got = log.of(a);
         assert_eq!(got.len(), 2);
         assert_eq!((got[0].kind, got[0].len, &got[0].data[..4]), (Kind::Accepted, 4, &b"4479"[..]));
-        assert_eq!(got[1].tick, 3);
+        assert_eq!(got[1].at, 3);
         // Two more: the ring is full and a's first event goes.
         log.record(b, 4, Kind::Final, &[2, 0]);
         log.record(a, 5, Kind::ReceiptAcked, &[]);

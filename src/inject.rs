@@ -176,7 +176,7 @@ pub fn inject_mo(
     let ek = crate::events::key(st.id as u8, mseq);
     st.delivery.events.record(
         ek,
-        st.clock.tick,
+        st.clock.micros,
         crate::events::Kind::Accepted,
         req.to.as_bytes(),
     );

@@ -108,7 +108,7 @@ fn state_of(v: u8) -> Option<MessageState> {
 
 /// An event as JSON: when, what, and what its data says.
 fn event_json(shared: &Shared, lp: usize, e: &Event) -> Value {
-    let at_ms = shared.start_unix_ms + u64::from(e.tick) * 10;
+    let at_ms = shared.start_unix_ms + e.at / 1000;
     let data = e.data.get(..usize::from(e.len)).unwrap_or(&[]);
     let mut v = json!({
         "at_ms": at_ms,
@@ -195,12 +195,12 @@ pub fn lookup(shared: &Shared, id: &str) -> Response {
         }
     }
     let record = views.iter().find_map(|v| v.record.clone());
-    // Every loop's events, by time (ticks of one clock: the server's epoch).
+    // Every loop's events, by time (one clock: the server's epoch).
     let mut all: Vec<(usize, Event)> = views
         .iter()
         .flat_map(|v| v.events.iter().map(move |e| (v.lp, *e)))
         .collect();
-    all.sort_by_key(|(_, e)| e.tick);
+    all.sort_by_key(|(_, e)| e.at);
     let accepted_dest = all
         .iter()
         .find(|(_, e)| e.kind == Kind::Accepted)

@@ -146,7 +146,7 @@ pub struct Args {
     #[arg(long)]
     pub admin_token_file: Option<PathBuf>,
     /// Message events kept for GET /api/v1/messages/{id} (per server,
-    /// split over the loops; 0 = none): a ring of 32-octet records.
+    /// split over the loops; 0 = none): a ring of 40-octet records.
     #[arg(long, default_value_t = 1 << 20)]
     pub message_events: usize,
     /// Log one stats line this often (0 = never).

@@ -46,7 +46,7 @@ impl Delivery {
             if let Some(r) = self.store.get(key) {
                 let (k, mo) = crate::events::of_item(r);
                 let kind = if mo { Ev::MoAcked } else { Ev::ReceiptAcked };
-                self.events.record(k, clock.tick, kind, &[]);
+                self.events.record(k, clock.micros, kind, &[]);
             }
         }
         if status.is_ok() {
@@ -97,7 +97,7 @@ impl Delivery {
             let mut d = [0u8; 5];
             d[..4].copy_from_slice(&status.0.to_be_bytes());
             d[4] = u8::from(again);
-            self.events.record(k, clock.tick, Ev::Retried, &d);
+            self.events.record(k, clock.micros, Ev::Retried, &d);
         }
         if !receipt::is_retryable(status) {
             match r {

@@ -237,7 +237,7 @@ fn record_final(st: &mut LoopState, mseq: u64, kind: EventKind, state: MessageSt
     let ek = crate::events::key(st.id as u8, mseq);
     st.delivery
         .events
-        .record(ek, st.clock.tick, kind, &[state as u8, error]);
+        .record(ek, st.clock.micros, kind, &[state as u8, error]);
 }
 
 /// A pending message is cancelled: DELETED, its pending receipt withdrawn,
