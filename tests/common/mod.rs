@@ -7,6 +7,7 @@ pub mod http;
 pub mod provision;
 pub mod script;
 pub mod tls;
+pub mod webdriver;
 
 use clap::Parser;
 use smsc::config::{Args, Config};

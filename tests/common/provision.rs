@@ -1,7 +1,8 @@
 //! Installs the third-party clients the interop tests drive, on first use, so
 //! that `cargo test --workspace` needs no manual step: python-smpplib into a
 //! venv and node-smpp from the committed lockfile, both under
-//! `target/tmp/interop/` (so `cargo clean` resets them).
+//! `target/tmp/interop/` (so `cargo clean` resets them); and Debian's
+//! chromium with its WebDriver for the console's browser test, from apt.
 //!
 //! Tests run in parallel threads and in parallel test binaries, so each
 //! client is installed under a file lock (`flock`), and a stamp written only
@@ -183,6 +184,67 @@ fn provision_node() -> Result<Client, String> {
     })
 }
 
+/// Debian's headless browser and its WebDriver.
+#[derive(Debug)]
+pub struct Browser {
+    pub chromium: PathBuf,
+    pub driver: PathBuf,
+}
+
+/// chromium and chromedriver; `apt-get install`ed on first use (as root).
+#[track_caller]
+pub fn chromium() -> &'static Browser {
+    static BROWSER: OnceLock<Result<Browser, String>> = OnceLock::new();
+    match BROWSER.get_or_init(provision_chromium) {
+        Ok(b) => b,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn provision_chromium() -> Result<Browser, String> {
+    let b = Browser {
+        chromium: "/usr/bin/chromium".into(),
+        driver: "/usr/bin/chromedriver".into(),
+    };
+    let usable = |_: &str| b.chromium.is_file() && b.driver.is_file();
+    if usable("") {
+        return Ok(b);
+    }
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    once(
+        &dir,
+        "chromium and chromium-driver (apt)",
+        "chromium chromium-driver",
+        usable,
+        || {
+            // Waits for another apt (an interop test's python3-venv) instead of failing.
+            let apt = || {
+                let mut c = Command::new("apt-get");
+                c.args(["-o", "DPkg::Lock::Timeout=300", "install", "-y", "-qq"])
+                    .args(["chromium", "chromium-driver"])
+                    .env("DEBIAN_FRONTEND", "noninteractive");
+                c
+            };
+            if run_logged(&mut apt(), &dir.join("apt.log")).is_err() {
+                // A fresh machine's package lists may be missing or old.
+                let mut update = Command::new("apt-get");
+                update.args(["-o", "DPkg::Lock::Timeout=300", "update", "-qq"]);
+                run_logged(&mut update, &dir.join("apt-update.log"))?;
+                run_logged(&mut apt(), &dir.join("apt.log"))?;
+            }
+            if !usable("") {
+                return Err(format!(
+                    "apt installed them but {} or {} is missing",
+                    b.chromium.display(),
+                    b.driver.display()
+                ));
+            }
+            Ok("apt")
+        },
+    )?;
+    Ok(b)
+}
+
 /// Runs `install` in `dir` once: unless a stamp says `pinned` was installed
 /// (and `usable` agrees with what the stamp records), takes `dir`'s lock,
 /// checks again (another test may have just done it), installs, and writes
@@ -204,9 +266,7 @@ fn once(
         return Ok(layout);
     }
     let fail = |e: String| {
-        format!(
-            "cannot install {what} for the interop tests (network is needed on the first run): {e}"
-        )
+        format!("cannot install {what} for the tests (network is needed on the first run): {e}")
     };
     fs::create_dir_all(dir).map_err(|e| fail(format!("cannot create {} ({e})", dir.display())))?;
     let _lock = Lock::take(&dir.join("lock")).map_err(fail)?;
