@@ -13,12 +13,12 @@
     clippy::panic
 )]
 
-use crate::events::Kind as EventKind;
 use crate::account::{Account, AccountId};
 use crate::clock::Kind;
 use crate::conn::{ConnKey, Session};
 use crate::delivery::{carried_tlvs, Item, Mo};
 use crate::dlr::Stat;
+use crate::events::Kind as EventKind;
 use crate::loop_state::LoopState;
 use crate::msgid::{MessageId, MsgIdGen};
 use crate::outcome::PrefixAction;
@@ -155,9 +155,12 @@ pub fn on_submit(
     };
     let id = st.accept.msgid.id_of(mseq);
     let ek = crate::events::key(st.id as u8, mseq);
-    st.delivery
-        .events
-        .record(ek, st.clock.micros, EventKind::Accepted, sm.destination_addr);
+    st.delivery.events.record(
+        ek,
+        st.clock.micros,
+        EventKind::Accepted,
+        sm.destination_addr,
+    );
     match rule {
         Some(PrefixAction::LateResponse(d)) => {
             let slot = st.accept.late.insert(LateResponse {

@@ -204,7 +204,10 @@ mod tests {
         log.record(a, 3, Kind::ReceiptSent, &[0; 9]);
         let got = log.of(a);
         assert_eq!(got.len(), 2);
-        assert_eq!((got[0].kind, got[0].len, &got[0].data[..4]), (Kind::Accepted, 4, &b"4479"[..]));
+        assert_eq!(
+            (got[0].kind, got[0].len, &got[0].data[..4]),
+            (Kind::Accepted, 4, &b"4479"[..])
+        );
         assert_eq!(got[1].at, 3);
         // Two more: the ring is full and a's first event goes.
         log.record(b, 4, Kind::Final, &[2, 0]);

@@ -7,8 +7,8 @@
 #![forbid(unsafe_op_in_unsafe_fn)]
 
 pub mod accept;
-pub mod admin;
 pub mod account;
+pub mod admin;
 pub mod affinity;
 pub mod buf;
 pub mod clock;

@@ -465,9 +465,14 @@ impl Snapshot {
             }
         }
         if self.pending_by_account.len() < o.pending_by_account.len() {
-            self.pending_by_account.resize(o.pending_by_account.len(), 0);
+            self.pending_by_account
+                .resize(o.pending_by_account.len(), 0);
         }
-        for (a, b) in self.pending_by_account.iter_mut().zip(o.pending_by_account.iter()) {
+        for (a, b) in self
+            .pending_by_account
+            .iter_mut()
+            .zip(o.pending_by_account.iter())
+        {
             *a += b;
         }
     }

@@ -67,10 +67,15 @@ fn sessions_list_every_bind_with_its_counters() {
     assert!(t["bound_since"].as_str().unwrap().ends_with('Z'));
     assert!(rows.iter().any(|r| r["bind_type"] == "receiver"));
     let ov = get(admin, "/api/v1/overview").json();
-    assert!(eventually(Duration::from_secs(3), || {
-        let ov = get(admin, "/api/v1/overview").json();
-        ov["binds"]["transceiver"] == 1 && ov["binds"]["receiver"] == 1 && ov["connections"] == 2
-    }), "{ov}");
+    assert!(
+        eventually(Duration::from_secs(3), || {
+            let ov = get(admin, "/api/v1/overview").json();
+            ov["binds"]["transceiver"] == 1
+                && ov["binds"]["receiver"] == 1
+                && ov["connections"] == 2
+        }),
+        "{ov}"
+    );
     server.stop();
 }
 
@@ -81,7 +86,11 @@ fn unbind_reaches_that_session_only() {
     let mut a = Esme::bound(addr, C::BIND_TRANSCEIVER);
     let mut b = Esme::bound(addr, C::BIND_TRANSMITTER);
     let local = a.stream.tcp().local_addr().unwrap().to_string();
-    assert!(eventually(Duration::from_secs(3), || sessions_of(admin, "esme").len() == 2));
+    assert!(eventually(Duration::from_secs(3), || sessions_of(
+        admin, "esme"
+    )
+    .len()
+        == 2));
     let rows = sessions_of(admin, "esme");
     let id = rows.iter().find(|r| r["peer"] == local.as_str()).unwrap()["id"]
         .as_str()
@@ -210,9 +219,15 @@ fn a_message_tells_its_state_and_the_events_it_went_through() {
     // Not an id: 400. An id of another run or an unused one: 404.
     let r = get(admin, "/api/v1/messages/zzz");
     assert_eq!(r.status, 400);
-    assert!(r.json()["error"].as_str().unwrap().contains("not a message id"));
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("not a message id"));
     let other_run = format!("00000000001{}", &id[11..]);
-    assert_eq!(get(admin, &format!("/api/v1/messages/{other_run}")).status, 404);
+    assert_eq!(
+        get(admin, &format!("/api/v1/messages/{other_run}")).status,
+        404
+    );
     let unused = format!("{}0000fffffff", &id[..13]);
     let r = get(admin, &format!("/api/v1/messages/{unused}"));
     assert_eq!(r.status, 404, "{}", r.body);
@@ -253,25 +268,48 @@ fn an_mo_from_the_api_reaches_the_bound_receiver_and_its_story_is_told() {
         .iter()
         .map(|e| e["event"].as_str().unwrap())
         .collect();
-    assert_eq!(events, ["accepted", "held", "delivered", "acked", "final"], "{m}");
+    assert_eq!(
+        events,
+        ["accepted", "held", "delivered", "acked", "final"],
+        "{m}"
+    );
     assert_eq!(m["destination"], "447912345678");
     assert_eq!(m["events"][4]["state"], "DELIVERED");
     // The old path works the same.
-    let r = post(admin, "/mo", r#"{"from":"1","to":"4479000","text":"old path"}"#);
+    let r = post(
+        admin,
+        "/mo",
+        r#"{"from":"1","to":"4479000","text":"old path"}"#,
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     let d = rx.recv_id(C::DELIVER_SM);
     rx.auto_answer(&d);
     // Bad bodies: 4xx with a reason.
     for (body, code, why) in [
         ("{", 400, "bad JSON"),
-        (r#"{"from":"1","to":"2","text":"x"}"#, 400, "no account owns"),
-        (r#"{"from":"1","to":"4479","text":"x","hex":"00"}"#, 400, "one of text or hex"),
+        (
+            r#"{"from":"1","to":"2","text":"x"}"#,
+            400,
+            "no account owns",
+        ),
+        (
+            r#"{"from":"1","to":"4479","text":"x","hex":"00"}"#,
+            400,
+            "one of text or hex",
+        ),
     ] {
         let r = post(admin, "/api/v1/mo", body);
         assert_eq!(r.status, code, "{body}: {}", r.body);
-        assert!(r.json()["error"].as_str().unwrap().contains(why), "{}", r.body);
+        assert!(
+            r.json()["error"].as_str().unwrap().contains(why),
+            "{}",
+            r.body
+        );
     }
-    let big = format!(r#"{{"from":"1","to":"4479","text":"{}"}}"#, "x".repeat(70_000));
+    let big = format!(
+        r#"{{"from":"1","to":"4479","text":"{}"}}"#,
+        "x".repeat(70_000)
+    );
     let r = post(admin, "/api/v1/mo", &big);
     assert_eq!(r.status, 413, "{}", r.body);
     assert_eq!(get(admin, "/api/v1/mo").status, 405);
@@ -311,17 +349,28 @@ fn with_a_token_every_call_needs_it() {
     let file = dir.join("token");
     std::fs::write(&file, "s3cr3t-t0ken\n").unwrap();
     let (server, admin) = start(&["--admin-token-file", file.to_str().unwrap()]);
-    for path in ["/api/v1/overview", "/api/v1/sessions", "/metrics", "/api/v1/nope"] {
+    for path in [
+        "/api/v1/overview",
+        "/api/v1/sessions",
+        "/metrics",
+        "/api/v1/nope",
+    ] {
         let r = get(admin, path);
         assert_eq!(r.status, 401, "{path}");
         assert_eq!(r.header("www-authenticate"), Some("Bearer"));
         assert!(r.json()["error"].as_str().unwrap().contains("Bearer"));
-        assert_eq!(call(admin, "GET", path, Some("s3cr3t-t0keN"), b"").status, 401);
+        assert_eq!(
+            call(admin, "GET", path, Some("s3cr3t-t0keN"), b"").status,
+            401
+        );
         assert_eq!(call(admin, "GET", path, Some("s3cr3t"), b"").status, 401);
     }
     assert_eq!(post(admin, "/api/v1/mo", "{}").status, 401);
     let good = Some("s3cr3t-t0ken");
-    assert_eq!(call(admin, "GET", "/api/v1/overview", good, b"").status, 200);
+    assert_eq!(
+        call(admin, "GET", "/api/v1/overview", good, b"").status,
+        200
+    );
     assert_eq!(call(admin, "GET", "/metrics", good, b"").status, 200);
     assert_eq!(call(admin, "GET", "/api/v1/nope", good, b"").status, 404);
     // The page holds no data: a browser loads it, then sends the token.
@@ -337,8 +386,13 @@ fn page_metrics_and_unknown_paths() {
     let (server, admin) = start(&[]);
     let page = get(admin, "/");
     assert_eq!(page.status, 200);
-    assert!(page.header("content-type").unwrap().starts_with("text/html"));
-    for id in ["c-conn", "accounts", "sessions", "chart", "msg-form", "mo-form"] {
+    assert!(page
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/html"));
+    for id in [
+        "c-conn", "accounts", "sessions", "chart", "msg-form", "mo-form",
+    ] {
         assert!(page.body.contains(&format!("id=\"{id}\"")), "{id}");
     }
     assert!(!page.body.contains("http://") || !page.body.contains("<script src"));
@@ -347,7 +401,13 @@ fn page_metrics_and_unknown_paths() {
     assert!(m.body.contains("smsc_submit_ok "));
     assert_eq!(post(admin, "/metrics", "").status, 405);
     assert_eq!(post(admin, "/", "").status, 405);
-    for path in ["/nope", "/api/v1/", "/api/v1/sessions/x", "/api/v2/sessions", "/api/v1/messages"] {
+    for path in [
+        "/nope",
+        "/api/v1/",
+        "/api/v1/sessions/x",
+        "/api/v2/sessions",
+        "/api/v1/messages",
+    ] {
         let r = get(admin, path);
         assert_eq!(r.status, 404, "{path}: {}", r.body);
         assert!(r.json()["error"].is_string());
@@ -380,7 +440,9 @@ fn metrics_listen_is_an_alias_and_a_port_means_localhost() {
     assert_eq!(b.admin_listen, Some("127.0.0.1:9100".parse().unwrap()));
     let e = c(&["--admin-listen", "[::]:9100"]).unwrap_err().to_string();
     assert!(e.contains("--admin-token-file"), "{e}");
-    let e = c(&["--admin-token-file", "/nonexistent/token"]).unwrap_err().to_string();
+    let e = c(&["--admin-token-file", "/nonexistent/token"])
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("/nonexistent/token"), "{e}");
 }
 
@@ -425,7 +487,10 @@ fn off_loopback_without_a_token_the_binary_exits_2() {
     // Stop the one process this test started, by its id.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
-    assert!(seen.contains("console and admin API on http://0.0.0.0:"), "{seen}");
+    assert!(
+        seen.contains("console and admin API on http://0.0.0.0:"),
+        "{seen}"
+    );
     assert_eq!(status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }

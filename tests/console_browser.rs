@@ -24,19 +24,20 @@ fn number(text: &str) -> Option<f64> {
     t.trim().parse().ok()
 }
 
-/// Submits (asking for receipts, answering them) on one TRX bind until
+/// Submits (asking for receipts, answering them) on one bind until
 /// `stop` or `limit` messages; the ids accepted go to `ids`.
 fn load(
     addr: std::net::SocketAddr,
     system_id: &'static str,
+    bind: C,
     limit: usize,
     pace: Duration,
     stop: Arc<AtomicBool>,
     ids: Arc<Mutex<Vec<String>>>,
 ) -> std::thread::JoinHandle<usize> {
     std::thread::spawn(move || {
-        let (mut e, st) = Esme::try_bind(addr, system_id, "secret");
-        assert_eq!(st, S::ESME_ROK);
+        let mut e = Esme::connect(addr);
+        assert_eq!(e.bind(bind, system_id, "secret").status(), S::ESME_ROK);
         let mut n = 0;
         while n < limit && !stop.load(Ordering::Relaxed) {
             let g = e.submit(Sm {
@@ -84,15 +85,34 @@ fn the_console_shows_a_live_server_and_its_forms_work() {
     assert_eq!(number(&browser.text("#c-submit-total")), Some(0.0));
 
     // The MO receiver, bound before the load.
-    let (mut mo, st) = Esme::try_bind(addr, "mo", "secret");
-    assert_eq!(st, S::ESME_ROK);
+    let mut mo = Esme::connect(addr);
+    let r = mo.bind(C::BIND_RECEIVER, "mo", "secret");
+    assert_eq!(r.status(), S::ESME_ROK);
 
-    // A short, bounded load on two accounts.
+    // A short, bounded load on two accounts: one receives its receipts
+    // (TRX), the other only transmits (its receipts are held).
     let stop = Arc::new(AtomicBool::new(false));
     let ids = Arc::new(Mutex::new(Vec::new()));
+    let held = Arc::new(Mutex::new(Vec::new()));
     let loads = [
-        load(addr, "esme", 20_000, Duration::from_micros(200), stop.clone(), ids.clone()),
-        load(addr, "bulk", 20_000, Duration::from_millis(2), stop.clone(), ids.clone()),
+        load(
+            addr,
+            "esme",
+            C::BIND_TRANSCEIVER,
+            40_000,
+            Duration::from_micros(200),
+            stop.clone(),
+            ids.clone(),
+        ),
+        load(
+            addr,
+            "bulk",
+            C::BIND_TRANSMITTER,
+            5_000,
+            Duration::from_millis(2),
+            stop.clone(),
+            held.clone(),
+        ),
     ];
     let started = Instant::now();
     browser.wait_for("the load on the cards", Duration::from_secs(20), |b| {
@@ -100,18 +120,23 @@ fn the_console_shows_a_live_server_and_its_forms_work() {
             && number(&b.text("#c-submit")) > Some(0.0)
             && number(&b.text("#c-submit-total")) > Some(100.0)
             && number(&b.text("#c-receipts-total")) > Some(0.0)
+            && number(&b.text("#c-queued")) > Some(0.0)
     });
     let first = number(&browser.text("#c-submit-total")).unwrap();
     browser.wait_for("the total to grow", Duration::from_secs(10), |b| {
         number(&b.text("#c-submit-total")) > Some(first)
     });
-    browser.wait_for("the accounts and sessions tables", Duration::from_secs(10), |b| {
-        let accepted = b.text("#accounts tr[data-system-id='esme'] td.submit-ok");
-        number(&accepted) > Some(0.0)
-            && b.eval("return document.querySelectorAll('#sessions tbody tr').length")
-                .as_u64()
-                >= Some(3)
-    });
+    browser.wait_for(
+        "the accounts and sessions tables",
+        Duration::from_secs(10),
+        |b| {
+            let accepted = b.text("#accounts tr[data-system-id='esme'] td.submit-ok");
+            number(&accepted) > Some(0.0)
+                && b.eval("return document.querySelectorAll('#sessions tbody tr').length")
+                    .as_u64()
+                    >= Some(3)
+        },
+    );
     // The chart has drawn points (one a second).
     browser.wait_for("the chart", Duration::from_secs(10), |b| {
         b.eval(
@@ -121,12 +146,38 @@ fn the_console_shows_a_live_server_and_its_forms_work() {
         .as_u64()
             >= Some(3)
     });
+    // Look a message of the load up by its id, while the load goes on.
+    let id = ids
+        .lock()
+        .unwrap()
+        .first()
+        .cloned()
+        .expect("an accepted id");
+    browser.type_into("#msg-id", &id);
+    browser.click("#msg-go");
+    browser.wait_for("the message's record", Duration::from_secs(10), |b| {
+        b.text("#msg-state") == "DELIVERED"
+    });
+    assert_eq!(browser.text("#msg-dst"), "447700900777");
+    assert_eq!(browser.text("#msg-src"), "447700900001");
+    let events = browser.text("#msg-events");
+    assert!(
+        events.contains("accepted")
+            && events.contains("receipt_sent")
+            && events.contains("receipt_acked"),
+        "{events}"
+    );
+    browser.type_into("#mo-to", "447912345678");
     // Under load for a few seconds more: the screenshot.
-    while started.elapsed() < Duration::from_secs(6) {
+    while started.elapsed() < Duration::from_secs(10) {
         std::thread::sleep(Duration::from_millis(100));
     }
     let png = browser.screenshot();
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "{}", png.len());
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000,
+        "{}",
+        png.len()
+    );
     let tmp = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("console.png");
     std::fs::write(&tmp, &png).unwrap();
     if std::env::var("SMSC_SCREENSHOT").as_deref() == Ok("docs") {
@@ -137,20 +188,6 @@ fn the_console_shows_a_live_server_and_its_forms_work() {
     let sent: usize = loads.into_iter().map(|h| h.join().unwrap()).sum();
     assert!(sent > 100, "{sent}");
 
-    // Look a message of the load up by its id.
-    let id = ids.lock().unwrap().first().cloned().expect("an accepted id");
-    browser.type_into("#msg-id", &id);
-    browser.click("#msg-go");
-    browser.wait_for("the message's record", Duration::from_secs(10), |b| {
-        b.text("#msg-state") == "DELIVERED"
-    });
-    assert_eq!(browser.text("#msg-dst"), "447700900777");
-    assert_eq!(browser.text("#msg-src"), "447700900001");
-    let events = browser.text("#msg-events");
-    assert!(
-        events.contains("accepted") && events.contains("receipt_sent") && events.contains("receipt_acked"),
-        "{events}"
-    );
     // An id that is not one: the reason is shown.
     browser.type_into("#msg-id", "not-an-id");
     browser.click("#msg-go");

@@ -140,7 +140,11 @@ fn event_json(shared: &Shared, lp: usize, e: &Event) -> Value {
         Kind::Retried => {
             if let Some(st) = u32_at(0) {
                 let s = CommandStatus(st);
-                v["status"] = s.name().map(str::to_string).unwrap_or(format!("0x{st:08x}")).into();
+                v["status"] = s
+                    .name()
+                    .map(str::to_string)
+                    .unwrap_or(format!("0x{st:08x}"))
+                    .into();
             }
             v["again"] = (data.get(4) == Some(&1)).into();
         }
@@ -207,17 +211,16 @@ pub fn lookup(shared: &Shared, id: &str) -> Response {
         .map(|(_, e)| {
             String::from_utf8_lossy(e.data.get(..usize::from(e.len)).unwrap_or(&[])).into_owned()
         });
-    let evs: Vec<Value> = all
-        .iter()
-        .map(|(l, e)| event_json(shared, *l, e))
-        .collect();
+    let evs: Vec<Value> = all.iter().map(|(l, e)| event_json(shared, *l, e)).collect();
     let Some(r) = record else {
         if views.is_empty() {
             return error(503, "no answer from the server loops in time");
         }
         return error(
             404,
-            format!("no message {id} in the store (never stored, overwritten, or past its retention)"),
+            format!(
+                "no message {id} in the store (never stored, overwritten, or past its retention)"
+            ),
         );
     };
     let system_id = shared

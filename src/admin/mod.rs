@@ -182,7 +182,11 @@ fn authorized(shared: &Shared, req: &tiny_http::Request) -> bool {
         .headers()
         .iter()
         .find(|h| h.field.equiv("Authorization"))
-        .and_then(|h| h.value.as_str().strip_prefix("Bearer "))
+        .and_then(|h| {
+            let v = h.value.as_str();
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .unwrap_or("");
     let (a, b) = (given.as_bytes(), token.as_bytes());
@@ -271,7 +275,9 @@ fn post_mo(shared: &Shared, state: &mut State, body: &[u8]) -> Response {
     state.next_loop = state.next_loop.wrapping_add(1);
     match shared.inject(state.next_loop, mo, Duration::from_secs(5)) {
         Ok(id) => json_response(200, &json!({ "message_id": id })),
-        Err(e) if e.starts_with("no account") || e.starts_with("ESME_") || e.starts_with("tlvs") => {
+        Err(e)
+            if e.starts_with("no account") || e.starts_with("ESME_") || e.starts_with("tlvs") =>
+        {
             error(400, e)
         }
         Err(e) => error(503, e),
@@ -289,7 +295,10 @@ pub fn reload(shared: &Shared) -> (u16, Value) {
         match shared.reload_accounts() {
             Ok(summary) => {
                 crate::log::info(format_args!("accounts reloaded: {summary}"));
-                out.insert("accounts".into(), json!({ "reloaded": true, "summary": summary }));
+                out.insert(
+                    "accounts".into(),
+                    json!({ "reloaded": true, "summary": summary }),
+                );
             }
             Err(e) => {
                 crate::log::warn(format_args!("accounts not reloaded: {e}"));
@@ -302,7 +311,10 @@ pub fn reload(shared: &Shared) -> (u16, Value) {
         match tls.reload() {
             Ok(summary) => {
                 crate::log::info(format_args!("TLS reloaded: {summary}"));
-                out.insert("tls".into(), json!({ "reloaded": true, "summary": summary }));
+                out.insert(
+                    "tls".into(),
+                    json!({ "reloaded": true, "summary": summary }),
+                );
             }
             Err(e) => {
                 crate::log::warn(format_args!(

@@ -106,9 +106,13 @@ pub fn list(shared: &Shared) -> Value {
     let mut out = Vec::new();
     let mut total = 0u64;
     for (lp, snap) in shared.snapshots.iter().enumerate() {
-        let Ok(snap) = snap.lock() else { continue };
-        total += snap.sessions_total;
-        for r in &snap.sessions {
+        // Copied out: the loop's next publish does not wait for the JSON.
+        let (rows, n) = match snap.lock() {
+            Ok(s) => (s.sessions.clone(), s.sessions_total),
+            Err(_) => continue,
+        };
+        total += n;
+        for r in &rows {
             let system_id = r
                 .account
                 .and_then(|a| accounts.get(a))
@@ -168,7 +172,15 @@ mod tests {
     #[test]
     fn ids_parse_strictly() {
         assert_eq!(parse_id("0-12-7"), Some((0, 12, 7)));
-        for bad in ["", "0", "0-1", "0-1-2-3", "a-1-2", "-1-2-3", "0-99999999999-1"] {
+        for bad in [
+            "",
+            "0",
+            "0-1",
+            "0-1-2-3",
+            "a-1-2",
+            "-1-2-3",
+            "0-99999999999-1",
+        ] {
             assert_eq!(parse_id(bad), None, "{bad}");
         }
     }

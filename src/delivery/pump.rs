@@ -67,7 +67,12 @@ fn write_deliver_sm(
         let (k, mo) = crate::events::of_item(r);
         let kind = if mo { Ev::MoSent } else { Ev::ReceiptSent };
         let (d, n) = crate::events::session_data(lp, s.key.slot, s.key.gen);
-        events.record(k, clock.micros, kind, d.get(..usize::from(n)).unwrap_or(&[]));
+        events.record(
+            k,
+            clock.micros,
+            kind,
+            d.get(..usize::from(n)).unwrap_or(&[]),
+        );
     }
     if !s.resp_timer_armed {
         s.resp_timer_armed = true;

@@ -28,15 +28,23 @@ impl Reply {
 }
 
 /// Sends `method path` with `token` (if any) and `body`; reads the whole answer.
-pub fn call(
+pub fn call(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: &[u8]) -> Reply {
+    call_within(addr, method, path, token, body, Duration::from_secs(60))
+}
+
+/// [`call`], giving up on the answer after `limit` (a partial answer is
+/// parsed as far as it goes).
+pub fn call_within(
     addr: SocketAddr,
     method: &str,
     path: &str,
     token: Option<&str>,
     body: &[u8],
+    limit: Duration,
 ) -> Reply {
-    let mut s = TcpStream::connect(addr).expect("connect to the admin listener");
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let mut s = TcpStream::connect(addr).expect("connect to the HTTP server");
+    let deadline = std::time::Instant::now() + limit;
+    s.set_read_timeout(Some(limit)).unwrap();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -52,7 +60,18 @@ pub fn call(
     // The server may answer (413) before taking a whole oversized body.
     let _ = s.write_all(body);
     let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
+    let mut buf = [0u8; 16384];
+    // Until the server closes, or the deadline (a server that keeps the
+    // connection open despite `Connection: close` still has answered).
+    while std::time::Instant::now() < deadline {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+        if complete(&raw) {
+            break;
+        }
+    }
     parse(&raw)
 }
 
@@ -64,7 +83,27 @@ pub fn post(addr: SocketAddr, path: &str, body: &str) -> Reply {
     call(addr, "POST", path, None, body.as_bytes())
 }
 
+/// Whether `raw` holds a whole response (by Content-Length).
+fn complete(raw: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(raw);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    head.lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
+        .is_some_and(|n| body.len() >= n)
+}
+
 fn parse(raw: &[u8]) -> Reply {
+    if raw.is_empty() {
+        return Reply {
+            status: 0,
+            headers: Vec::new(),
+            body: String::new(),
+        };
+    }
     let text = String::from_utf8_lossy(raw);
     let (head, body) = text
         .split_once("\r\n\r\n")
@@ -82,7 +121,11 @@ fn parse(raw: &[u8]) -> Reply {
     let chunked = headers
         .iter()
         .any(|(n, v)| n == "transfer-encoding" && v.contains("chunked"));
-    let body = if chunked { dechunk(body) } else { body.to_string() };
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
     Reply {
         status,
         headers,

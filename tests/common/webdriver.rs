@@ -2,9 +2,10 @@
 //! free port, spoken to with raw HTTP and serde_json (no client crate).
 //! Dropping the [`Browser`] ends the session and stops chromedriver (and
 //! the browser under it) by its process id.
-use super::http::call;
+use super::http::{call, call_within};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -39,18 +40,17 @@ impl Browser {
             l.local_addr().unwrap().port()
         };
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        // Its own process group (the browser joins it): stopped as one.
         let driver = Command::new(&b.driver)
             .arg(format!("--port={port}"))
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", b.driver.display()));
-        let profile = std::env::temp_dir().join(format!(
-            "smsc-chromium-{}-{}",
-            std::process::id(),
-            port
-        ));
+        let profile =
+            std::env::temp_dir().join(format!("smsc-chromium-{}-{}", std::process::id(), port));
         let _ = std::fs::remove_dir_all(&profile);
         let mut me = Browser {
             driver,
@@ -60,7 +60,10 @@ impl Browser {
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not listen on {addr}");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not listen on {addr}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         let mut args: Vec<String> = FLAGS.iter().map(|s| s.to_string()).collect();
@@ -131,13 +134,21 @@ impl Browser {
     /// Clicks the element `css` selects, as a user would.
     pub fn click(&self, css: &str) {
         let e = self.element(css);
-        self.cmd("POST", &self.s(&format!("/element/{e}/click")), Some(json!({})));
+        self.cmd(
+            "POST",
+            &self.s(&format!("/element/{e}/click")),
+            Some(json!({})),
+        );
     }
 
     /// Replaces the value of input `css` by typing `text`.
     pub fn type_into(&self, css: &str, text: &str) {
         let e = self.element(css);
-        self.cmd("POST", &self.s(&format!("/element/{e}/clear")), Some(json!({})));
+        self.cmd(
+            "POST",
+            &self.s(&format!("/element/{e}/clear")),
+            Some(json!({})),
+        );
         self.cmd(
             "POST",
             &self.s(&format!("/element/{e}/value")),
@@ -169,10 +180,14 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         if !self.session.is_empty() {
-            let _ = call(self.addr, "DELETE", &self.s(""), None, b"");
+            let limit = Duration::from_secs(5);
+            let _ = call_within(self.addr, "DELETE", &self.s(""), None, b"", limit);
         }
-        // chromedriver, started by this test: stopped by its id.
-        let _ = self.driver.kill();
+        // chromedriver and the browser under it, started by this test:
+        // stopped by the group of the one process id it started.
+        let pgid = self.driver.id() as i32;
+        // SAFETY: kill(2) on a process group this test created.
+        unsafe { libc::kill(-pgid, libc::SIGKILL) };
         let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
