@@ -15,7 +15,7 @@ fn bench(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     let mut ids = MsgIdGen::new(1_764_000_000_000, 0);
     for (name, cap) in [("on", 1usize << 20), ("off", 0)] {
-        let mut log = EventLog::new(cap);
+        let mut log = EventLog::new(cap, 0);
         for i in 0..cap as u64 {
             log.record(i, i, Kind::Accepted, b"447700900002");
         }

@@ -115,6 +115,8 @@ pub fn of_item(r: &crate::delivery::Item) -> (u64, bool) {
 }
 
 pub struct EventLog {
+    /// The loop this log belongs to (the `*Sent` events name it).
+    pub lp: u8,
     ring: Vec<Event>,
     cap: usize,
     /// Where the next event goes.
@@ -123,8 +125,9 @@ pub struct EventLog {
 
 impl EventLog {
     /// Room for `cap` events (address space only; pages are touched as it fills).
-    pub fn new(cap: usize) -> EventLog {
+    pub fn new(cap: usize, lp: u8) -> EventLog {
         EventLog {
+            lp,
             ring: Vec::with_capacity(cap),
             cap,
             next: 0,
@@ -197,7 +200,7 @@ mod tests {
 
     #[test]
     fn events_come_back_in_order_and_the_oldest_are_overwritten() {
-        let mut log = EventLog::new(4);
+        let mut log = EventLog::new(4, 0);
         let (a, b) = (key(0, 1), key(1, 1));
         log.record(a, 1, Kind::Accepted, b"4479");
         log.record(b, 2, Kind::Accepted, b"x");
@@ -222,7 +225,7 @@ mod tests {
 
     #[test]
     fn off_records_nothing() {
-        let mut log = EventLog::new(0);
+        let mut log = EventLog::new(0, 0);
         log.record(key(0, 1), 1, Kind::Accepted, b"1");
         assert!(log.is_empty() && log.of(key(0, 1)).is_empty());
     }

@@ -110,55 +110,59 @@ fn state_of(v: u8) -> Option<MessageState> {
 fn event_json(shared: &Shared, lp: usize, e: &Event) -> Value {
     let at_ms = shared.start_unix_ms + e.at / 1000;
     let data = e.data.get(..usize::from(e.len)).unwrap_or(&[]);
-    let mut v = json!({
-        "at_ms": at_ms,
-        "at": format!("{}.{:03}Z", iso((at_ms / 1000) as i64).trim_end_matches('Z'), at_ms % 1000),
-        "event": e.kind.name(),
-        "loop": lp,
-    });
+    let at = iso((at_ms / 1000) as i64);
+    let mut v = serde_json::Map::new();
+    v.insert("at_ms".into(), at_ms.into());
+    v.insert(
+        "at".into(),
+        format!("{}.{:03}Z", at.trim_end_matches('Z'), at_ms % 1000).into(),
+    );
+    v.insert("event".into(), e.kind.name().into());
+    v.insert("loop".into(), lp.into());
     let u32_at = |i: usize| {
         data.get(i..i + 4)
             .and_then(|b| <[u8; 4]>::try_from(b).ok())
             .map(u32::from_be_bytes)
     };
     match e.kind {
-        Kind::Accepted => v["destination"] = String::from_utf8_lossy(data).into(),
+        Kind::Accepted => {
+            v.insert("destination".into(), String::from_utf8_lossy(data).into());
+        }
         Kind::Held => {
             let due = data
                 .get(..8)
                 .and_then(|b| <[u8; 8]>::try_from(b).ok())
                 .map(i64::from_be_bytes);
             if let Some(d) = due.filter(|&d| d != i64::MAX) {
-                v["due"] = iso(d).into();
+                v.insert("due".into(), iso(d).into());
             }
         }
         Kind::ReceiptSent | Kind::MoSent => {
             if let (Some(l), Some(slot), Some(gen)) = (data.first(), u32_at(1), u32_at(5)) {
-                v["session"] = format!("{l}-{slot}-{gen}").into();
+                v.insert("session".into(), format!("{l}-{slot}-{gen}").into());
             }
         }
         Kind::Retried => {
             if let Some(st) = u32_at(0) {
-                let s = CommandStatus(st);
-                v["status"] = s
+                let name = CommandStatus(st)
                     .name()
                     .map(str::to_string)
-                    .unwrap_or(format!("0x{st:08x}"))
-                    .into();
+                    .unwrap_or(format!("0x{st:08x}"));
+                v.insert("status".into(), name.into());
             }
-            v["again"] = (data.get(4) == Some(&1)).into();
+            v.insert("again".into(), (data.get(4) == Some(&1)).into());
         }
         Kind::Final => {
             if let Some(s) = data.first().and_then(|&b| state_of(b)) {
-                v["state"] = state_name(s).into();
+                v.insert("state".into(), state_name(s).into());
             }
             if let Some(e) = data.get(1) {
-                v["error"] = (*e).into();
+                v.insert("error".into(), (*e).into());
             }
         }
         Kind::MoAcked | Kind::ReceiptAcked | Kind::Replaced | Kind::None => {}
     }
-    v
+    Value::Object(v)
 }
 
 /// Asks every loop about message `id` and answers with what they said.

@@ -114,7 +114,7 @@ impl Delivery {
             outcomes: Vec::new(),
             dates: receipt::DateCache::default(),
             journal: JournalHooks::new(shared, loop_id),
-            events: crate::events::EventLog::new(shared.config.message_events),
+            events: crate::events::EventLog::new(shared.config.message_events, loop_id as u8),
         }
     }
 

@@ -45,7 +45,6 @@ fn write_deliver_sm(
     clock: &mut Clock,
     m: &mut Counters,
     events: &mut EventLog,
-    lp: u8,
 ) -> bool {
     let seq = s.next_seq();
     let v34 = s.v34;
@@ -66,7 +65,7 @@ fn write_deliver_sm(
     if events.is_on() {
         let (k, mo) = crate::events::of_item(r);
         let kind = if mo { Ev::MoSent } else { Ev::ReceiptSent };
-        let (d, n) = crate::events::session_data(lp, s.key.slot, s.key.gen);
+        let (d, n) = crate::events::session_data(events.lp, s.key.slot, s.key.gen);
         events.record(
             k,
             clock.micros,
@@ -102,8 +101,7 @@ impl Delivery {
         let Some(r) = self.store.get(rk as usize) else {
             return false;
         };
-        let lp = self.loop_id as u8;
-        write_deliver_sm(r, rk, s, &mut self.dates, clock, m, &mut self.events, lp)
+        write_deliver_sm(r, rk, s, &mut self.dates, clock, m, &mut self.events)
     }
 
     /// Pumps every account marked dirty in this iteration.
@@ -210,8 +208,7 @@ impl Delivery {
             let Some(s) = sessions.get(key) else {
                 break;
             };
-            let lp = self.loop_id as u8;
-            if !write_deliver_sm(r, rk, s, &mut self.dates, clock, m, &mut self.events, lp) {
+            if !write_deliver_sm(r, rk, s, &mut self.dates, clock, m, &mut self.events) {
                 break;
             }
             sessions.wrote(key);
