@@ -4,6 +4,8 @@
 //! parsed from the receipt's message id, as the pump does), into a ring of
 //! 2^20 records that has wrapped (every write lands on a touched page, as
 //! in a server that has run a while); and the same calls with the log off.
+//! Also what one lookup (`GET /api/v1/messages/{id}`) costs a loop: a scan
+//! of its whole ring (2^20 records here; the default is 2^20 per server).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use smsc::events::{self, EventLog, Kind};
@@ -43,6 +45,16 @@ fn bench(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+    let mut g = c.benchmark_group("events_lookup");
+    let mut log = EventLog::new(1 << 20, 0);
+    for i in 0..(1u64 << 20) {
+        log.record(events::key(0, i / 3), i, Kind::Accepted, b"447700900002");
+    }
+    g.sample_size(10);
+    g.bench_function("scan_2^20", |b| {
+        b.iter(|| black_box(log.of(black_box(events::key(0, 1000)))).len())
+    });
     g.finish();
 }
 
