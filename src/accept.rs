@@ -674,6 +674,10 @@ pub fn on_submit_multi(
             continue;
         };
         let own = st.accept.msgid.id_of(mseq);
+        let ek = crate::events::key(st.id as u8, mseq);
+        st.delivery
+            .events
+            .record(ek, st.clock.micros, EventKind::Accepted, addr);
         let id = *pdu_id.get_or_insert(own);
         count_accepted(st, a, info.segments);
         // The submit_multi_resp is written after the loop: queue receipts.
