@@ -187,7 +187,7 @@ fn accounts_show_binds_rates_queues_and_refusals() {
 
 #[test]
 fn a_message_tells_its_state_and_the_events_it_went_through() {
-    let (server, admin) = start(&[]);
+    let (server, admin) = start(&["--message-events", "10000"]);
     let addr = server.local_addr();
     let mut trx = Esme::bound(addr, C::BIND_TRANSCEIVER);
     let g = trx.submit(Sm {
@@ -236,8 +236,32 @@ fn a_message_tells_its_state_and_the_events_it_went_through() {
 }
 
 #[test]
+fn without_events_a_message_still_has_its_record() {
+    let (server, admin) = start(&[]);
+    let mut tx = Esme::bound(server.local_addr(), C::BIND_TRANSMITTER);
+    let id = message_id(&tx.submit(sm(b"no story", 0)));
+    let m = get(admin, &format!("/api/v1/messages/{id}")).json();
+    assert_eq!(m["state"], "DELIVERED");
+    assert_eq!(m["source"], "447700900001");
+    assert_eq!(m["events_recorded"], false);
+    assert_eq!(m["events"].as_array().map(Vec::len), Some(0));
+    // A final message's destination was only in its events.
+    assert!(m["destination"].is_null());
+    server.stop();
+}
+
+#[test]
 fn an_mo_from_the_api_reaches_the_bound_receiver_and_its_story_is_told() {
-    let (server, admin) = start(&["--threads", "2", "--account", "mo:pw", "--route", "4479=mo"]);
+    let (server, admin) = start(&[
+        "--threads",
+        "2",
+        "--account",
+        "mo:pw",
+        "--route",
+        "4479=mo",
+        "--message-events",
+        "10000",
+    ]);
     let addr = server.local_addr();
     let (mut rx, st) = Esme::try_bind(addr, "mo", "pw");
     assert_eq!(st, S::ESME_ROK);

@@ -73,6 +73,8 @@ fn the_console_shows_a_live_server_and_its_forms_work() {
         "mo:secret",
         "--route",
         "4479=mo",
+        "--message-events",
+        "1048576",
     ]);
     let addr = server.local_addr();
     let admin = smsc::admin::serve("127.0.0.1:0".parse().unwrap(), server.shared().clone())

@@ -247,6 +247,7 @@ pub fn lookup(shared: &Shared, id: &str) -> Response {
             "source": r.source,
             "destination": r.destination.or(accepted_dest),
             "events": evs,
+            "events_recorded": shared.config.message_events > 0,
             "events_complete": views.len() == asked.len(),
         }),
     )
