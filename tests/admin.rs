@@ -518,3 +518,33 @@ fn off_loopback_without_a_token_the_binary_exits_2() {
     assert_eq!(status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// In a `--config` file the old key still works, and `--check-config`
+/// refuses an admin listener off loopback without a token (exit 2).
+#[test]
+fn the_config_file_knows_both_names_and_check_config_the_token_rule() {
+    let dir = std::env::temp_dir().join(format!("smsc-admin-toml-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let check = |text: &str| {
+        let f = dir.join("smsc.toml");
+        std::fs::write(&f, text).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_smsc"))
+            .arg("--check-config")
+            .arg("--config")
+            .arg(&f)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = check("metrics-listen = \"127.0.0.1:9102\"\n");
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = check("admin-listen = \"9102\"\n");
+    assert_eq!(code, Some(0), "{err}");
+    let (code, err) = check("admin-listen = \"0.0.0.0:9102\"\n");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("not a loopback address"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

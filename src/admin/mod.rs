@@ -291,17 +291,18 @@ fn post_mo(shared: &Shared, state: &mut State, body: &[u8]) -> Response {
 pub fn reload(shared: &Shared) -> (u16, Value) {
     let mut out = serde_json::Map::new();
     let mut ok = true;
-    if shared.config.accounts_file.is_some() || shared.tls.is_none() {
+    let files = shared.config.accounts_file.is_some() || shared.config.config_file.is_some();
+    if files || shared.tls.is_none() {
         match shared.reload_accounts() {
             Ok(summary) => {
-                crate::log::info(format_args!("accounts reloaded: {summary}"));
+                tracing::info!("accounts reloaded: {summary}");
                 out.insert(
                     "accounts".into(),
                     json!({ "reloaded": true, "summary": summary }),
                 );
             }
             Err(e) => {
-                crate::log::warn(format_args!("accounts not reloaded: {e}"));
+                tracing::warn!("accounts not reloaded: {e}");
                 out.insert("accounts".into(), json!({ "reloaded": false, "error": e }));
                 ok = false;
             }
@@ -310,16 +311,14 @@ pub fn reload(shared: &Shared) -> (u16, Value) {
     if let Some(tls) = &shared.tls {
         match tls.reload() {
             Ok(summary) => {
-                crate::log::info(format_args!("TLS reloaded: {summary}"));
+                tracing::info!("TLS reloaded: {summary}");
                 out.insert(
                     "tls".into(),
                     json!({ "reloaded": true, "summary": summary }),
                 );
             }
             Err(e) => {
-                crate::log::warn(format_args!(
-                    "TLS not reloaded (the certificate in force stays): {e}"
-                ));
+                tracing::warn!("TLS not reloaded (the certificate in force stays): {e}");
                 out.insert(
                     "tls".into(),
                     json!({ "reloaded": false, "error": e.to_string() }),
