@@ -754,10 +754,12 @@ impl Worker {
         if r.resubmit {
             crate::manage::resubmit(&mut self.st, &self.shared, &mut conn.s, &r.frame);
         } else if let Some(h) = crate::pdu::Header::peek(&r.frame) {
-            if conn.s.tx.extend_from_slice(&r.frame) && !r.counted {
-                self.st.m.tx(h.command_id);
+            if conn.s.tx.extend_from_slice(&r.frame) {
                 conn.s.pdus_tx += 1;
-                self.st.m.status(h.command_status);
+                if !r.counted {
+                    self.st.m.tx(h.command_id);
+                    self.st.m.status(h.command_status);
+                }
             }
         }
         self.mark_flush(idx);
