@@ -61,7 +61,7 @@ impl Acceptance {
             crate::config::ZeroCoding::Ascii => Encoding::Ascii,
         };
         Acceptance {
-            msgid: MsgIdGen::new(shared.start_unix_ms, id as u8),
+            msgid: MsgIdGen::with_start(shared.id_start, id as u8),
             rng: 0x9E37_79B9_7F4A_7C15 ^ ((id as u64 + 1) << 32) ^ shared.start_unix_ms,
             zero_means,
             late: Slab::new(),
@@ -142,6 +142,11 @@ pub fn on_submit(
         // looked; stored here if none does).
         if !data_sm && crate::manage::ask_present_elsewhere(st, shared, s, seq, sm) {
             return;
+        }
+    }
+    if let Some(c) = &shared.config.broker_routes {
+        if c.owner(sm.destination_addr).is_some() {
+            return crate::cluster::mt::on_submit(st, shared, s, seq, sm, info, acct, data_sm);
         }
     }
     let fate = decide(st, &accounts.routes, acct, sm, info);
@@ -489,6 +494,7 @@ pub(crate) fn hold(
         Box::new(Mo {
             account: b,
             origin: (st.id as u8, mseq),
+            origin_node: 0,
             source: Addr::new(sm.source_addr_ton, sm.source_addr_npi, sm.source_addr),
             dest: Addr::new(sm.dest_addr_ton, sm.dest_addr_npi, sm.destination_addr),
             esm_class: sm.esm_class,

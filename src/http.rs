@@ -100,6 +100,9 @@ pub fn render(shared: &Shared, s: &Snapshot) -> String {
             a.receipt_acked
         );
     }
+    if let Some(c) = &shared.cluster {
+        c.render(&mut out);
+    }
     out
 }
 

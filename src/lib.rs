@@ -12,6 +12,7 @@ pub mod admin;
 pub mod affinity;
 pub mod buf;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod conn;
 pub mod delivery;

@@ -30,6 +30,8 @@ pub struct LoopState {
     /// A session whose write buffer holds this much stops reading
     /// (backpressure) and takes no more deliver_sm.
     pub high_watermark: usize,
+    /// Deliveries and answers from the cluster's broker (`--nats`).
+    pub cluster: Option<std::sync::mpsc::Receiver<crate::cluster::FromBroker>>,
 }
 
 impl LoopState {
@@ -57,6 +59,7 @@ impl LoopState {
                 cfg.message_retention.as_secs().min(u64::from(u32::MAX)) as u32,
             ),
             high_watermark,
+            cluster: shared.cluster.as_ref().and_then(|c| c.take_loop_rx(id)),
         }
     }
 

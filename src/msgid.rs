@@ -7,6 +7,13 @@
 //! started in the same millisecond on one port cannot both be listening, so
 //! (start, loop, counter) never repeats; the counter would need 17.6e12
 //! messages on one loop to wrap.
+//!
+//! In a cluster (`--node-id N`, 1..=4095) the id also names its node, in
+//! the same 24 digits: 8 digits of the start time in seconds (good until
+//! 2106), 3 of the node, 2 of the loop, 11 of the counter. A node waits for
+//! the next whole second before it starts (`start_second`), so two runs of
+//! one node never share a start second; node ids keep nodes apart. Node 0
+//! (no `--node-id`) keeps the single-node format above.
 
 /// Length of every id we issue.
 pub const LEN: usize = 24;
@@ -23,8 +30,14 @@ pub struct MsgIdGen {
 
 impl MsgIdGen {
     pub fn new(start_epoch_ms: u64, worker: u8) -> MsgIdGen {
+        MsgIdGen::with_start(start_epoch_ms, worker)
+    }
+
+    /// The generator of node `node`'s loop `worker`: `start` is
+    /// [`start_field`] of the node's start.
+    pub fn with_start(start: u64, worker: u8) -> MsgIdGen {
         let mut current = [b'0'; LEN];
-        write_hex(&mut current[..11], start_epoch_ms);
+        write_hex(&mut current[..11], start);
         write_hex(&mut current[11..13], u64::from(worker));
         MsgIdGen {
             current,
@@ -75,6 +88,29 @@ pub fn parse(id: &[u8]) -> Option<(u64, u8, u64)> {
     let lp = hex(id.get(11..13)?)? as u8;
     let seq = hex(id.get(13..)?)?;
     Some((start, lp, seq))
+}
+
+/// Highest `--node-id` (3 hex digits).
+pub const MAX_NODE: u16 = 0xFFF;
+
+/// The 11 leading digits' value: the start in ms (node 0), or the start
+/// second and the node (a cluster node).
+pub fn start_field(start_epoch_ms: u64, node: u16) -> u64 {
+    if node == 0 {
+        start_epoch_ms & 0xFFF_FFFF_FFFF
+    } else {
+        ((start_epoch_ms / 1000) & 0xFFFF_FFFF) << 12 | u64::from(node & MAX_NODE)
+    }
+}
+
+/// The node an id of a cluster node names (0 for a single-node id, which
+/// only a run without `--node-id` makes).
+pub fn node_of(start_field: u64, cluster: bool) -> u16 {
+    if cluster {
+        (start_field & u64::from(MAX_NODE)) as u16
+    } else {
+        0
+    }
 }
 
 /// Eight lowercase hex digits of `x`, most significant first, without a loop.
@@ -130,6 +166,21 @@ mod tests {
         assert_eq!(parse(&c.id_of(0x5_0000_0007)), Some((0, 0, 0x5_0000_0007)));
         assert_eq!(parse(b"0123456789A0300000000001"), None);
         assert_eq!(parse(b"01234"), None);
+        // A cluster node's ids name it; node 0 keeps the single-node field.
+        assert_eq!(start_field(0x0012_3456_789a, 0), 0x0012_3456_789a);
+        let f = start_field(1_764_590_000_123, 7);
+        assert_eq!(f, (1_764_590_000u64 << 12) | 7);
+        let mut n7 = MsgIdGen::with_start(f, 1);
+        let id = n7.next_id();
+        assert_eq!(&id[..11], format!("{:08x}007", 1_764_590_000u64).as_bytes());
+        let (start, lp, seq) = parse(&id).unwrap();
+        assert_eq!((node_of(start, true), lp, seq), (7, 1, 1));
+        assert_eq!(node_of(start, false), 0);
+        let mut n8 = MsgIdGen::with_start(start_field(1_764_590_000_123, 8), 1);
+        for _ in 0..10_000 {
+            assert!(seen.insert(n7.next_id()));
+            assert!(seen.insert(n8.next_id()));
+        }
         // A restart one millisecond later never collides with the first run.
         let mut g3 = MsgIdGen::new(0x0012_3456_789b, 3);
         for _ in 0..10_000 {

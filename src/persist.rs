@@ -32,6 +32,9 @@ pub struct JournalHooks {
     /// Counter part of the next jid (see [`JournalHooks::new_jid`]).
     jid_next: u64,
     loop_id: usize,
+    /// Deliveries the broker gave us that are finished (None: ack) or to be
+    /// given back after a delay (nak), sent by `cluster::bridge::flush`.
+    pub broker_ops: Vec<(u64, Option<std::time::Duration>)>,
 }
 
 impl JournalHooks {
@@ -41,6 +44,7 @@ impl JournalHooks {
                 .then(crate::journal::Batch::default),
             jid_next: shared.jid_base,
             loop_id,
+            broker_ops: Vec::new(),
         }
     }
 
@@ -91,9 +95,19 @@ impl JournalHooks {
     /// Journals a receipt as finished: delivered, refused, dropped, expired.
     #[inline]
     pub fn done(&mut self, jid: u64) {
+        // A broker's delivery is not in our journal: JetStream is told instead.
+        if crate::cluster::is_broker(jid) {
+            self.broker_ops.push((jid, None));
+            return;
+        }
         if let Some(b) = self.batch.as_mut() {
             b.done(jid);
         }
+    }
+
+    /// A broker's delivery to be tried again after `delay`, on any node.
+    pub fn nak(&mut self, jid: u64, delay: std::time::Duration) {
+        self.broker_ops.push((jid, Some(delay)));
     }
 
     /// Writes this iteration's lines; false if that failed (they are kept
@@ -130,7 +144,11 @@ pub fn write_spool(
 ) {
     let mut text = String::new();
     let mut n = 0u64;
-    for r in delivery.queued_receipts() {
+    // The broker's deliveries stay the broker's (redelivered after its ack wait).
+    for r in delivery
+        .queued_receipts()
+        .filter(|r| !crate::cluster::is_broker(r.jid))
+    {
         if let Some(acct) = shared.accounts().get(r.account) {
             text.push_str(&r.to_spool_line(&acct.system_id));
             n += 1;
@@ -344,6 +362,7 @@ fn parse_message_line(line: &str, shared: &Shared) -> Option<Recovered> {
         Some(Box::new(Mo {
             account: to,
             origin: (0, 0),
+            origin_node: 0,
             source: Addr::new(u8_at(22)?, u8_at(23)?, &unhex(f.get(24)?)?),
             dest: Addr::new(u8_at(25)?, u8_at(26)?, &unhex(f.get(27)?)?),
             esm_class: u8_at(28)?,

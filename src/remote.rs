@@ -83,7 +83,13 @@ pub struct Remote {
     pub outbox: Vec<Batch<Mail>>,
     /// Mail that arrived, to be handled this iteration.
     pub inbox: Vec<Mail>,
+    /// Questions for other nodes of the cluster: (node, token, account,
+    /// frame), sent through the broker by `cluster::bridge`.
+    pub to_nodes: Vec<(u16, u64, AccountId, Vec<u8>)>,
 }
+
+/// A target "loop" at or above this is node `n - NODE_BASE` of the cluster.
+pub const NODE_BASE: usize = 1 << 20;
 
 impl Remote {
     pub fn new(threads: usize) -> Remote {
@@ -115,7 +121,11 @@ impl Remote {
         let token = self.next_token;
         let mut sent = 0;
         for &lp in to {
-            if let Some(ob) = self.outbox.get_mut(lp) {
+            if lp >= NODE_BASE {
+                let node = u16::try_from(lp - NODE_BASE).unwrap_or(0);
+                self.to_nodes.push((node, token, account, frame.to_vec()));
+                sent += 1;
+            } else if let Some(ob) = self.outbox.get_mut(lp) {
                 ob.push(Mail::Ask {
                     from: me,
                     token,

@@ -51,6 +51,10 @@ pub struct Shared {
     pub connections: AtomicUsize,
     pub epoch: Instant,
     pub start_unix_ms: u64,
+    /// The leading field of this run's message ids (`msgid::start_field`).
+    pub id_start: u64,
+    /// The cluster's side of this node (`--nats`); None for a single node.
+    pub cluster: Option<crate::cluster::ClusterShared>,
     /// Loops that have finished their shutdown.
     pub stopped: AtomicUsize,
     /// The receipt journal (`--journal`), committed by every loop.
@@ -101,10 +105,25 @@ impl Shared {
                 tat_ns: AtomicU64::new(0),
             })
             .collect();
-        let start_unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
+        let now_ms = || {
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0)
+        };
+        let mut start_unix_ms = now_ms();
+        if config.node_id != 0 {
+            // Ids carry the start second: wait for the next one, so a
+            // restart of this node never reuses it.
+            let next = (start_unix_ms / 1000 + 1) * 1000;
+            std::thread::sleep(Duration::from_millis(next.saturating_sub(start_unix_ms)));
+            start_unix_ms = now_ms().max(next);
+        }
+        let id_start = crate::msgid::start_field(start_unix_ms, config.node_id);
+        let cluster = config
+            .nats
+            .as_ref()
+            .map(|_| crate::cluster::ClusterShared::new(&config));
         let tls = config.tls.as_ref().map(crate::tls::TlsShared::new);
         Shared {
             tls,
@@ -123,6 +142,8 @@ impl Shared {
             connections: AtomicUsize::new(0),
             epoch: Instant::now(),
             start_unix_ms,
+            id_start,
+            cluster,
             stopped: AtomicUsize::new(0),
             journal: None,
             jid_base: 1,
@@ -318,6 +339,8 @@ pub struct Server {
     threads: Vec<JoinHandle<()>>,
     local_addr: SocketAddr,
     tls_addr: Option<SocketAddr>,
+    /// The cluster's NATS thread (`--nats`).
+    broker: Option<JoinHandle<()>>,
 }
 
 impl Server {
@@ -448,8 +471,10 @@ impl Server {
                 })?;
             threads.push(t);
         }
+        let broker = crate::cluster::start(shared.clone())?;
         Ok(Server {
             shared,
+            broker,
             threads,
             local_addr,
             tls_addr,
@@ -496,6 +521,9 @@ impl Server {
     /// Waits for the loops to finish.
     pub fn join(self) {
         for t in self.threads {
+            let _ = t.join();
+        }
+        if let Some(t) = self.broker {
             let _ = t.join();
         }
     }

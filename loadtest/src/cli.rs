@@ -55,6 +55,10 @@ pub struct RunArgs {
     /// Server address.
     #[arg(long, default_value = "127.0.0.1:2775")]
     pub addr: String,
+    /// With --bind tx: the receiver binds connect here instead (another
+    /// node of a cluster: receipts then cross nodes).
+    #[arg(long)]
+    pub rx_addr: Option<String>,
     #[arg(long, default_value = "movider")]
     pub system_id: String,
     #[arg(long, default_value = "1111")]

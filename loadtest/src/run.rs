@@ -152,6 +152,14 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
         .map_err(|e| format!("bad --addr {}: {e}", a.addr))?
         .next()
         .ok_or(format!("--addr {} resolves to nothing", a.addr))?;
+    let rx_addr = match &a.rx_addr {
+        Some(r) => r
+            .to_socket_addrs()
+            .map_err(|e| format!("bad --rx-addr {r}: {e}"))?
+            .next()
+            .ok_or(format!("--rx-addr {r} resolves to nothing"))?,
+        None => addr,
+    };
     if a.binds == 0 || a.window == 0 {
         return Err("--binds and --window must be at least 1".into());
     }
@@ -209,6 +217,7 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
     };
     let plan = Arc::new(Plan {
         addr,
+        rx_addr,
         system_id: a.system_id.clone(),
         password: a.password.clone(),
         bind: a.bind,

@@ -167,6 +167,22 @@ pub struct Args {
     /// Log lines as text or as one JSON object per line.
     #[arg(long, value_enum, default_value = "text")]
     pub log_format: crate::log::Format,
+    /// Join a cluster through this NATS server (JetStream), e.g.
+    /// `nats://127.0.0.1:4222` (see docs/operations.md, "Cluster").
+    #[arg(long)]
+    pub nats: Option<String>,
+    /// This node's number in the cluster (1..=4095, unique per node), carried
+    /// in its message ids; 0 = a single node (needed with --nats).
+    #[arg(long, default_value_t = 0)]
+    pub node_id: u16,
+    /// Deliveries and broker-routed submits held in memory per node while
+    /// the broker is unreachable; submits beyond it get ESME_RSYSERR.
+    #[arg(long, default_value_t = 100_000)]
+    pub cluster_hold: usize,
+    /// JetStream messages held per account for receivers that are not bound
+    /// anywhere (the oldest beyond it are refused: the publisher retries).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub cluster_account_hold: i64,
 }
 
 /// Validated configuration shared (read-only) by every loop.
@@ -218,6 +234,13 @@ pub struct Config {
     pub config_file: Option<PathBuf>,
     /// The command line as given (a reload parses it again over the file).
     pub argv: Vec<OsString>,
+    /// `--nats`: the cluster's broker; None for a single node.
+    pub nats: Option<String>,
+    pub node_id: u16,
+    pub cluster_hold: usize,
+    pub cluster_account_hold: i64,
+    /// Destination prefixes routed to the broker (`--route PREFIX=nats`).
+    pub broker_routes: Option<crate::route::Routes>,
 }
 
 /// The command line and the config file it names, parsed.
@@ -364,10 +387,17 @@ impl Config {
                 LoadError::Config(m) => ConfigError::Invalid(m),
             })?;
             let a = &loaded.args;
+            // Broker routes (`PREFIX=nats`) name no account.
+            let routes: Vec<String> = a
+                .routes
+                .iter()
+                .filter(|r| !r.split_once('=').is_some_and(|(_, t)| t.trim() == "nats"))
+                .cloned()
+                .collect();
             account_list(
                 a.accounts_file.as_deref(),
                 &a.accounts,
-                &a.routes,
+                &routes,
                 loaded.file.as_ref(),
                 &self.account_defaults,
             )?
@@ -459,6 +489,44 @@ impl Config {
                 d.display()
             )));
         }
+        if a.nats.is_some() && (a.node_id == 0 || a.node_id > crate::msgid::MAX_NODE) {
+            return Err(ConfigError::Invalid(format!(
+                "--nats needs --node-id 1..={} (unique per node)",
+                crate::msgid::MAX_NODE
+            )));
+        }
+        if a.node_id > crate::msgid::MAX_NODE {
+            return Err(ConfigError::Invalid(format!(
+                "--node-id must be 0..={}",
+                crate::msgid::MAX_NODE
+            )));
+        }
+        // `--route PREFIX=nats`: the operator's delivery service, not an account.
+        let (broker, routes): (Vec<String>, Vec<String>) = a
+            .routes
+            .iter()
+            .cloned()
+            .partition(|r| r.split_once('=').is_some_and(|(_, t)| t.trim() == "nats"));
+        let broker_routes = if broker.is_empty() {
+            None
+        } else {
+            if a.nats.is_none() {
+                return Err(ConfigError::Invalid(
+                    "--route PREFIX=nats needs --nats (the broker)".into(),
+                ));
+            }
+            let prefixes: Vec<&str> = broker
+                .iter()
+                .filter_map(|r| r.split_once('=').map(|(p, _)| p))
+                .collect();
+            Some(
+                crate::route::Routes::build(
+                    prefixes.iter().map(|p| (*p, account::AccountId(0))),
+                )
+                .map_err(|e| ConfigError::Invalid(format!("--route: {e}")))?,
+            )
+        };
+        let a = Args { routes, ..a };
         let tls = tls_config(&a)?;
         let admin_token = admin_token(&a)?;
         let outcomes = OutcomeModel::parse(&a.outcomes).map_err(ConfigError::Outcomes)?;
@@ -520,6 +588,11 @@ impl Config {
             log_format: a.log_format,
             config_file: None,
             argv: Vec::new(),
+            nats: a.nats,
+            node_id: a.node_id,
+            cluster_hold: a.cluster_hold.max(1),
+            cluster_account_hold: a.cluster_account_hold.max(1),
+            broker_routes,
         })
     }
 

@@ -32,6 +32,8 @@ pub struct Mo {
     /// The message in its submitter's store: (loop, sequence number), told
     /// the outcome (DELIVRD, UNDELIV, EXPIRED) when delivery ends.
     pub origin: (u8, u64),
+    /// The node of that store in a cluster; 0: this node.
+    pub origin_node: u16,
     pub source: Addr,
     pub dest: Addr,
     pub esm_class: u8,
@@ -208,6 +210,8 @@ impl Item {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MoOutcome {
     pub origin: (u8, u64),
+    /// The submitter's node (`Mo::origin_node`); 0: this node.
+    pub node: u16,
     pub stat: Stat,
     /// The receiver's status (its deliver_sm_resp), 0 when delivered.
     pub err: u16,

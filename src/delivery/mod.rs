@@ -96,6 +96,9 @@ pub struct Delivery {
     /// What happened to recent messages (`events.rs`): recorded by
     /// delivery, acceptance and the store's timers alike.
     pub events: crate::events::EventLog,
+    /// Deliveries for the cluster's broker (`--nats`): no receiver for
+    /// their account on any loop of this node (`cluster::bridge::flush`).
+    pub cluster_out: Vec<Item>,
 }
 
 impl Delivery {
@@ -115,6 +118,7 @@ impl Delivery {
             dates: receipt::DateCache::default(),
             journal: JournalHooks::new(shared, loop_id),
             events: crate::events::EventLog::new(shared.config.message_events, loop_id as u8),
+            cluster_out: Vec::new(),
         }
     }
 

@@ -156,6 +156,7 @@ impl Delivery {
                         m.mo_expired += 1;
                         self.outcomes.push(super::MoOutcome {
                             origin: mo.origin,
+                            node: mo.origin_node,
                             stat: crate::dlr::Stat::Expired,
                             err: 0,
                         });
@@ -255,6 +256,19 @@ impl Delivery {
                         k += 1;
                     }
                     q.rr = k;
+                } else if let Some(c) = &shared.cluster {
+                    // No receiver on this node: to whichever node has one,
+                    // through the broker, within its bound.
+                    let room = c.room().saturating_sub(self.cluster_out.len());
+                    for _ in 0..room.min(q.queue.len()) {
+                        let Some(rk) = q.queue.pop_front() else {
+                            break;
+                        };
+                        if let Some(mut r) = self.store.try_remove(rk as usize) {
+                            r.forget_prefer();
+                            self.cluster_out.push(r);
+                        }
+                    }
                 }
             }
         }

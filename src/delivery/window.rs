@@ -67,6 +67,7 @@ impl Delivery {
                         m.mo_delivered += 1;
                         self.outcomes.push(MoOutcome {
                             origin: mo.origin,
+                            node: mo.origin_node,
                             stat: Stat::Delivrd,
                             err: 0,
                         });
@@ -121,6 +122,10 @@ impl Delivery {
             Item::Mo(_) => m.mo_retried += 1,
         }
         let backoff = self.policy.backoff * (1u32 << (attempts - 1).min(10));
+        if crate::cluster::is_broker(r.jid()) {
+            // The broker's: it redelivers after the back-off, to any node.
+            return self.journal.nak(r.jid(), backoff);
+        }
         self.delay(r, backoff, clock);
     }
 
@@ -131,6 +136,7 @@ impl Delivery {
         if let Item::Mo(mo) = r {
             self.outcomes.push(MoOutcome {
                 origin: mo.origin,
+                node: mo.origin_node,
                 stat: Stat::Undeliv,
                 err: status.0.min(u32::from(u16::MAX)) as u16,
             });

@@ -43,7 +43,14 @@ fn target(st: &LoopState, shared: &Shared, id: &[u8]) -> Result<Target, S> {
         return Err(S::ESME_RINVMSGID);
     };
     let lp = usize::from(lp);
-    if start != shared.start_unix_ms & 0xFFF_FFFF_FFFF {
+    if start != shared.id_start && shared.cluster.is_some() {
+        // Another node's id: asked through the broker (`cluster::bridge`).
+        let node = msgid::node_of(start, true);
+        if node != 0 && node != shared.config.node_id {
+            return Ok(Target::Loop(crate::remote::NODE_BASE + usize::from(node)));
+        }
+    }
+    if start != shared.id_start {
         // An earlier run's id: loop 0 knows the messages the journal
         // brought back.
         if !shared
@@ -387,6 +394,16 @@ pub fn settle_outcomes(st: &mut LoopState, shared: &Shared) {
     }
     let outcomes = std::mem::take(&mut st.delivery.outcomes);
     for o in outcomes {
+        if o.node != 0 {
+            // The submitter is on another node: told through the broker.
+            if let Some(c) = &shared.cluster {
+                let payload = crate::cluster::wire::encode_outcome(&o);
+                if c.send(crate::cluster::ToBroker::Outcome { node: o.node, payload }).is_ok() {
+                    c.stats.outcomes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+            continue;
+        }
         let lp = usize::from(o.origin.0);
         if lp == st.id {
             on_mo_outcome(st, shared, o);
@@ -407,6 +424,18 @@ pub fn answer_for(
     account: AccountId,
     frame: &[u8],
 ) {
+    // Sent even when empty (nothing to say here): the asker stops waiting.
+    let out = answer_frame(st, shared, account, frame);
+    if let Some(ob) = st.remote.outbox.get_mut(from) {
+        ob.push(crate::remote::Mail::Answer { token, frame: out });
+    }
+    st.m.remote_answered += 1;
+}
+
+/// The response to `frame` (query_sm, cancel_sm, replace_sm, or a
+/// replace_if_present submit_sm of `account`) from this loop's store,
+/// answered on a stand-in transmitter session; empty when there is none.
+pub fn answer_frame(st: &mut LoopState, shared: &Shared, account: AccountId, frame: &[u8]) -> Vec<u8> {
     let key = crate::conn::ConnKey {
         slot: u32::MAX,
         gen: 0,
@@ -431,16 +460,13 @@ pub fn answer_for(
                 _ => {}
             }
         }
-        // It decoded on the asking loop; cannot fail here.
-        Err(_) => return,
+        // Another node's frame may not decode: no answer (its asker times out).
+        Err(_) => return Vec::new(),
     }
     let (a, b) = s.tx.as_slices();
     let mut out = a.to_vec();
     out.extend_from_slice(b);
-    if let Some(ob) = st.remote.outbox.get_mut(from) {
-        ob.push(crate::remote::Mail::Answer { token, frame: out });
-    }
-    st.m.remote_answered += 1;
+    out
 }
 
 /// New content, schedule, validity and registered_delivery for a pending

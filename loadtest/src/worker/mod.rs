@@ -65,6 +65,8 @@ const HOLD_BUCKETS: usize = 1024;
 /// Everything the threads share read-only.
 pub struct Plan {
     pub addr: SocketAddr,
+    /// Where the receiver binds of `--bind tx` connect (`--rx-addr`).
+    pub rx_addr: SocketAddr,
     pub system_id: String,
     pub password: String,
     pub bind: BindMode,

@@ -22,8 +22,13 @@ pub const BIND_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl Worker {
     fn open(&mut self, role: Role, mo: bool) -> Result<usize, String> {
-        let stream = TcpStream::connect(self.plan.addr)
-            .map_err(|e| format!("connect to {}: {e}", self.plan.addr))?;
+        // --rx-addr: the receipts' receivers on another node (not the MO ones).
+        let to = if role == Role::Rx && !mo {
+            self.plan.rx_addr
+        } else {
+            self.plan.addr
+        };
+        let stream = TcpStream::connect(to).map_err(|e| format!("connect to {to}: {e}"))?;
         let _ = stream.set_nodelay(true);
         if self.plan.ticked() {
             use std::os::fd::AsRawFd;

@@ -1,0 +1,635 @@
+//! The NATS thread: one connection (reconnecting forever), the delivery
+//! stream, one pull consumer per account that has a receiver on this node,
+//! the publishes (each retried until JetStream acknowledges it), and the
+//! acks of what the loops finished. A current-thread tokio runtime: the
+//! broker's latency and outages are this thread's, never a loop's.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use super::{
+    mt, wire, ClusterShared, FromBroker, ToBroker, BROKER_BIT, DELIVER, MANAGE, OUTCOME, STREAM,
+};
+use crate::account::AccountId;
+use crate::delivery::Item;
+use crate::server::Shared;
+use async_nats::jetstream::{self, consumer, stream};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// How long a node has to deliver what it pulled before JetStream gives
+/// it to another node (a node that died leaves its deliveries for this long).
+pub const ACK_WAIT: Duration = Duration::from_secs(10);
+/// Deliveries of one account pulled and not yet acked, per consumer.
+const MAX_ACK_PENDING: i64 = 20_000;
+
+/// A delivery pulled by an account's consumer task.
+struct Pulled {
+    account: AccountId,
+    payload: Bytes,
+    reply: Option<async_nats::Subject>,
+    delivered: i64,
+}
+
+/// Starts the NATS thread of a node with `--nats` (nothing otherwise).
+pub fn start(shared: Arc<Shared>) -> std::io::Result<Option<std::thread::JoinHandle<()>>> {
+    let Some(ops) = shared.cluster.as_ref().and_then(ClusterShared::take_broker_rx) else {
+        return Ok(None);
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let t = std::thread::Builder::new()
+        .name("smsc-nats".into())
+        .spawn(move || rt.block_on(run(shared, ops)))?;
+    Ok(Some(t))
+}
+
+async fn run(shared: Arc<Shared>, mut ops: mpsc::Receiver<ToBroker>) {
+    let Some(c) = shared.cluster.as_ref() else {
+        return;
+    };
+    let events = shared.clone();
+    let options = async_nats::ConnectOptions::new()
+        .name(format!("smsc-node-{}", c.node))
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .connection_timeout(Duration::from_secs(2))
+        .reconnect_delay_callback(|n| Duration::from_millis((100 * n as u64).min(2000)))
+        .event_callback(move |ev| {
+            let shared = events.clone();
+            async move { on_event(&shared, ev) }
+        });
+    // The first connection can take forever (the broker is down at start):
+    // meanwhile hand-offs wait here, and broker-routed submits are refused
+    // when their response timer runs out.
+    let connecting = options.connect(c.url.as_str());
+    tokio::pin!(connecting);
+    let mut early: Vec<ToBroker> = Vec::new();
+    let mut wait = tokio::time::interval(Duration::from_millis(50));
+    let born = Instant::now();
+    let client = loop {
+        tokio::select! {
+            r = &mut connecting => match r {
+                Ok(cl) => break cl,
+                Err(e) => {
+                    crate::log::warn(format_args!("cluster: cannot use --nats {}: {e}", c.url));
+                    return;
+                }
+            },
+            Some(op) = ops.recv() => early.push(op),
+            _ = wait.tick() => {
+                early.retain(|op| match op {
+                    ToBroker::Mt { loop_id, slot, mseq, .. } if born.elapsed() >= shared.config.response_timer => {
+                        c.held.fetch_sub(1, Ordering::Relaxed);
+                        answer_mt(&shared, *loop_id, FromBroker::MtAnswered { slot: *slot, mseq: *mseq, ok: false });
+                        false
+                    }
+                    _ => true,
+                });
+                if shared.shutdown.load(Ordering::Relaxed) {
+                    return;
+                }
+            }
+        }
+    };
+    let js = jetstream::new(client.clone());
+    let (pulled_tx, mut pulled) = mpsc::channel::<Pulled>(4096);
+    let mut outcomes = client
+        .subscribe(format!("{OUTCOME}.{}", c.node))
+        .await
+        .ok();
+    // Every node reads the reports and keeps those naming it; inbound MO
+    // goes to one node of the queue group.
+    let mut reports = client.subscribe(mt::REPORT).await.ok();
+    let mut inbound = client
+        .queue_subscribe(mt::MO, "smsc".to_string())
+        .await
+        .ok();
+    let mut next_inject = 0usize;
+    let mut manage = client
+        .subscribe(format!("{MANAGE}.{}", c.node))
+        .await
+        .ok();
+    let mut replies: HashMap<u64, (async_nats::Subject, Instant)> = HashMap::new();
+    let mut next_reply: u64 = 1;
+    let mut consumers: HashMap<usize, JoinHandle<()>> = HashMap::new();
+    let mut acks: HashMap<u64, (async_nats::Subject, Instant)> = HashMap::new();
+    let mut next_token: u64 = 1;
+    let mut rr: usize = 0;
+    let mut ready = false;
+    let mut last_sweep = Instant::now();
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    let mut stopping: Option<Instant> = None;
+    for op in early {
+        handle_op(&shared, c, &client, &js, &mut acks, op).await;
+    }
+    loop {
+        tokio::select! {
+            op = ops.recv() => {
+                let Some(op) = op else { break };
+                if let ToBroker::Reply { reply, frame } = op {
+                    if let Some((subject, _)) = replies.remove(&reply) {
+                        let _ = client.publish(subject, Bytes::from(frame)).await;
+                    }
+                    continue;
+                }
+                handle_op(&shared, c, &client, &js, &mut acks, op).await;
+            }
+            Some(p) = pulled.recv() => {
+                hand_to_loop(&shared, c, &client, &mut acks, &mut next_token, &mut rr, p).await;
+            }
+            Some(m) = next_of(&mut outcomes) => {
+                match wire::decode_outcome(&m.payload) {
+                    Some(o) => {
+                        let lp = usize::from(o.origin.0);
+                        if let Some(tx) = c.to_loops.get(lp) {
+                            if tx.try_send(FromBroker::Outcome(o)).is_ok() {
+                                shared.wake(lp);
+                            }
+                        }
+                    }
+                    None => { c.stats.malformed.fetch_add(1, Ordering::Relaxed); }
+                }
+            }
+            Some(m) = next_of(&mut reports) => {
+                match mt::parse_report(&shared, &m.payload) {
+                    Some((lp, o)) => {
+                        if let Some(tx) = c.to_loops.get(lp) {
+                            if tx.try_send(FromBroker::Outcome(o)).is_ok() {
+                                shared.wake(lp);
+                            }
+                        }
+                    }
+                    // Another node's (or garbage): not ours to count.
+                    None => {}
+                }
+            }
+            Some(m) = next_of(&mut manage) => {
+                let asked = m.reply.clone().zip(wire::decode_ask(&shared, &m.payload));
+                match asked {
+                    Some((reply, (lp, account, frame))) => {
+                        let token = next_reply;
+                        next_reply += 1;
+                        if let Some(tx) = c.to_loops.get(lp) {
+                            if tx.try_send(FromBroker::Ask { reply: token, account, frame }).is_ok() {
+                                replies.insert(token, (reply, Instant::now()));
+                                shared.wake(lp);
+                            }
+                        }
+                    }
+                    None => { c.stats.malformed.fetch_add(1, Ordering::Relaxed); }
+                }
+            }
+            Some(m) = next_of(&mut inbound) => {
+                if let Err(e) = mt::inject_mo(&shared, &m.payload, &mut next_inject) {
+                    c.stats.malformed.fetch_add(1, Ordering::Relaxed);
+                    crate::log::debug(format_args!("cluster: {} refused: {e}", mt::MO));
+                }
+            }
+            _ = tick.tick() => {
+                if !ready {
+                    ready = ensure_stream(c, &js).await;
+                }
+                if ready && stopping.is_none() {
+                    sync_consumers(&shared, &js, &pulled_tx, &mut consumers);
+                }
+                if last_sweep.elapsed() > ACK_WAIT {
+                    // Tokens of deliveries JetStream has redelivered by now.
+                    last_sweep = Instant::now();
+                    acks.retain(|_, (_, at)| at.elapsed() < ACK_WAIT * 3);
+                    replies.retain(|_, (_, at)| at.elapsed() < ACK_WAIT);
+                }
+                if shared.shutdown.load(Ordering::Relaxed) {
+                    let since = *stopping.get_or_insert_with(Instant::now);
+                    for (_, h) in consumers.drain() {
+                        h.abort();
+                    }
+                    let loops_done = shared.stopped.load(Ordering::Relaxed) >= shared.config.threads;
+                    let quiet = c.held.load(Ordering::Relaxed) == 0 && ops.is_empty();
+                    if (loops_done && quiet) || since.elapsed() > shared.config.shutdown_grace + Duration::from_secs(2) {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    // Acks still in the client's buffer go out before the process exits.
+    let _ = tokio::time::timeout(Duration::from_secs(2), client.flush()).await;
+}
+
+/// The next message of a subscription that may not exist (then never).
+async fn next_of(sub: &mut Option<async_nats::Subscriber>) -> Option<async_nats::Message> {
+    match sub.as_mut() {
+        Some(s) => s.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn on_event(shared: &Shared, ev: async_nats::Event) {
+    let Some(c) = shared.cluster.as_ref() else {
+        return;
+    };
+    match ev {
+        async_nats::Event::Connected => {
+            c.connected.store(true, Ordering::Relaxed);
+            crate::log::info(format_args!("cluster: broker {} connected (node {})", c.url, c.node));
+        }
+        async_nats::Event::Disconnected => {
+            c.connected.store(false, Ordering::Relaxed);
+            c.stats.disconnects.fetch_add(1, Ordering::Relaxed);
+            crate::log::warn(format_args!(
+                "cluster: broker {} unreachable: local traffic goes on, up to {} hand-offs held",
+                c.url, c.hold
+            ));
+        }
+        other => crate::log::info(format_args!("cluster: broker {}: {other}", c.url)),
+    }
+}
+
+/// The delivery stream, created by the first node (the others find it).
+async fn ensure_stream(c: &ClusterShared, js: &jetstream::Context) -> bool {
+    let config = stream::Config {
+        name: STREAM.to_string(),
+        subjects: vec![format!("{DELIVER}.>")],
+        // Gone once acked; one consumer per account subject.
+        retention: stream::RetentionPolicy::WorkQueue,
+        storage: stream::StorageType::File,
+        max_age: c.max_age,
+        max_messages_per_subject: c.account_hold,
+        // A full account refuses new messages (the publisher holds and
+        // retries) instead of dropping its oldest.
+        discard: stream::DiscardPolicy::New,
+        discard_new_per_subject: true,
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    };
+    let mt_stream = stream::Config {
+        name: mt::MT_STREAM.to_string(),
+        subjects: vec![format!("{}.>", mt::MT)],
+        storage: stream::StorageType::File,
+        max_age: c.max_age,
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    };
+    if let Err(e) = js.get_or_create_stream(mt_stream).await {
+        crate::log::debug(format_args!("cluster: stream {} not ready: {e}", mt::MT_STREAM));
+        return false;
+    }
+    match js.get_or_create_stream(config).await {
+        Ok(_) => true,
+        Err(e) => {
+            crate::log::debug(format_args!("cluster: stream {STREAM} not ready: {e}"));
+            false
+        }
+    }
+}
+
+/// One consumer task per account with a receiver on this node; stopped
+/// when the last one leaves (and restarted after an error).
+fn sync_consumers(
+    shared: &Arc<Shared>,
+    js: &jetstream::Context,
+    tx: &mpsc::Sender<Pulled>,
+    consumers: &mut HashMap<usize, JoinHandle<()>>,
+) {
+    consumers.retain(|_, h| !h.is_finished());
+    let accounts = shared.accounts();
+    for (i, st) in shared.accounts.iter().enumerate().take(accounts.len()) {
+        let local = st.receivers.iter().any(|n| n.load(Ordering::Relaxed) > 0);
+        match (local, consumers.contains_key(&i)) {
+            (true, false) => {
+                let Some(acct) = accounts.get(AccountId(i as u32)) else {
+                    continue;
+                };
+                let task = consume(js.clone(), acct.system_id.clone(), AccountId(i as u32), tx.clone());
+                consumers.insert(i, tokio::spawn(task));
+            }
+            (false, true) => {
+                if let Some(h) = consumers.remove(&i) {
+                    h.abort();
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Pulls an account's deliveries from its durable consumer (shared by
+/// every node with a receiver for it) until stopped or failed.
+async fn consume(js: jetstream::Context, system_id: String, account: AccountId, tx: mpsc::Sender<Pulled>) {
+    let token = wire::token(&system_id);
+    let durable = format!("deliver_{token}");
+    let config = consumer::pull::Config {
+        durable_name: Some(durable.clone()),
+        filter_subject: ClusterShared::deliver_subject(&system_id),
+        ack_policy: consumer::AckPolicy::Explicit,
+        ack_wait: ACK_WAIT,
+        max_ack_pending: MAX_ACK_PENDING,
+        ..Default::default()
+    };
+    let result: Result<(), async_nats::Error> = async {
+        let stream = js.get_stream(STREAM).await?;
+        let consumer: consumer::PullConsumer = stream.get_or_create_consumer(&durable, config).await?;
+        let mut msgs = consumer
+            .stream()
+            .max_messages_per_batch(1000)
+            .heartbeat(Duration::from_secs(5))
+            .expires(Duration::from_secs(10))
+            .messages()
+            .await?;
+        while let Some(m) = msgs.next().await {
+            let m = m?;
+            let delivered = m.info().map(|i| i.delivered).unwrap_or(1);
+            let pulled = Pulled {
+                account,
+                payload: m.payload.clone(),
+                reply: m.reply.clone(),
+                delivered,
+            };
+            if tx.send(pulled).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        crate::log::debug(format_args!("cluster: consumer {durable}: {e} (restarted)"));
+    }
+}
+
+async fn handle_op(
+    shared: &Arc<Shared>,
+    c: &ClusterShared,
+    client: &async_nats::Client,
+    js: &jetstream::Context,
+    acks: &mut HashMap<u64, (async_nats::Subject, Instant)>,
+    op: ToBroker,
+) {
+    match op {
+        ToBroker::Publish {
+            subject,
+            msg_id,
+            payload,
+            loop_id,
+            jid,
+        } => {
+            tokio::spawn(publish(shared.clone(), js.clone(), subject, msg_id, Bytes::from(payload), loop_id, jid));
+        }
+        ToBroker::Ack(token) => {
+            if let Some((reply, _)) = acks.remove(&token) {
+                let _ = client.publish(reply, Bytes::from_static(b"+ACK")).await;
+                c.stats.acked.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        ToBroker::Nak(token, delay) => {
+            if let Some((reply, _)) = acks.remove(&token) {
+                nak(client, reply, delay).await;
+                c.stats.naked.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        ToBroker::Mt {
+            subject,
+            msg_id,
+            payload,
+            loop_id,
+            slot,
+            mseq,
+        } => {
+            let deadline = Instant::now() + shared.config.response_timer;
+            tokio::spawn(publish_mt(shared.clone(), js.clone(), subject, msg_id, Bytes::from(payload), deadline, (loop_id, slot, mseq)));
+        }
+        ToBroker::Ask {
+            node,
+            token,
+            loop_id,
+            system_id,
+            frame,
+        } => {
+            let client = client.clone();
+            let shared = shared.clone();
+            let timeout = shared.config.response_timer;
+            tokio::spawn(async move {
+                let payload = wire::encode_ask(&system_id, &frame);
+                let asked = client.request(format!("{MANAGE}.{node}"), Bytes::from(payload));
+                // No answer in time: the asker's deadline answers the ESME.
+                let Ok(Ok(m)) = tokio::time::timeout(timeout, asked).await else {
+                    return;
+                };
+                let ok = m.payload.len() <= 64 * 1024 && crate::pdu::Header::peek(&m.payload).is_some();
+                if let (true, Some(c)) = (ok, shared.cluster.as_ref()) {
+                    if let Some(tx) = c.to_loops.get(loop_id) {
+                        let answer = FromBroker::Answer { token, frame: m.payload.to_vec() };
+                        if tx.try_send(answer).is_ok() {
+                            shared.wake(loop_id);
+                        }
+                    }
+                }
+            });
+        }
+        ToBroker::Reply { .. } => {}
+        ToBroker::Outcome { node, payload } => {
+            let _ = client.publish(format!("{OUTCOME}.{node}"), Bytes::from(payload)).await;
+        }
+    }
+}
+
+async fn nak(client: &async_nats::Client, reply: async_nats::Subject, delay: Duration) {
+    let body = if delay.is_zero() {
+        Bytes::from_static(b"-NAK")
+    } else {
+        Bytes::from(format!("-NAK {{\"delay\":{}}}", delay.as_nanos()))
+    };
+    let _ = client.publish(reply, body).await;
+}
+
+/// Publishes one delivery until JetStream acknowledges it (de-duplicated
+/// by `Nats-Msg-Id`, so a retry after a lost ack stores it once).
+async fn publish(
+    shared: Arc<Shared>,
+    js: jetstream::Context,
+    subject: String,
+    msg_id: String,
+    payload: Bytes,
+    loop_id: usize,
+    jid: u64,
+) {
+    let Some(c) = shared.cluster.as_ref() else {
+        return;
+    };
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", msg_id.as_str());
+        let sent = match js.publish_with_headers(subject.clone(), headers, payload.clone()).await {
+            Ok(ack) => ack.await.map(|_| ()).map_err(async_nats::Error::from),
+            Err(e) => Err(async_nats::Error::from(e)),
+        };
+        match sent {
+            Ok(()) => break,
+            Err(e) => {
+                c.stats.publish_retries.fetch_add(1, Ordering::Relaxed);
+                crate::log::debug(format_args!("cluster: publish to {subject}: {e} (retried)"));
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+    c.stats.published.fetch_add(1, Ordering::Relaxed);
+    c.held.fetch_sub(1, Ordering::Relaxed);
+    if jid != 0 {
+        if let Some(tx) = c.to_loops.get(loop_id) {
+            // A full inbox: the journal line stays (replayed and de-duplicated).
+            if tx.try_send(FromBroker::Published(jid)).is_ok() {
+                shared.wake(loop_id);
+            }
+        }
+    }
+}
+
+/// Publishes a broker-routed submit until JetStream has it or the
+/// submitter's response timer is nearly over; its loop learns which.
+async fn publish_mt(
+    shared: Arc<Shared>,
+    js: jetstream::Context,
+    subject: String,
+    msg_id: String,
+    payload: Bytes,
+    deadline: Instant,
+    (loop_id, slot, mseq): (usize, usize, u64),
+) {
+    let Some(c) = shared.cluster.as_ref() else {
+        return;
+    };
+    let mut backoff = Duration::from_millis(50);
+    let ok = loop {
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", msg_id.as_str());
+        let left = deadline.saturating_duration_since(Instant::now());
+        let attempt = async {
+            let ack = js.publish_with_headers(subject.clone(), headers, payload.clone()).await?;
+            ack.await.map(|_| ()).map_err(async_nats::Error::from)
+        };
+        match tokio::time::timeout(left, attempt).await {
+            Ok(Ok(())) => break true,
+            Ok(Err(e)) => crate::log::debug(format_args!("cluster: publish to {subject}: {e}")),
+            Err(_) => break false,
+        }
+        c.stats.publish_retries.fetch_add(1, Ordering::Relaxed);
+        if Instant::now() + backoff >= deadline {
+            break false;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(1));
+    };
+    if ok {
+        c.stats.published.fetch_add(1, Ordering::Relaxed);
+    }
+    c.held.fetch_sub(1, Ordering::Relaxed);
+    answer_mt(&shared, loop_id, FromBroker::MtAnswered { slot, mseq, ok });
+}
+
+/// A broker-routed submit's answer to its loop (the ESME waits on it, so
+/// a full inbox is waited out, briefly).
+fn answer_mt(shared: &Shared, loop_id: usize, mut msg: FromBroker) {
+    let Some(tx) = shared.cluster.as_ref().and_then(|c| c.to_loops.get(loop_id)) else {
+        return;
+    };
+    for _ in 0..1000 {
+        match tx.try_send(msg) {
+            Ok(()) => break,
+            Err(std::sync::mpsc::TrySendError::Full(m)) => {
+                msg = m;
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => return,
+        }
+    }
+    shared.wake(loop_id);
+}
+
+/// A pulled delivery to a loop with a receiver for its account, or back
+/// to the broker when none can take it now.
+async fn hand_to_loop(
+    shared: &Shared,
+    c: &ClusterShared,
+    client: &async_nats::Client,
+    acks: &mut HashMap<u64, (async_nats::Subject, Instant)>,
+    next_token: &mut u64,
+    rr: &mut usize,
+    p: Pulled,
+) {
+    let Some(reply) = p.reply else {
+        return;
+    };
+    c.stats.consumed.fetch_add(1, Ordering::Relaxed);
+    let accounts = shared.accounts();
+    let item = wire::decode(&p.payload).and_then(|(sid, mut item)| {
+        // The subject named the account; the payload must agree.
+        let acct = accounts.get(p.account)?;
+        (acct.system_id.as_bytes() == sid.as_slice()).then_some(())?;
+        let token = *next_token & !BROKER_BIT;
+        *next_token = next_token.wrapping_add(1).max(1);
+        let attempts = u8::try_from(p.delivered.saturating_sub(1).max(0)).unwrap_or(u8::MAX);
+        match &mut item {
+            Item::Receipt(r) => {
+                r.account = p.account;
+                r.jid = token | BROKER_BIT;
+                r.attempts = attempts;
+            }
+            Item::Mo(m) => {
+                m.account = p.account;
+                m.jid = token | BROKER_BIT;
+                m.attempts = attempts;
+                if m.origin_node == c.node {
+                    m.origin_node = 0;
+                }
+            }
+        }
+        Some((token, item))
+    });
+    let Some((token, item)) = item else {
+        // Poison: never delivered again.
+        c.stats.malformed.fetch_add(1, Ordering::Relaxed);
+        let _ = client.publish(reply, Bytes::from_static(b"+TERM")).await;
+        return;
+    };
+    let loops: Vec<usize> = shared
+        .account(p.account)
+        .map(|st| {
+            st.receivers
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.load(Ordering::Relaxed) > 0)
+                .map(|(i, _)| i)
+                .collect()
+        })
+        .unwrap_or_default();
+    *rr = rr.wrapping_add(1);
+    let target = loops.get(*rr % loops.len().max(1)).copied();
+    let sent = target.and_then(|lp| {
+        let tx = c.to_loops.get(lp)?;
+        tx.try_send(FromBroker::Deliver(item)).ok().map(|()| lp)
+    });
+    match sent {
+        Some(lp) => {
+            acks.insert(token, (reply, Instant::now()));
+            shared.wake(lp);
+        }
+        None => {
+            // No receiver left here, or its loop is behind: later, any node.
+            c.stats.naked.fetch_add(1, Ordering::Relaxed);
+            nak(client, reply, Duration::from_millis(200)).await;
+        }
+    }
+}
