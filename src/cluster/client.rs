@@ -127,6 +127,8 @@ async fn run(shared: Arc<Shared>, mut ops: mpsc::Receiver<ToBroker>) {
     let mut next_token: u64 = 1;
     let mut rr: usize = 0;
     let mut ready = false;
+    let stream_ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut ensuring: Option<JoinHandle<()>> = None;
     let mut last_sweep = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     let mut stopping: Option<Instant> = None;
@@ -197,8 +199,18 @@ async fn run(shared: Arc<Shared>, mut ops: mpsc::Receiver<ToBroker>) {
                 }
             }
             _ = tick.tick() => {
-                if !ready {
-                    ready = ensure_stream(c, &js).await;
+                // Streams are made off this loop: a request to a broker that
+                // is away waits for its timeout, and the hand-offs must not.
+                if !ready && ensuring.as_ref().is_none_or(|h| h.is_finished()) {
+                    ready = stream_ready.load(Ordering::Relaxed);
+                    if !ready {
+                        let (shared, js, flag) = (shared.clone(), js.clone(), stream_ready.clone());
+                        ensuring = Some(tokio::spawn(async move {
+                            if let Some(c) = shared.cluster.as_ref() {
+                                flag.store(ensure_stream(c, &js).await, Ordering::Relaxed);
+                            }
+                        }));
+                    }
                 }
                 if ready && stopping.is_none() {
                     sync_consumers(&shared, &js, &pulled_tx, &mut consumers);
@@ -242,6 +254,7 @@ fn on_event(shared: &Shared, ev: async_nats::Event) {
     match ev {
         async_nats::Event::Connected => {
             c.connected.store(true, Ordering::Relaxed);
+            c.warned.store(false, Ordering::Relaxed);
             crate::log::info(format_args!("cluster: broker {} connected (node {})", c.url, c.node));
         }
         async_nats::Event::Disconnected => {
@@ -251,6 +264,18 @@ fn on_event(shared: &Shared, ev: async_nats::Event) {
                 "cluster: broker {} unreachable: local traffic goes on, up to {} hand-offs held",
                 c.url, c.hold
             ));
+        }
+        // Said once, then at debug level: the client retries every few
+        // hundred ms while the broker is away.
+        async_nats::Event::ClientError(e) => {
+            if c.warned.swap(true, Ordering::Relaxed) {
+                crate::log::debug(format_args!("cluster: broker {}: {e}", c.url));
+            } else {
+                crate::log::warn(format_args!(
+                    "cluster: broker {} unreachable ({e}): local traffic goes on, retrying",
+                    c.url
+                ));
+            }
         }
         other => crate::log::info(format_args!("cluster: broker {}: {other}", c.url)),
     }

@@ -143,6 +143,8 @@ pub struct ClusterShared {
     /// How long JetStream keeps a delivery nobody takes (the receipt TTL).
     pub max_age: Duration,
     pub connected: AtomicBool,
+    /// The broker's absence was logged (once per outage).
+    pub warned: AtomicBool,
     pub stats: Stats,
     to_broker: tokio::sync::mpsc::Sender<ToBroker>,
     broker_rx: Mutex<Option<tokio::sync::mpsc::Receiver<ToBroker>>>,
@@ -172,6 +174,7 @@ impl ClusterShared {
             account_hold: config.cluster_account_hold,
             max_age: config.receipt_ttl.max(config.default_validity),
             connected: AtomicBool::new(false),
+            warned: AtomicBool::new(false),
             stats: Stats::default(),
             to_broker,
             broker_rx: Mutex::new(Some(broker_rx)),
