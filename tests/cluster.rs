@@ -412,3 +412,40 @@ fn query_and_cancel_reach_the_node_that_holds_the_message() {
     assert_eq!(query(&mut tx2, &other).0, S::ESME_RQUERYFAIL);
     assert!(started.elapsed() < Duration::from_secs(4));
 }
+
+/// A node killed with SIGKILL right after accepting messages, then
+/// restarted on its journal: its journal and the broker agree, every
+/// receipt reaches the receiver on the other node (duplicates counted,
+/// none lost).
+#[test]
+fn a_node_restarted_on_its_journal_loses_no_receipt() {
+    let nats = NatsServer::start();
+    let dir = common::cluster::temp_dir("journal");
+    let spool = dir.to_str().unwrap().to_string();
+    let args = ["--spool-dir", spool.as_str(), "--journal", "write"];
+    let mut n1 = node(&nats.url(), 1, &args);
+    let n2 = node(&nats.url(), 2, &[]);
+    connected(&n1);
+    connected(&n2);
+    let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
+    let mut tx = bound(n1.addr, CommandId::BIND_TRANSMITTER);
+    let ids = submit_many(&mut tx, 300);
+    // Killed while receipts are still on their way to the broker.
+    n1.kill();
+    drop(tx);
+    let mut got = collect_receipts(&mut rx, 300, Duration::from_secs(1));
+    let before = got.len();
+    let n1 = node(&nats.url(), 1, &args);
+    connected(&n1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ids.iter().any(|id| !got.contains_key(id)) && Instant::now() < deadline {
+        for (k, v) in collect_receipts(&mut rx, 300, Duration::from_secs(1)) {
+            *got.entry(k).or_default() += v;
+        }
+    }
+    let missing = ids.iter().filter(|id| !got.contains_key(*id)).count();
+    let dups: u32 = got.values().map(|c| c - 1).sum();
+    eprintln!("{before} receipts before the restart, {dups} duplicates");
+    assert_eq!(missing, 0, "receipts lost across the node's restart");
+    let _ = std::fs::remove_dir_all(&dir);
+}
