@@ -58,7 +58,9 @@ fn bound(addr: std::net::SocketAddr, id: CommandId) -> Esme {
 /// Waits until `n`'s broker connection is up (its metrics say so).
 fn connected(n: &Node) {
     assert!(
-        eventually(Duration::from_secs(10), || n.metric("smsc_cluster_connected") == 1),
+        eventually(Duration::from_secs(10), || n
+            .metric("smsc_cluster_connected")
+            == 1),
         "node never connected to NATS"
     );
 }
@@ -78,14 +80,27 @@ fn receipts_cross_from_the_tx_node_to_the_rx_node() {
     let unique: HashSet<_> = ids.iter().cloned().collect();
     assert_eq!(unique.len(), 300, "ids are unique");
     // Ids of node 1 name it (start second, node 001, loop, counter).
-    assert!(ids.iter().all(|id| &id[8..11] == b"001"), "{:?}", String::from_utf8_lossy(&ids[0]));
+    assert!(
+        ids.iter().all(|id| &id[8..11] == b"001"),
+        "{:?}",
+        String::from_utf8_lossy(&ids[0])
+    );
     let got = collect_receipts(&mut rx, 300, Duration::from_secs(20));
     assert_eq!(got.len(), 300, "every receipt arrived on node 2");
     assert!(got.keys().all(|k| unique.contains(k)));
-    assert!(got.values().all(|&c| c == 1), "no duplicates without a fault");
-    assert!(eventually(Duration::from_secs(5), || n2.metric("smsc_cluster_acked") >= 300));
+    assert!(
+        got.values().all(|&c| c == 1),
+        "no duplicates without a fault"
+    );
+    assert!(eventually(Duration::from_secs(5), || n2
+        .metric("smsc_cluster_acked")
+        >= 300));
     assert!(n1.metric("smsc_cluster_published") >= 300);
-    assert_eq!(n1.metric("smsc_cluster_consumed"), 0, "node 1 has no receiver: it pulls nothing");
+    assert_eq!(
+        n1.metric("smsc_cluster_consumed"),
+        0,
+        "node 1 has no receiver: it pulls nothing"
+    );
 }
 
 /// The receipts of messages submitted while no receiver is bound anywhere
@@ -99,8 +114,14 @@ fn held_receipts_arrive_when_a_receiver_binds_on_another_node() {
     connected(&n2);
     let mut tx = bound(n1.addr, CommandId::BIND_TRANSMITTER);
     let ids = submit_many(&mut tx, 50);
-    assert!(eventually(Duration::from_secs(10), || n1.metric("smsc_cluster_published") >= 50));
-    assert_eq!(n1.metric("smsc_receipts_queued"), 0, "held by the broker, not by node 1");
+    assert!(eventually(Duration::from_secs(10), || n1
+        .metric("smsc_cluster_published")
+        >= 50));
+    assert_eq!(
+        n1.metric("smsc_receipts_queued"),
+        0,
+        "held by the broker, not by node 1"
+    );
     std::thread::sleep(Duration::from_millis(300));
     let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
     let got = collect_receipts(&mut rx, 50, Duration::from_secs(20));
@@ -121,8 +142,12 @@ fn mo_injected_on_one_node_reaches_a_receiver_on_another() {
     // Give node 2's consumer a moment to exist (not needed for delivery:
     // JetStream holds it; only for the timing of this test).
     std::thread::sleep(Duration::from_millis(200));
-    let answer = n1.post_mo(r#"{"from":"447700900123","to":"447900000001","text":"hello from node 1"}"#);
-    assert!(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let answer =
+        n1.post_mo(r#"{"from":"447700900123","to":"447900000001","text":"hello from node 1"}"#);
+    assert!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "{answer}"
+    );
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut text = None;
     while text.is_none() && Instant::now() < deadline {
@@ -138,7 +163,10 @@ fn mo_injected_on_one_node_reaches_a_receiver_on_another() {
         rx.auto_answer(&g);
     }
     let text = text.expect("the MO message reached node 2");
-    assert_eq!(smsc::text::gsm7::decode_unpacked_to_string(&text).unwrap(), "hello from node 1");
+    assert_eq!(
+        smsc::text::gsm7::decode_unpacked_to_string(&text).unwrap(),
+        "hello from node 1"
+    );
 }
 
 /// ESMEs reach the nodes through HAProxy (TCP mode, round-robin): the
@@ -167,7 +195,10 @@ fn receipts_arrive_through_haproxy_whichever_node_a_bind_lands_on() {
     // Round-robin: within a few binds a transmitter lands on the other node.
     let mut spare = Vec::new();
     let mut tx = loop {
-        assert!(spare.len() < 6, "every transmitter bind landed on the receiver's node");
+        assert!(
+            spare.len() < 6,
+            "every transmitter bind landed on the receiver's node"
+        );
         let before = [n1.metric("smsc_bind_tx"), n2.metric("smsc_bind_tx")];
         let tx = bound(lb.addr, CommandId::BIND_TRANSMITTER);
         if landed("smsc_bind_tx", before) != rx_node {
@@ -180,7 +211,10 @@ fn receipts_arrive_through_haproxy_whichever_node_a_bind_lands_on() {
     assert_eq!(got.len(), 100);
     assert!(ids.iter().all(|id| got.contains_key(id)));
     let tx_node = nodes[1 - rx_node];
-    assert!(tx_node.metric("smsc_cluster_published") >= 100, "they crossed nodes");
+    assert!(
+        tx_node.metric("smsc_cluster_published") >= 100,
+        "they crossed nodes"
+    );
 }
 
 /// NATS unreachable at start: local traffic goes on (TX and RX on node 1),
@@ -215,7 +249,10 @@ fn broker_down_at_start_local_traffic_goes_on_and_held_receipts_flow_after() {
         trx.auto_answer(&g);
     }
     assert_eq!(ids.len(), 20);
-    assert!(ids.iter().all(|id| got.contains(id)), "local receipts need no broker");
+    assert!(
+        ids.iter().all(|id| got.contains(id)),
+        "local receipts need no broker"
+    );
     trx.request(Body::Unbind);
     let _ = trx.recv_id(CommandId::UNBIND_RESP);
     drop(trx);
@@ -223,12 +260,19 @@ fn broker_down_at_start_local_traffic_goes_on_and_held_receipts_flow_after() {
     let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
     let mut tx = bound(n1.addr, CommandId::BIND_TRANSMITTER);
     let ids = submit_many(&mut tx, 40);
-    assert!(eventually(Duration::from_secs(5), || n1.metric("smsc_cluster_held_current") == 40));
+    assert!(eventually(Duration::from_secs(5), || n1
+        .metric("smsc_cluster_held_current")
+        == 40));
     let _nats = NatsServer::start_on(Some(port));
     connected(&n1);
     let got = collect_receipts(&mut rx, 40, Duration::from_secs(20));
-    assert!(ids.iter().all(|id| got.contains_key(id)), "held receipts flowed after the broker came up");
-    assert!(eventually(Duration::from_secs(5), || n1.metric("smsc_cluster_held_current") == 0));
+    assert!(
+        ids.iter().all(|id| got.contains_key(id)),
+        "held receipts flowed after the broker came up"
+    );
+    assert!(eventually(Duration::from_secs(5), || n1
+        .metric("smsc_cluster_held_current")
+        == 0));
 }
 
 /// The broker restarted (SIGKILL, same port and store) while receipts
@@ -254,7 +298,10 @@ fn broker_restarted_under_load_loses_no_receipt() {
     }
     let missing = ids.iter().filter(|id| !got.contains_key(*id)).count();
     let dups: u32 = got.values().map(|c| c - 1).sum();
-    assert_eq!(missing, 0, "receipts lost across a broker restart ({dups} duplicates)");
+    assert_eq!(
+        missing, 0,
+        "receipts lost across a broker restart ({dups} duplicates)"
+    );
 }
 
 /// A node killed with SIGKILL while it holds unacknowledged deliveries:
@@ -283,7 +330,11 @@ fn deliveries_of_a_killed_node_reach_a_receiver_on_another() {
     n2.kill();
     let mut rx = bound(n3.addr, CommandId::BIND_RECEIVER);
     let got = collect_receipts(&mut rx, 30, Duration::from_secs(30));
-    assert!(ids.iter().all(|id| got.contains_key(id)), "{} of 30 redelivered", got.len());
+    assert!(
+        ids.iter().all(|id| got.contains_key(id)),
+        "{} of 30 redelivered",
+        got.len()
+    );
 }
 
 /// A broker route (`--route 44=nats`): the submit is answered once
@@ -313,7 +364,9 @@ fn broker_route_reports_from_the_example_service_become_receipts_on_another_node
     };
     tx.request(Body::QuerySm(q));
     let r = tx.recv_id(CommandId::QUERY_SM_RESP);
-    let Body::QuerySmResp(qr) = r.pdu().body else { panic!() };
+    let Body::QuerySmResp(qr) = r.pdu().body else {
+        panic!()
+    };
     assert_eq!((r.status(), qr.message_state), (S::ESME_ROK, 2));
 }
 
@@ -329,7 +382,10 @@ fn broker_route_without_the_broker_is_refused() {
     let started = Instant::now();
     let r = tx.submit(sm(b"to the broker", 1));
     assert_eq!(r.status(), S::ESME_RSYSERR);
-    assert!(started.elapsed() >= Duration::from_millis(500), "answered only after trying");
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "answered only after trying"
+    );
     // A destination no broker route covers is accepted as ever.
     let mut local = sm(b"local", 0);
     local.destination_addr = b"33600000001";
@@ -347,7 +403,12 @@ fn inbound_mo_from_the_broker_reaches_the_owning_account() {
     connected(&n2);
     let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
     std::thread::sleep(Duration::from_millis(200));
-    common::cluster::DeliveryService::send_mo(&nats.url(), "447700900555", "447900000002", "inbound");
+    common::cluster::DeliveryService::send_mo(
+        &nats.url(),
+        "447700900555",
+        "447900000002",
+        "inbound",
+    );
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut text = None;
     while text.is_none() && Instant::now() < deadline {
@@ -391,7 +452,11 @@ fn query_and_cancel_reach_the_node_that_holds_the_message() {
     let mut tx1 = bound(n1.addr, CommandId::BIND_TRANSMITTER);
     let ids = submit_many(&mut tx1, 2);
     let mut tx2 = bound(n2.addr, CommandId::BIND_TRANSMITTER);
-    assert_eq!(query(&mut tx2, &ids[0]), (S::ESME_ROK, 1), "ENROUTE, as node 1 says");
+    assert_eq!(
+        query(&mut tx2, &ids[0]),
+        (S::ESME_ROK, 1),
+        "ENROUTE, as node 1 says"
+    );
     tx2.request(Body::CancelSm(smsc::pdu::CancelSm {
         service_type: b"",
         message_id: &ids[0],
@@ -403,7 +468,11 @@ fn query_and_cancel_reach_the_node_that_holds_the_message() {
         destination_addr: b"447700900002",
     }));
     assert_eq!(tx2.recv_id(CommandId::CANCEL_SM_RESP).status(), S::ESME_ROK);
-    assert_eq!(query(&mut tx1, &ids[0]), (S::ESME_ROK, 4), "DELETED on node 1");
+    assert_eq!(
+        query(&mut tx1, &ids[0]),
+        (S::ESME_ROK, 4),
+        "DELETED on node 1"
+    );
     assert_eq!(query(&mut tx1, &ids[1]).1, 1, "the other one is untouched");
     // Node 9 does not exist: no answer, the response timer answers.
     let mut other = ids[1].clone();

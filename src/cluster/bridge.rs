@@ -147,7 +147,11 @@ fn publish_op(c: &ClusterShared, shared: &Shared, loop_id: usize, item: &Item) -
         // The submitter's store slot of this run names an MO message.
         Item::Mo(m) => format!(
             "m{}-{}-{}-{}",
-            if m.origin_node == 0 { c.node } else { m.origin_node },
+            if m.origin_node == 0 {
+                c.node
+            } else {
+                m.origin_node
+            },
             shared.id_start,
             m.origin.0,
             m.origin.1

@@ -42,7 +42,11 @@ struct Pulled {
 
 /// Starts the NATS thread of a node with `--nats` (nothing otherwise).
 pub fn start(shared: Arc<Shared>) -> std::io::Result<Option<std::thread::JoinHandle<()>>> {
-    let Some(ops) = shared.cluster.as_ref().and_then(ClusterShared::take_broker_rx) else {
+    let Some(ops) = shared
+        .cluster
+        .as_ref()
+        .and_then(ClusterShared::take_broker_rx)
+    else {
         return Ok(None);
     };
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -104,10 +108,7 @@ async fn run(shared: Arc<Shared>, mut ops: mpsc::Receiver<ToBroker>) {
     };
     let js = jetstream::new(client.clone());
     let (pulled_tx, mut pulled) = mpsc::channel::<Pulled>(4096);
-    let mut outcomes = client
-        .subscribe(format!("{OUTCOME}.{}", c.node))
-        .await
-        .ok();
+    let mut outcomes = client.subscribe(format!("{OUTCOME}.{}", c.node)).await.ok();
     // Every node reads the reports and keeps those naming it; inbound MO
     // goes to one node of the queue group.
     let mut reports = client.subscribe(mt::REPORT).await.ok();
@@ -116,10 +117,7 @@ async fn run(shared: Arc<Shared>, mut ops: mpsc::Receiver<ToBroker>) {
         .await
         .ok();
     let mut next_inject = 0usize;
-    let mut manage = client
-        .subscribe(format!("{MANAGE}.{}", c.node))
-        .await
-        .ok();
+    let mut manage = client.subscribe(format!("{MANAGE}.{}", c.node)).await.ok();
     let mut replies: HashMap<u64, (async_nats::Subject, Instant)> = HashMap::new();
     let mut next_reply: u64 = 1;
     let mut consumers: HashMap<usize, JoinHandle<()>> = HashMap::new();
@@ -255,7 +253,10 @@ fn on_event(shared: &Shared, ev: async_nats::Event) {
         async_nats::Event::Connected => {
             c.connected.store(true, Ordering::Relaxed);
             c.warned.store(false, Ordering::Relaxed);
-            crate::log::info(format_args!("cluster: broker {} connected (node {})", c.url, c.node));
+            crate::log::info(format_args!(
+                "cluster: broker {} connected (node {})",
+                c.url, c.node
+            ));
         }
         async_nats::Event::Disconnected => {
             c.connected.store(false, Ordering::Relaxed);
@@ -307,7 +308,10 @@ async fn ensure_stream(c: &ClusterShared, js: &jetstream::Context) -> bool {
         ..Default::default()
     };
     if let Err(e) = js.get_or_create_stream(mt_stream).await {
-        crate::log::debug(format_args!("cluster: stream {} not ready: {e}", mt::MT_STREAM));
+        crate::log::debug(format_args!(
+            "cluster: stream {} not ready: {e}",
+            mt::MT_STREAM
+        ));
         return false;
     }
     match js.get_or_create_stream(config).await {
@@ -336,7 +340,12 @@ fn sync_consumers(
                 let Some(acct) = accounts.get(AccountId(i as u32)) else {
                     continue;
                 };
-                let task = consume(js.clone(), acct.system_id.clone(), AccountId(i as u32), tx.clone());
+                let task = consume(
+                    js.clone(),
+                    acct.system_id.clone(),
+                    AccountId(i as u32),
+                    tx.clone(),
+                );
                 consumers.insert(i, tokio::spawn(task));
             }
             (false, true) => {
@@ -351,7 +360,12 @@ fn sync_consumers(
 
 /// Pulls an account's deliveries from its durable consumer (shared by
 /// every node with a receiver for it) until stopped or failed.
-async fn consume(js: jetstream::Context, system_id: String, account: AccountId, tx: mpsc::Sender<Pulled>) {
+async fn consume(
+    js: jetstream::Context,
+    system_id: String,
+    account: AccountId,
+    tx: mpsc::Sender<Pulled>,
+) {
     let token = wire::token(&system_id);
     let durable = format!("deliver_{token}");
     let config = consumer::pull::Config {
@@ -364,7 +378,8 @@ async fn consume(js: jetstream::Context, system_id: String, account: AccountId, 
     };
     let result: Result<(), async_nats::Error> = async {
         let stream = js.get_stream(STREAM).await?;
-        let consumer: consumer::PullConsumer = stream.get_or_create_consumer(&durable, config).await?;
+        let consumer: consumer::PullConsumer =
+            stream.get_or_create_consumer(&durable, config).await?;
         let mut msgs = consumer
             .stream()
             .max_messages_per_batch(1000)
@@ -409,7 +424,15 @@ async fn handle_op(
             loop_id,
             jid,
         } => {
-            tokio::spawn(publish(shared.clone(), js.clone(), subject, msg_id, Bytes::from(payload), loop_id, jid));
+            tokio::spawn(publish(
+                shared.clone(),
+                js.clone(),
+                subject,
+                msg_id,
+                Bytes::from(payload),
+                loop_id,
+                jid,
+            ));
         }
         ToBroker::Ack(token) => {
             if let Some((reply, _)) = acks.remove(&token) {
@@ -432,7 +455,15 @@ async fn handle_op(
             mseq,
         } => {
             let deadline = Instant::now() + shared.config.response_timer;
-            tokio::spawn(publish_mt(shared.clone(), js.clone(), subject, msg_id, Bytes::from(payload), deadline, (loop_id, slot, mseq)));
+            tokio::spawn(publish_mt(
+                shared.clone(),
+                js.clone(),
+                subject,
+                msg_id,
+                Bytes::from(payload),
+                deadline,
+                (loop_id, slot, mseq),
+            ));
         }
         ToBroker::Ask {
             node,
@@ -451,10 +482,14 @@ async fn handle_op(
                 let Ok(Ok(m)) = tokio::time::timeout(timeout, asked).await else {
                     return;
                 };
-                let ok = m.payload.len() <= 64 * 1024 && crate::pdu::Header::peek(&m.payload).is_some();
+                let ok =
+                    m.payload.len() <= 64 * 1024 && crate::pdu::Header::peek(&m.payload).is_some();
                 if let (true, Some(c)) = (ok, shared.cluster.as_ref()) {
                     if let Some(tx) = c.to_loops.get(loop_id) {
-                        let answer = FromBroker::Answer { token, frame: m.payload.to_vec() };
+                        let answer = FromBroker::Answer {
+                            token,
+                            frame: m.payload.to_vec(),
+                        };
                         if tx.try_send(answer).is_ok() {
                             shared.wake(loop_id);
                         }
@@ -464,7 +499,9 @@ async fn handle_op(
         }
         ToBroker::Reply { .. } => {}
         ToBroker::Outcome { node, payload } => {
-            let _ = client.publish(format!("{OUTCOME}.{node}"), Bytes::from(payload)).await;
+            let _ = client
+                .publish(format!("{OUTCOME}.{node}"), Bytes::from(payload))
+                .await;
         }
     }
 }
@@ -496,7 +533,10 @@ async fn publish(
     loop {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", msg_id.as_str());
-        let sent = match js.publish_with_headers(subject.clone(), headers, payload.clone()).await {
+        let sent = match js
+            .publish_with_headers(subject.clone(), headers, payload.clone())
+            .await
+        {
             Ok(ack) => ack.await.map(|_| ()).map_err(async_nats::Error::from),
             Err(e) => Err(async_nats::Error::from(e)),
         };
@@ -542,7 +582,9 @@ async fn publish_mt(
         headers.insert("Nats-Msg-Id", msg_id.as_str());
         let left = deadline.saturating_duration_since(Instant::now());
         let attempt = async {
-            let ack = js.publish_with_headers(subject.clone(), headers, payload.clone()).await?;
+            let ack = js
+                .publish_with_headers(subject.clone(), headers, payload.clone())
+                .await?;
             ack.await.map(|_| ()).map_err(async_nats::Error::from)
         };
         match tokio::time::timeout(left, attempt).await {
@@ -567,7 +609,11 @@ async fn publish_mt(
 /// A broker-routed submit's answer to its loop (the ESME waits on it, so
 /// a full inbox is waited out, briefly).
 fn answer_mt(shared: &Shared, loop_id: usize, mut msg: FromBroker) {
-    let Some(tx) = shared.cluster.as_ref().and_then(|c| c.to_loops.get(loop_id)) else {
+    let Some(tx) = shared
+        .cluster
+        .as_ref()
+        .and_then(|c| c.to_loops.get(loop_id))
+    else {
         return;
     };
     for _ in 0..1000 {

@@ -222,14 +222,38 @@ impl ClusterShared {
         let _ = writeln!(out, "# HELP smsc_cluster_connected 1 while the NATS connection is up\n# TYPE smsc_cluster_connected gauge\nsmsc_cluster_connected {up}");
         let _ = writeln!(out, "# HELP smsc_cluster_held_current Hand-offs to the broker not yet acknowledged by JetStream\n# TYPE smsc_cluster_held_current gauge\nsmsc_cluster_held_current {}", self.held.load(Ordering::Relaxed));
         for (name, help, v) in [
-            ("published", "Deliveries published to JetStream for another node", &s.published),
-            ("publish_retries", "JetStream publishes tried again (broker down or slow)", &s.publish_retries),
+            (
+                "published",
+                "Deliveries published to JetStream for another node",
+                &s.published,
+            ),
+            (
+                "publish_retries",
+                "JetStream publishes tried again (broker down or slow)",
+                &s.publish_retries,
+            ),
             ("consumed", "Deliveries taken from JetStream", &s.consumed),
             ("acked", "Deliveries acknowledged to JetStream", &s.acked),
-            ("naked", "Deliveries given back to JetStream for later", &s.naked),
-            ("malformed", "Broker messages refused as malformed", &s.malformed),
-            ("outcomes", "MO outcomes exchanged with other nodes", &s.outcomes),
-            ("disconnects", "Times the NATS connection was lost", &s.disconnects),
+            (
+                "naked",
+                "Deliveries given back to JetStream for later",
+                &s.naked,
+            ),
+            (
+                "malformed",
+                "Broker messages refused as malformed",
+                &s.malformed,
+            ),
+            (
+                "outcomes",
+                "MO outcomes exchanged with other nodes",
+                &s.outcomes,
+            ),
+            (
+                "disconnects",
+                "Times the NATS connection was lost",
+                &s.disconnects,
+            ),
         ] {
             let _ = writeln!(out, "# HELP smsc_cluster_{name} {help}\n# TYPE smsc_cluster_{name} counter\nsmsc_cluster_{name} {}", v.load(Ordering::Relaxed));
         }

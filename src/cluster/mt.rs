@@ -12,8 +12,8 @@
 )]
 
 use super::ToBroker;
-use crate::account::Account;
 use crate::accept::LateResponse;
+use crate::account::Account;
 use crate::conn::Session;
 use crate::delivery::MoOutcome;
 use crate::dlr::Stat;
@@ -78,7 +78,17 @@ pub fn on_submit(
     let prefer = s.receiving.then_some((s.key.slot, s.key.gen));
     let never = Duration::from_secs(u64::from(u32::MAX) * 64);
     crate::accept::hold(
-        st, shared, acct, sm, info, mseq, id, prefer, Stat::Delivrd, never, None,
+        st,
+        shared,
+        acct,
+        sm,
+        info,
+        mseq,
+        id,
+        prefer,
+        Stat::Delivrd,
+        never,
+        None,
     );
     let slot = st.accept.late.insert(LateResponse {
         key: s.key,
@@ -135,9 +145,7 @@ fn to_json(
         crate::receipt::push_hex(&mut hex, t.value);
         tlvs.push(serde_json::json!({"tag": t.tag.0, "hex": String::from_utf8_lossy(&hex)}));
     }
-    let addr = |ton: u8, npi: u8, a: &[u8]| {
-        serde_json::json!({"addr": String::from_utf8_lossy(a), "ton": ton, "npi": npi})
-    };
+    let addr = |ton: u8, npi: u8, a: &[u8]| serde_json::json!({"addr": String::from_utf8_lossy(a), "ton": ton, "npi": npi});
     let v = serde_json::json!({
         "id": String::from_utf8_lossy(id),
         "system_id": acct.system_id,
@@ -182,7 +190,11 @@ pub fn parse_report(shared: &Shared, payload: &[u8]) -> Option<(usize, MoOutcome
     if stat == Stat::Enroute {
         return None;
     }
-    let err = if stat == Stat::Delivrd { 0 } else { r.err.max(1) };
+    let err = if stat == Stat::Delivrd {
+        0
+    } else {
+        r.err.max(1)
+    };
     Some((
         usize::from(lp),
         MoOutcome {

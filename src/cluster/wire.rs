@@ -30,7 +30,11 @@ pub fn encode(item: &Item, system_id: &str, node: u16, out: &mut Vec<u8>) {
         }
         Item::Mo(m) => {
             // An MO message keeps the node that holds its submitter's message.
-            let origin = if m.origin_node == 0 { node } else { m.origin_node };
+            let origin = if m.origin_node == 0 {
+                node
+            } else {
+                m.origin_node
+            };
             let num = |out: &mut Vec<u8>, v: u64| {
                 out.extend_from_slice(v.to_string().as_bytes());
                 out.push(b' ');
@@ -169,10 +173,7 @@ pub fn decode_ask(
     let (sid, frame) = text.split_once(' ')?;
     let sid = unhex(sid)?;
     let frame = unhex(frame)?;
-    let account = shared
-        .accounts()
-        .by_system_id(&sid)?
-        .id;
+    let account = shared.accounts().by_system_id(&sid)?.id;
     let p = crate::pdu::decode(&frame).ok()?;
     let id = match p.body {
         crate::pdu::Body::QuerySm(q) => q.message_id,
@@ -247,7 +248,10 @@ mod tests {
         assert_eq!(sid, b"a.b c");
         let Item::Mo(back) = back else { panic!() };
         assert_eq!(back.origin_node, 5, "the submitter's node is carried");
-        assert_eq!((back.origin, &back.short_message, &back.tlvs), (mo.origin, &mo.short_message, &mo.tlvs));
+        assert_eq!(
+            (back.origin, &back.short_message, &back.tlvs),
+            (mo.origin, &mo.short_message, &mo.tlvs)
+        );
 
         for bad in [
             &b""[..],
@@ -262,7 +266,12 @@ mod tests {
         }
         assert!(decode(&vec![b'R'; MAX_PAYLOAD + 1]).is_none());
 
-        let o = MoOutcome { origin: (1, 9), node: 0, stat: Stat::Undeliv, err: 0x45 };
+        let o = MoOutcome {
+            origin: (1, 9),
+            node: 0,
+            stat: Stat::Undeliv,
+            err: 0x45,
+        };
         assert_eq!(decode_outcome(&encode_outcome(&o)), Some(o));
         assert!(decode_outcome(b"1 9 99 0").is_none());
         assert_eq!(token("acme_1-x"), "acme_1-x");

@@ -520,10 +520,8 @@ impl Config {
                 .filter_map(|r| r.split_once('=').map(|(p, _)| p))
                 .collect();
             Some(
-                crate::route::Routes::build(
-                    prefixes.iter().map(|p| (*p, account::AccountId(0))),
-                )
-                .map_err(|e| ConfigError::Invalid(format!("--route: {e}")))?,
+                crate::route::Routes::build(prefixes.iter().map(|p| (*p, account::AccountId(0))))
+                    .map_err(|e| ConfigError::Invalid(format!("--route: {e}")))?,
             )
         };
         let a = Args { routes, ..a };

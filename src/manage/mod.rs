@@ -398,8 +398,15 @@ pub fn settle_outcomes(st: &mut LoopState, shared: &Shared) {
             // The submitter is on another node: told through the broker.
             if let Some(c) = &shared.cluster {
                 let payload = crate::cluster::wire::encode_outcome(&o);
-                if c.send(crate::cluster::ToBroker::Outcome { node: o.node, payload }).is_ok() {
-                    c.stats.outcomes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if c.send(crate::cluster::ToBroker::Outcome {
+                    node: o.node,
+                    payload,
+                })
+                .is_ok()
+                {
+                    c.stats
+                        .outcomes
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
             }
             continue;
@@ -435,7 +442,12 @@ pub fn answer_for(
 /// The response to `frame` (query_sm, cancel_sm, replace_sm, or a
 /// replace_if_present submit_sm of `account`) from this loop's store,
 /// answered on a stand-in transmitter session; empty when there is none.
-pub fn answer_frame(st: &mut LoopState, shared: &Shared, account: AccountId, frame: &[u8]) -> Vec<u8> {
+pub fn answer_frame(
+    st: &mut LoopState,
+    shared: &Shared,
+    account: AccountId,
+    frame: &[u8],
+) -> Vec<u8> {
     let key = crate::conn::ConnKey {
         slot: u32::MAX,
         gen: 0,

