@@ -162,16 +162,13 @@ async fn run(shared: Arc<Shared>, mut ops: mpsc::Receiver<ToBroker>) {
                 }
             }
             Some(m) = next_of(&mut reports) => {
-                match mt::parse_report(&shared, &m.payload) {
-                    Some((lp, o)) => {
-                        if let Some(tx) = c.to_loops.get(lp) {
-                            if tx.try_send(FromBroker::Outcome(o)).is_ok() {
-                                shared.wake(lp);
-                            }
+                // Another node's report (or garbage) is not ours to count.
+                if let Some((lp, o)) = mt::parse_report(&shared, &m.payload) {
+                    if let Some(tx) = c.to_loops.get(lp) {
+                        if tx.try_send(FromBroker::Outcome(o)).is_ok() {
+                            shared.wake(lp);
                         }
                     }
-                    // Another node's (or garbage): not ours to count.
-                    None => {}
                 }
             }
             Some(m) = next_of(&mut manage) => {
