@@ -31,7 +31,7 @@ for _ in $(seq 50); do grep -q "Server is ready" "$DIR/nats.log" && break; sleep
 for n in 1 2; do
   port=$([ $n = 1 ] && echo $N1 || echo $N2)
   "$SMSC" --listen 127.0.0.1:$port --nats nats://127.0.0.1:$NATS_PORT --node-id $n \
-    --threads 1 --metrics-listen 127.0.0.1:$((9100 + n)) --stats-interval 0 \
+    --threads 1 --admin-listen 127.0.0.1:$((9100 + n)) --stats-interval 0 \
     2>"$DIR/node$n.log" & PIDS+=($!)
 done
 cat >"$DIR/haproxy.cfg" <<CFG

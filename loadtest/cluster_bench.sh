@@ -43,8 +43,8 @@ local)
     kill $P; wait $P 2>/dev/null
   done ;;
 rates)
-  P1=$(start_node n1 12775 $ACC --nats nats://127.0.0.1:14222 --node-id 1 --metrics-listen 127.0.0.1:13775)
-  P2=$(start_node n2 12776 $ACC --nats nats://127.0.0.1:14222 --node-id 2 --metrics-listen 127.0.0.1:13776)
+  P1=$(start_node n1 12775 $ACC --nats nats://127.0.0.1:14222 --node-id 1 --admin-listen 127.0.0.1:13775)
+  P2=$(start_node n2 12776 $ACC --nats nats://127.0.0.1:14222 --node-id 2 --admin-listen 127.0.0.1:13776)
   sleep 3
   for R in ${RATES:-5000 50000 100000}; do
     c0=$(ticks $P1) d0=$(ticks $P2) n0=$(ticks $NATS_PID)

@@ -215,15 +215,8 @@ pub fn inject_mo(shared: &Shared, payload: &[u8], next: &mut usize) -> Result<()
     let req = crate::inject::parse(payload)?;
     let lp = *next % shared.config.threads.max(1);
     *next = next.wrapping_add(1);
-    let tx = shared
-        .injectors
-        .get()
-        .and_then(|v| v.get(lp))
-        .ok_or("not running")?;
     // Its id is not needed: nobody waits on this reply.
     let (reply, _) = std::sync::mpsc::channel();
-    tx.try_send(crate::inject::Inject { req, reply })
-        .map_err(|_| "busy".to_string())?;
-    shared.wake(lp);
-    Ok(())
+    let r = crate::admin::Request::Mo(crate::inject::Inject { req, reply });
+    crate::admin::ask(shared, lp, r)
 }

@@ -137,7 +137,7 @@ pub fn node(nats: &str, id: u16, extra: &[&str]) -> Node {
         "1",
         "--shutdown-grace",
         "300ms",
-        "--metrics-listen",
+        "--admin-listen",
         "127.0.0.1:0",
     ];
     if !extra.contains(&"--accounts") {
@@ -149,8 +149,8 @@ pub fn node(nats: &str, id: u16, extra: &[&str]) -> Node {
     let deadline = Instant::now() + Duration::from_secs(5);
     while http.is_none() && Instant::now() < deadline {
         if let Ok(l) = log.recv_timeout(Duration::from_millis(200)) {
-            if let Some(rest) = l.split("serving HTTP on ").nth(1) {
-                http = rest.trim().parse().ok();
+            if let Some(rest) = l.split("admin API on http://").nth(1) {
+                http = rest.trim().trim_end_matches('/').parse().ok();
             }
         }
     }
