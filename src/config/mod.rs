@@ -391,7 +391,7 @@ impl Config {
             let routes: Vec<String> = a
                 .routes
                 .iter()
-                .filter(|r| !r.split_once('=').is_some_and(|(_, t)| t.trim() == "nats"))
+                .filter(|r| r.split_once('=').is_none_or(|(_, t)| t.trim() != "nats"))
                 .cloned()
                 .collect();
             account_list(
