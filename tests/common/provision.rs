@@ -235,13 +235,22 @@ fn provision_haproxy() -> Result<PathBuf, String> {
             if found().is_some() {
                 return Ok("apt");
             }
+            // Waits for another apt (the browser test's, an interop test's
+            // python3-venv) instead of failing on its lock.
             let mut apt = Command::new("apt-get");
-            apt.args(["install", "-y", "-qq", "haproxy"])
-                .env("DEBIAN_FRONTEND", "noninteractive");
+            apt.args([
+                "-o",
+                "DPkg::Lock::Timeout=300",
+                "install",
+                "-y",
+                "-qq",
+                "haproxy",
+            ])
+            .env("DEBIAN_FRONTEND", "noninteractive");
             if run_logged(&mut apt, &dir.join("apt.log")).is_err() {
                 // A fresh machine's package lists may be missing or stale.
                 let mut update = Command::new("apt-get");
-                update.args(["update", "-qq"]);
+                update.args(["-o", "DPkg::Lock::Timeout=300", "update", "-qq"]);
                 run_logged(&mut update, &dir.join("apt-update.log"))?;
                 run_logged(&mut apt, &dir.join("apt.log"))?;
             }
