@@ -8,10 +8,11 @@ SMSC_MT). This service takes each one from a durable consumer, waits
 delivery report on `smsc.report`; smsc turns it into the standard receipt
 for the submitter, on whichever node its receiver is bound.
 
-    python3 examples/delivery_service.py --nats nats://127.0.0.1:4222 --delay 0.2
-    python3 examples/delivery_service.py --nats ... mo --from 447700900123 --to 4479000001 --text hi
+    target/tmp/interop/nats/venv/bin/python3 examples/delivery_service.py --nats nats://127.0.0.1:4222 --delay 0.2
+    target/tmp/interop/nats/venv/bin/python3 examples/delivery_service.py --nats ... mo --from 447700900123 --to 4479000001 --text hi
 
-Needs nats-py (`pip install nats-py`).
+It needs nats-py: examples/cluster.sh and the cluster tests set up a venv
+with it (target/tmp/interop/nats/venv); run it with that venv's python3.
 """
 import argparse
 import asyncio

@@ -5,7 +5,7 @@
 //!
 //! It decides nothing about delivery: what it loads goes onto delivery's
 //! queues like any new receipt. Without `--journal` the hooks cost one
-//! branch. The journal's file format and compaction are `journal.rs`.
+//! branch. The journal's file format and its ring of segments are `journal/`.
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
