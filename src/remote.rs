@@ -214,31 +214,20 @@ impl Outstanding {
     fn finish(self) -> Ready {
         let ok = self.answer.as_deref().is_some_and(is_ok);
         let counted = self.answer.is_some() && self.answer_counted;
-        match (self.answer, self.fallback) {
-            (Some(frame), _) if ok => Ready {
-                key: self.key,
-                frame,
-                resubmit: false,
+        let (frame, resubmit, counted) = match (self.answer, self.fallback) {
+            (Some(frame), _) if ok => (frame, false, counted),
+            (_, Some(request)) => (request, true, false),
+            (answer, None) => (
+                answer.unwrap_or_else(|| failure(self.resp, self.fail, self.seq)),
+                false,
                 counted,
-            },
-            (_, Some(frame)) => Ready {
-                key: self.key,
-                frame,
-                resubmit: true,
-                counted: false,
-            },
-            (Some(frame), None) => Ready {
-                key: self.key,
-                frame,
-                resubmit: false,
-                counted,
-            },
-            (None, None) => Ready {
-                key: self.key,
-                frame: failure(self.resp, self.fail, self.seq),
-                resubmit: false,
-                counted: false,
-            },
+            ),
+        };
+        Ready {
+            key: self.key,
+            frame,
+            resubmit,
+            counted,
         }
     }
 }

@@ -514,15 +514,9 @@ impl Writer {
     /// Seals `frame` for the head segment and writes it at `pos` (synced in
     /// fsync mode when `adds`); returns the payload's offset.
     fn write_frame(&mut self, frame: &mut [u8], adds: bool) -> io::Result<u64> {
-        let gen = self.head_gen();
-        let head = self.segments.back_mut().ok_or(io::ErrorKind::NotFound)?;
-        record::seal_frame(frame, gen);
-        head.write_at(frame, self.pos)?;
-        if self.mode == Mode::Fsync && adds {
-            head.file.sync_data()?;
-        }
+        record::seal_frame(frame, self.head_gen());
         let at = self.pos + FRAME_HEADER as u64;
-        self.pos += frame.len() as u64;
+        self.write_sealed(frame, adds)?;
         Ok(at)
     }
 
@@ -608,9 +602,9 @@ impl Writer {
             spans.push(start..bytes.len());
         }
         let gen = self.head_gen();
-        let (mut frames, _) = frames_of(gen, spans.iter().filter_map(|s| bytes.get(s.clone())));
+        let (frames, _) = frames_of(gen, spans.iter().filter_map(|s| bytes.get(s.clone())));
         let base = self.pos;
-        self.write_frame_raw(&mut frames)?;
+        self.write_sealed(&frames, true)?;
         // The copies' frames were sealed already; apply them as adds.
         let (parsed, _) = record::frames(&frames, gen);
         for (at, payload) in parsed {
@@ -619,11 +613,12 @@ impl Writer {
         Ok(())
     }
 
-    /// Writes already sealed frames at the head (synced in fsync mode).
-    fn write_frame_raw(&mut self, frames: &mut [u8]) -> io::Result<()> {
+    /// Writes sealed frames at `pos` in the head (synced in fsync mode
+    /// when `sync`).
+    fn write_sealed(&mut self, frames: &[u8], sync: bool) -> io::Result<()> {
         let head = self.segments.back_mut().ok_or(io::ErrorKind::NotFound)?;
         head.write_at(frames, self.pos)?;
-        if self.mode == Mode::Fsync {
+        if self.mode == Mode::Fsync && sync {
             head.file.sync_data()?;
         }
         self.pos += frames.len() as u64;
