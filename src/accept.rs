@@ -521,6 +521,7 @@ pub(crate) fn hold(
         due,
         expires,
         timer_gen: 0,
+        timer: None,
         jid: 0,
         service_type,
         service_type_len: n as u8,
@@ -561,9 +562,11 @@ pub(crate) fn hold(
         Duration::from_secs(p.fires_at().saturating_sub(now).max(0) as u64)
     };
     match st.store.hold(p) {
-        Some(idx) => st.clock.slot_gen_after(idx, 0, Kind::Message, wait),
+        Some(idx) => st.arm_message(idx, 0, wait),
         // Cannot happen (admit just stored it); never leave it ENROUTE.
-        None => st.store.finish(mseq, MessageState::Unknown, 1, now),
+        None => {
+            st.finish_message(mseq, MessageState::Unknown, 1, now);
+        }
     }
 }
 

@@ -125,7 +125,13 @@ impl Clock {
     }
 
     /// Arms timer `kind` for (`slot`, `gen`) `delay` from now.
-    pub fn slot_gen_after(&mut self, slot: usize, gen: u32, kind: Kind, delay: Duration) {
+    pub fn slot_gen_after(
+        &mut self,
+        slot: usize,
+        gen: u32,
+        kind: Kind,
+        delay: Duration,
+    ) -> crate::timer::TimerHandle {
         let at = self.tick + ticks(delay);
         self.wheel.insert(
             at,
@@ -134,12 +140,24 @@ impl Clock {
                 gen,
                 kind,
             },
-        );
+        )
     }
 
     /// Arms a delayed-store timer `kind` for `slot`, `delay` from now.
     pub fn slot_after(&mut self, slot: usize, kind: Kind, delay: Duration) {
         self.slot_gen_after(slot, 0, kind, delay);
+    }
+
+    /// Disarms a timer (a no-op if it fired or was cancelled): what it was
+    /// for is gone, so it leaves the wheel now instead of at its deadline.
+    #[inline]
+    pub fn cancel(&mut self, h: crate::timer::TimerHandle) {
+        self.wheel.cancel(h);
+    }
+
+    /// Timers armed (a gauge for tests and metrics).
+    pub fn armed(&self) -> usize {
+        self.wheel.len()
     }
 
     /// Moves the wheel to the current tick; what fell due goes to `fired`.

@@ -63,6 +63,35 @@ impl LoopState {
         }
     }
 
+    /// Arms pending message `idx`'s timer (`gen`) `wait` from now, in
+    /// place of the one it had.
+    pub fn arm_message(&mut self, idx: usize, gen: u32, wait: std::time::Duration) {
+        let kind = crate::clock::Kind::Message;
+        let Some(p) = self.store.pending_at_mut(idx) else {
+            return;
+        };
+        if let Some(old) = p.timer.take() {
+            self.clock.cancel(old);
+        }
+        p.timer = Some(self.clock.slot_gen_after(idx, gen, kind, wait));
+    }
+
+    /// Message `seq` reaches a final state: its pending part (if it had
+    /// one) is returned and its timer disarmed.
+    pub fn finish_message(
+        &mut self,
+        seq: u64,
+        state: crate::store::MessageState,
+        error: u8,
+        now: i64,
+    ) -> Option<crate::store::Pending> {
+        let p = self.store.finish(seq, state, error, now)?;
+        if let Some(h) = p.timer {
+            self.clock.cancel(h);
+        }
+        Some(p)
+    }
+
     /// Per-account tables as long as the accounts in force (after a reload).
     pub fn grow_accounts(&mut self, shared: &Shared) {
         let n = shared.accounts().len();

@@ -346,6 +346,7 @@ fn parse_message_line(line: &str, shared: &Shared) -> Option<Recovered> {
         due: n(16)?,
         expires: n(17)?,
         timer_gen: 0,
+        timer: None,
         jid: 0,
         service_type,
         service_type_len: sn as u8,
@@ -417,8 +418,7 @@ fn recover_message(st: &mut LoopState, shared: &Shared, jid: u64, line: &str) ->
     let wait = std::time::Duration::from_secs(pending.fires_at().saturating_sub(now).max(0) as u64);
     match st.store.hold(pending) {
         Some(idx) => {
-            st.clock
-                .slot_gen_after(idx, 0, crate::clock::Kind::Message, wait);
+            st.arm_message(idx, 0, wait);
             true
         }
         None => false,

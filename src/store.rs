@@ -101,6 +101,10 @@ pub struct Pending {
     pub expires: i64,
     /// Bumped when the message is rescheduled: an older timer is stale.
     pub timer_gen: u32,
+    /// Its armed timer: cancelled when the message ends before it fires
+    /// (an MO message's validity timer would otherwise stay in the wheel
+    /// for days, one per message delivered).
+    pub timer: Option<crate::timer::TimerHandle>,
     /// Its journal line's jid (`persist::message_line`); 0 without a journal.
     pub jid: u64,
     pub service_type: [u8; 6],
@@ -292,25 +296,33 @@ impl Store {
         self.aliases.get(&id).copied()
     }
 
-    /// Moves message `seq` to a final state (no-op if it is gone or final).
+    /// Moves message `seq` to a final state (no-op if it is gone or final);
+    /// returns what it had pending (whose timer the caller disarms).
     #[inline]
-    pub fn finish(&mut self, seq: u64, state: MessageState, error: u8, now: i64) {
+    pub fn finish(
+        &mut self,
+        seq: u64,
+        state: MessageState,
+        error: u8,
+        now: i64,
+    ) -> Option<Pending> {
         let slot = self.slot(seq);
-        if let Some(m) = self.ring.get_mut(slot).filter(|m| m.seq == seq) {
-            if m.state.is_final() {
-                return;
-            }
-            m.state = state;
-            m.error = error;
-            m.done = now.max(1) as u32;
-            if m.pending != NO_PENDING {
-                self.pending.try_remove(m.pending as usize);
-                m.pending = NO_PENDING;
-                if let Some(n) = self.pending_by_account.get_mut(m.account.index()) {
-                    *n = n.saturating_sub(1);
-                }
-            }
+        let m = self.ring.get_mut(slot).filter(|m| m.seq == seq)?;
+        if m.state.is_final() {
+            return None;
         }
+        m.state = state;
+        m.error = error;
+        m.done = now.max(1) as u32;
+        if m.pending == NO_PENDING {
+            return None;
+        }
+        let p = self.pending.try_remove(m.pending as usize);
+        m.pending = NO_PENDING;
+        if let Some(n) = self.pending_by_account.get_mut(m.account.index()) {
+            *n = n.saturating_sub(1);
+        }
+        p
     }
 
     /// Attaches what a pending message needs; returns its pending index.
@@ -351,6 +363,10 @@ impl Store {
     /// The pending entry at `idx` (a timer's slot).
     pub fn pending_at(&self, idx: usize) -> Option<&Pending> {
         self.pending.get(idx)
+    }
+
+    pub fn pending_at_mut(&mut self, idx: usize) -> Option<&mut Pending> {
+        self.pending.get_mut(idx)
     }
 
     /// Sequence numbers of `account`'s pending messages `pick` selects
@@ -410,6 +426,7 @@ mod tests {
             due: 0,
             expires: i64::MAX,
             timer_gen: 0,
+            timer: None,
             jid: 0,
             service_type: [0; 6],
             service_type_len: 0,

@@ -357,6 +357,23 @@ fn pending_and_mo_messages_survive_sigkill() {
     unknown[23] = if unknown[23] == b'0' { b'1' } else { b'0' };
     let unknown = String::from_utf8(unknown).unwrap();
     assert_eq!(query(&mut q, &unknown).0, S::ESME_RQUERYFAIL);
+    // Delivered and acknowledged: a second crash brings none of it back.
+    srv.kill().unwrap();
+    srv.wait().unwrap();
+    let (mut srv, addr) = start_smsc(&args);
+    let (mut b, st) = Esme::try_bind(addr, "mo", "pw");
+    assert_eq!(st, S::ESME_ROK);
+    let mut again = 0;
+    while let Some(g) = b.recv_timeout(Duration::from_millis(800)) {
+        if g.id() == CommandId::DELIVER_SM {
+            again += 1;
+        }
+        b.auto_answer(&g);
+    }
+    assert_eq!(again, 0, "a delivered MO message is not delivered again");
+    let mut rx = Esme::bound(addr, CommandId::BIND_RECEIVER);
+    let got = receipts_until_quiet(&mut rx, Duration::from_secs(1));
+    assert!(got.is_empty(), "receipts sent again: {got:?}");
     signal(&srv, "TERM");
     srv.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);

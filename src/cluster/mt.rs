@@ -117,11 +117,10 @@ pub fn on_submit(
 /// A broker-routed message JetStream never took: final (REJECTD, no
 /// receipt), its journal line finished. The ESME got ESME_RSYSERR.
 pub fn refused(st: &mut LoopState, mseq: u64) {
-    let Some(p) = st.store.pending_mut(mseq).cloned() else {
+    let now = st.clock.unix;
+    let Some(p) = st.finish_message(mseq, MessageState::Rejected, 1, now) else {
         return;
     };
-    st.store
-        .finish(p.seq, MessageState::Rejected, 1, st.clock.unix);
     st.delivery.journal.done(p.jid);
 }
 

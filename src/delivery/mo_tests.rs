@@ -142,6 +142,66 @@ fn an_mo_message_reaches_the_owner_and_its_receipt_the_submitter() {
     submit_immediate(&mut h, a);
 }
 
+#[test]
+fn a_delivered_mo_message_leaves_no_timer_behind() {
+    // Its validity timer (days away) is disarmed when B answers: the wheel
+    // does not keep one entry per message delivered until the validity.
+    let mut h = harness(&[]);
+    let a = submitter(&mut h);
+    let b = receiver(&mut h, b"");
+    let before = h.st.clock.armed();
+    let mut seqs = Vec::new();
+    for _ in 0..20 {
+        submit(&mut h, a, sm(b"447912345678", b"hi B"));
+        seqs.extend(delivers(&h.out(b)).iter().map(|o| o.seq));
+    }
+    assert_eq!(seqs.len(), 20);
+    assert!(h.st.clock.armed() >= before + 20, "one validity timer each");
+    for seq in seqs {
+        answer(&mut h, b, seq, S::ESME_ROK);
+    }
+    assert_eq!(h.st.m.mo_delivered, 20);
+    // (Session timers aside: the response timers of the two windows.)
+    assert!(
+        h.st.clock.armed() <= before + 4,
+        "{} timers armed after delivery, {before} before",
+        h.st.clock.armed()
+    );
+}
+
+#[test]
+fn a_pass_fills_one_receivers_window_and_the_next_pass_starts_at_the_next() {
+    let mut h = harness(&["--window", "4"]);
+    let a = submitter(&mut h);
+    let b1 = receiver(&mut h, b"");
+    let b2 = receiver(&mut h, b"");
+    // Six MO messages in one pass (one read): the first receiver takes what
+    // its window has room for, the second the rest.
+    let frames: Vec<u8> = (0..6u32)
+        .flat_map(|i| {
+            let body = Body::SubmitSm(sm(b"447912345678", b"x"));
+            crate::pdu::Pdu::with_status(10 + i, S::ESME_ROK, body)
+                .to_vec()
+                .unwrap()
+        })
+        .collect();
+    h.feed(a, &frames);
+    h.end_iteration();
+    let (n1, n2) = (delivers(&h.out(b1)).len(), delivers(&h.out(b2)).len());
+    assert_eq!((n1, n2), (4, 2), "a pass fills a window before the next");
+    // One at a time, passes take turns over the receivers with room.
+    let b3 = receiver(&mut h, b"");
+    let mut got = [0usize; 3];
+    for i in 0..2u32 {
+        h.send(a, 40 + i, Body::SubmitSm(sm(b"447912345678", b"y")));
+        for (k, c) in [b1, b2, b3].into_iter().enumerate() {
+            got[k] += delivers(&h.out(c)).len();
+        }
+    }
+    assert_eq!(got[0], 0, "b1's window is full");
+    assert_eq!((got[1], got[2]), (1, 1), "turns: {got:?}");
+}
+
 fn submit_immediate(h: &mut Harness, a: usize) {
     h.send(a, 3, Body::SubmitSm(sm(b"447700900002", b"x")));
     let out = h.out(a);

@@ -1,6 +1,7 @@
 //! The pump: queued deliveries into the windows of an account's receiving
-//! sessions (the submitter first, then round-robin), or to another loop
-//! that has a receiver, or kept until one binds.
+//! sessions (the submitter first, then round-robin per pass: each receiver
+//! in turn takes what it has room for), or to another loop that has a
+//! receiver, or kept until one binds.
 
 use super::Item;
 use super::{Delivery, Policy};
@@ -143,6 +144,12 @@ impl Delivery {
         // MO messages no receiver's address_range admits are moved behind
         // the others, at most once each per pump.
         let mut rotations = q.queue.len();
+        // The receiver round-robin chose last in this pass: it takes what
+        // follows while its window has room, so a pass's deliveries leave
+        // in one write per receiver (and their answers, and the receipts
+        // those make, come back in few), not one message per receiver in
+        // turn. The next pass starts at the next receiver.
+        let mut run: Option<ConnKey> = None;
         while let Some(&rk) = q.queue.front() {
             let Some(r) = self.store.get(rk as usize) else {
                 q.queue.pop_front();
@@ -185,7 +192,7 @@ impl Delivery {
                 .map(|(slot, gen)| ConnKey { slot, gen })
                 .filter(|&k| eligible(k));
             let n = q.receivers.len();
-            let chosen = match preferred {
+            let chosen = match preferred.or_else(|| run.filter(|&k| eligible(k))) {
                 Some(k) => Some((None, k)),
                 None => (0..n)
                     .map(|k| (q.rr + k) % n)
@@ -215,6 +222,7 @@ impl Delivery {
             sessions.wrote(key);
             if let Some(i) = rr_index {
                 q.rr = i + 1;
+                run = Some(key);
             }
             q.queue.pop_front();
         }

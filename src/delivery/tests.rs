@@ -164,10 +164,24 @@ fn deliveries_go_round_robin_over_the_receivers() {
     // A transmitter of the same account never receives.
     let tx = h.connect();
     h.bind(tx, BindType::Transmitter);
-    queue(&mut h, 6);
+    // Each pass starts at the next receiver and gives it what its window
+    // has room for: six passes of one alternate.
+    for _ in 0..6 {
+        queue(&mut h, 1);
+    }
     assert_eq!(deliver_sms(&h.out(a)).len(), 3);
     assert_eq!(deliver_sms(&h.out(b)).len(), 3);
     assert!(h.out(tx).is_empty());
+    // One pass of twelve: the first in turn fills its window (10), the
+    // other takes the rest.
+    let mut h = Harness::new(&["--window", "10"]);
+    let a = receiver(&mut h);
+    let b = h.connect();
+    h.bind(b, BindType::Transceiver);
+    queue(&mut h, 12);
+    let (na, nb) = (deliver_sms(&h.out(a)).len(), deliver_sms(&h.out(b)).len());
+    assert_eq!(na + nb, 12);
+    assert!(na == 10 || nb == 10, "{na} + {nb}");
 }
 
 #[test]

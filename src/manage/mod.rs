@@ -13,7 +13,6 @@
 
 use crate::accept::{error_of, set_stat};
 use crate::account::{Account, AccountId};
-use crate::clock::Kind;
 use crate::conn::Session;
 use crate::delivery::MoOutcome;
 use crate::dlr::Stat;
@@ -260,8 +259,7 @@ fn cancel_one(st: &mut LoopState, shared: &Shared, mseq: u64) {
     if p.mo_to.is_some() && p.mo.is_none() {
         withdraw_everywhere(st, shared, mseq);
     }
-    st.store
-        .finish(mseq, MessageState::Deleted, error_of(Stat::Deleted), now);
+    st.finish_message(mseq, MessageState::Deleted, error_of(Stat::Deleted), now);
     let err = error_of(Stat::Deleted);
     record_final(st, mseq, EventKind::Final, MessageState::Deleted, err);
     st.m.message_cancelled += 1;
@@ -332,14 +330,13 @@ pub fn on_message_due(st: &mut LoopState, shared: &Shared, idx: usize, gen: u32)
         pm.timer_gen = pm.timer_gen.wrapping_add(1);
         let gen = pm.timer_gen;
         let wait = Duration::from_secs(p.expires.saturating_sub(now).max(0) as u64);
-        st.clock.slot_gen_after(idx, gen, Kind::Message, wait);
+        st.arm_message(idx, gen, wait);
         st.m.mo_routed += 1;
         st.delivery.enqueue(crate::delivery::Item::Mo(mo), shared);
         return;
     }
     let stat = p.final_stat();
-    st.store
-        .finish(p.seq, MessageState::of_stat(stat), error_of(stat), now);
+    st.finish_message(p.seq, MessageState::of_stat(stat), error_of(stat), now);
     let state = MessageState::of_stat(stat);
     record_final(st, p.seq, EventKind::Final, state, error_of(stat));
     if stat == Stat::Expired {
@@ -360,26 +357,28 @@ pub fn on_message_due(st: &mut LoopState, shared: &Shared, idx: usize, gen: u32)
 /// message `seq` of this loop: its final state, and the submitter's
 /// receipt saying what really happened.
 pub fn on_mo_outcome(st: &mut LoopState, shared: &Shared, o: MoOutcome) {
-    let Some(p) = st.store.pending_mut(o.origin.1).cloned() else {
-        // Cancelled or expired meanwhile: that outcome stands.
-        return;
-    };
     let now = st.clock.unix;
-    let mut r = p.receipt;
-    set_stat(&mut r, o.stat);
-    if o.stat != Stat::Delivrd {
-        r.err = o.err;
-    }
     let error = if o.stat == Stat::Delivrd {
         0
     } else {
         o.err.clamp(1, 255) as u8
     };
-    st.store
-        .finish(p.seq, MessageState::of_stat(o.stat), error, now);
     let state = MessageState::of_stat(o.stat);
+    // Not pending: cancelled or expired meanwhile, and that outcome stands.
+    if st.store.pending_index(o.origin.1).is_none() {
+        return;
+    }
+    let Some(p) = st.finish_message(o.origin.1, state, error, now) else {
+        return;
+    };
+    let mut r = p.receipt;
+    set_stat(&mut r, o.stat);
+    if o.stat != Stat::Delivrd {
+        r.err = o.err;
+    }
     record_final(st, p.seq, EventKind::Final, state, error);
-    st.delivery.journal.done(p.receipt.jid);
+    // The message's own journal line (its receipt is journaled anew).
+    st.delivery.journal.done(p.jid);
     if wants_receipt(p.wants, o.stat) {
         r.jid = 0;
         send_final(st, shared, r);
@@ -560,7 +559,7 @@ fn replace(
     *p = next;
     let idx = st.store.pending_index(mseq).ok_or(S::ESME_RREPLACEFAIL)?;
     let wait = Duration::from_secs(at.saturating_sub(now).max(0) as u64);
-    st.clock.slot_gen_after(idx, gen, Kind::Message, wait);
+    st.arm_message(idx, gen, wait);
     st.m.message_replaced += 1;
     record_final(st, mseq, EventKind::Replaced, MessageState::Enroute, 0);
     Ok(())

@@ -426,9 +426,13 @@ impl Worker {
         }
         // Answer now, like a request/response server should: receipts made
         // by these PDUs are pumped first so a TRX session gets its
-        // submit_sm_resp and the receipt in the same write.
+        // submit_sm_resp and the receipt in the same write. What they made
+        // for other sessions (MO messages, receipts of other binds) leaves
+        // at the end of the iteration with what the other reads add: one
+        // write per session per iteration, not one per read that fed it.
         self.pump_dirty();
-        self.flush_all();
+        self.flush(idx);
+        self.st.m.record_flush(self.st.clock.now);
     }
 
     fn mark_flush(&mut self, idx: usize) {
