@@ -538,13 +538,16 @@ pub(crate) fn hold(
     set_stat(&mut p.receipt, final_stat);
     // Journaled as a pending message (with its MO deliver_sm): after a
     // crash it comes back to the store and goes on (`persist.rs`).
-    let to = mo_to
-        .and_then(|b| shared.accounts().get(b))
-        .map(|b| b.system_id.clone());
-    p.jid = st.delivery.journal.add_message(|out| {
-        let m = mo.as_deref().zip(to.as_deref());
-        crate::persist::message_line(&p, &acct.system_id, m, out)
-    });
+    if st.delivery.journal.is_on() {
+        let accounts = shared.accounts();
+        let to = mo_to
+            .and_then(|b| accounts.get(b))
+            .map(|b| b.system_id.as_str());
+        p.jid = st.delivery.journal.add_message(|out| {
+            let m = mo.as_deref().zip(to);
+            crate::persist::message_line(&p, &acct.system_id, m, out)
+        });
+    }
     // Not scheduled: it goes to its receiver's queue now; scheduled: it
     // waits in the store and is handed over at its time.
     match mo {

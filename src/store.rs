@@ -325,6 +325,35 @@ impl Store {
         p
     }
 
+    /// `finish`, reading what the caller needs from the pending part in
+    /// place (an MO outcome, per message: no copy of the whole entry).
+    #[inline]
+    pub fn finish_with<T>(
+        &mut self,
+        seq: u64,
+        state: MessageState,
+        error: u8,
+        now: i64,
+        f: impl FnOnce(&Pending) -> T,
+    ) -> Option<T> {
+        let slot = self.slot(seq);
+        let m = self.ring.get_mut(slot).filter(|m| m.seq == seq)?;
+        if m.state.is_final() || m.pending == NO_PENDING {
+            return None;
+        }
+        let idx = m.pending as usize;
+        let out = f(self.pending.get(idx)?);
+        m.state = state;
+        m.error = error;
+        m.done = now.max(1) as u32;
+        m.pending = NO_PENDING;
+        if let Some(n) = self.pending_by_account.get_mut(m.account.index()) {
+            *n = n.saturating_sub(1);
+        }
+        self.pending.try_remove(idx);
+        Some(out)
+    }
+
     /// Attaches what a pending message needs; returns its pending index.
     pub fn hold(&mut self, p: Pending) -> Option<usize> {
         let slot = self.slot(p.seq);

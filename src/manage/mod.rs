@@ -364,22 +364,26 @@ pub fn on_mo_outcome(st: &mut LoopState, shared: &Shared, o: MoOutcome) {
         o.err.clamp(1, 255) as u8
     };
     let state = MessageState::of_stat(o.stat);
-    // Not pending: cancelled or expired meanwhile, and that outcome stands.
-    if st.store.pending_index(o.origin.1).is_none() {
-        return;
-    }
-    let Some(p) = st.finish_message(o.origin.1, state, error, now) else {
+    let wanted = |p: &crate::store::Pending| {
+        let r = wants_receipt(p.wants, o.stat).then_some(p.receipt);
+        (r, p.jid, p.timer)
+    };
+    // None: cancelled or expired meanwhile, and that outcome stands.
+    let Some((receipt, jid, timer)) = st.store.finish_with(o.origin.1, state, error, now, wanted)
+    else {
         return;
     };
-    let mut r = p.receipt;
-    set_stat(&mut r, o.stat);
-    if o.stat != Stat::Delivrd {
-        r.err = o.err;
+    if let Some(h) = timer {
+        st.clock.cancel(h);
     }
-    record_final(st, p.seq, EventKind::Final, state, error);
+    record_final(st, o.origin.1, EventKind::Final, state, error);
     // The message's own journal line (its receipt is journaled anew).
-    st.delivery.journal.done(p.jid);
-    if wants_receipt(p.wants, o.stat) {
+    st.delivery.journal.done(jid);
+    if let Some(mut r) = receipt {
+        set_stat(&mut r, o.stat);
+        if o.stat != Stat::Delivrd {
+            r.err = o.err;
+        }
         r.jid = 0;
         send_final(st, shared, r);
     }
