@@ -643,3 +643,24 @@ fn a_reload_moves_numbers_to_another_account() {
     );
     srv.stop();
 }
+
+/// A second server on a port the first listens on exits with the reason:
+/// SO_REUSEPORT (one listener per loop) must not let it join that port and
+/// split the ESMEs' connections between two processes.
+#[test]
+fn a_second_server_on_the_same_port_is_refused() {
+    let (mut first, addr) = common::binary::start_smsc(&[]);
+    let port = addr.to_string();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_smsc"))
+        .args(["--listen", &port, "--stats-interval", "0"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the second server started: {err}");
+    assert!(err.contains("Address already in use"), "{err}");
+    // The first is untouched: it still answers binds.
+    let g = Esme::connect(addr).bind(CommandId::BIND_TRANSMITTER, "movider", "1111");
+    assert_eq!(g.status(), S::ESME_ROK);
+    common::binary::signal(&first, "TERM");
+    first.wait().unwrap();
+}
