@@ -276,7 +276,7 @@ impl Harness {
         self.st.clock.fire(&mut fired);
         for key in fired {
             match key.kind {
-                Kind::Receipt => self.st.delivery.on_delayed(key.slot as usize),
+                Kind::Receipt => self.st.delivery.on_delayed(key.slot as usize, key.gen),
                 Kind::Message => crate::manage::on_message_due(
                     &mut self.st,
                     &self.shared,

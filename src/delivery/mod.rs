@@ -86,7 +86,11 @@ pub struct Delivery {
     /// Scratch list of loops with a receiver for the account being pumped.
     targets: Vec<usize>,
     /// Receipts waiting for a timer (outcome delay, retry back-off).
-    pub(crate) delayed: Slab<Item>,
+    /// Items waiting for a retry, each with the generation its timer
+    /// carries: a timer whose item was withdrawn finds another generation
+    /// in a reused slot and leaves that item alone.
+    pub(crate) delayed: Slab<(u32, Item)>,
+    delayed_gen: u32,
     /// How MO deliveries ended, for their submitters' stores (drained by
     /// the loop at the end of the iteration).
     pub outcomes: Vec<MoOutcome>,
@@ -114,6 +118,7 @@ impl Delivery {
             outbox: (0..shared.config.threads).map(|_| Vec::new()).collect(),
             targets: Vec::new(),
             delayed: Slab::new(),
+            delayed_gen: 0,
             outcomes: Vec::new(),
             dates: receipt::DateCache::default(),
             journal: JournalHooks::new(shared, loop_id),
@@ -239,12 +244,12 @@ impl Delivery {
                 return true;
             }
         }
-        // Waiting for a retry: its timer then finds the slot empty (or, if
-        // reused, queues that item a little early: harmless).
+        // Waiting for a retry: its timer then finds the slot empty, or
+        // reused by another generation.
         let delayed = self
             .delayed
             .iter()
-            .find(|(_, it)| matches!(it, Item::Mo(m) if m.origin == origin))
+            .find(|(_, (_, it))| matches!(it, Item::Mo(m) if m.origin == origin))
             .map(|(k, _)| k);
         if let Some(k) = delayed {
             self.delayed.try_remove(k);
@@ -264,7 +269,7 @@ impl Delivery {
 
     /// At stop: what is delayed goes back on the queues (to be spooled).
     pub fn undelay_all(&mut self, shared: &Shared) {
-        let delayed: Vec<Item> = self.delayed.drain().collect();
+        let delayed: Vec<Item> = self.delayed.drain().map(|(_, it)| it).collect();
         for r in delayed {
             self.enqueue(r, shared);
         }

@@ -237,3 +237,21 @@ fn a_full_write_buffer_holds_deliveries_back() {
     assert!(h.session(c).tx.len() >= hw);
     assert!(h.st.delivery.queued() < 2000 - inflight - 10);
 }
+
+#[test]
+fn a_withdrawn_retrys_timer_does_not_release_the_next_item_in_its_slot() {
+    let mut h = Harness::new(&[]);
+    let c = receiver(&mut h);
+    let ms = std::time::Duration::from_millis;
+    h.st.delivery.delay(receipt(), ms(100), &mut h.st.clock);
+    // Withdrawn (as a cancelled MO message is): its slot is free, its timer
+    // still armed.
+    h.st.delivery.delayed.clear();
+    h.st.delivery.delay(receipt(), ms(300), &mut h.st.clock);
+    h.advance(11);
+    assert_eq!(h.st.delivery.delayed.len(), 1, "released at the old time");
+    assert!(deliver_sms(&h.out(c)).is_empty());
+    h.advance(20);
+    assert!(h.st.delivery.delayed.is_empty());
+    assert_eq!(deliver_sms(&h.out(c)).len(), 1, "at its own time");
+}

@@ -146,14 +146,19 @@ impl Delivery {
     /// Keeps `r` aside until `delay` has passed; then it is queued again.
     pub fn delay(&mut self, r: impl Into<Item>, delay: Duration, clock: &mut Clock) {
         let r = r.into();
-        let slot = self.delayed.insert(r);
-        clock.slot_after(slot, Kind::Receipt, delay);
+        self.delayed_gen = self.delayed_gen.wrapping_add(1);
+        let gen = self.delayed_gen;
+        let slot = self.delayed.insert((gen, r));
+        clock.slot_gen_after(slot, gen, Kind::Receipt, delay);
     }
 
-    /// The timer of delayed receipt `slot` fired: it is queued this iteration.
-    pub fn on_delayed(&mut self, slot: usize) {
-        if let Some(r) = self.delayed.try_remove(slot) {
-            self.fresh.push(r);
+    /// The timer (`slot`, `gen`) of a delayed item fired: it is queued this
+    /// iteration (unless that item went and the slot holds another).
+    pub fn on_delayed(&mut self, slot: usize, gen: u32) {
+        if self.delayed.get(slot).is_some_and(|(g, _)| *g == gen) {
+            if let Some((_, r)) = self.delayed.try_remove(slot) {
+                self.fresh.push(r);
+            }
         }
     }
 

@@ -612,7 +612,7 @@ impl Worker {
         for key in &fired {
             self.st.m.timers_fired += 1;
             match key.kind {
-                Kind::Receipt => self.st.delivery.on_delayed(key.slot as usize),
+                Kind::Receipt => self.st.delivery.on_delayed(key.slot as usize, key.gen),
                 Kind::LateResponse => self.on_late_response(key.slot as usize),
                 Kind::Message => crate::manage::on_message_due(
                     &mut self.st,
