@@ -548,3 +548,37 @@ fn the_config_file_knows_both_names_and_check_config_the_token_rule() {
     assert!(err.contains("not a loopback address"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A client that announces a body (over 1 KiB: tiny_http reads smaller
+/// ones itself) and never sends it holds a reader thread of its own, not
+/// the admin thread: `/metrics` and the API still answer, and the request
+/// is answered once its body is in. A GET with such a body too (tiny_http
+/// drains an unread body when a request is dropped).
+#[test]
+fn a_body_that_never_comes_does_not_stall_the_api() {
+    use std::io::{Read, Write};
+    let (_server, admin) = start(&[]);
+    let stall = |method: &str| {
+        let mut c = std::net::TcpStream::connect(admin).unwrap();
+        let head = format!(
+            "{method} /api/v1/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 2000\r\n\r\n{{"
+        );
+        c.write_all(head.as_bytes()).unwrap();
+        c
+    };
+    let mut stalled: Vec<_> = (0..4).map(|_| stall("POST")).collect();
+    stalled.push(stall("GET"));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(get(admin, "/metrics").status, 200);
+    assert_eq!(get(admin, "/api/v1/overview").status, 200);
+    // The rest of one body arrives: that request is answered.
+    let mut c = stalled.remove(0);
+    c.write_all(&[b' '; 1999]).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut answer = String::new();
+    let _ = c.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 "), "{answer:?}");
+    assert!(!answer.starts_with("HTTP/1.1 5"), "{answer:?}");
+    assert_eq!(get(admin, "/metrics").status, 200);
+    drop(stalled);
+}

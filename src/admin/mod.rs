@@ -92,12 +92,25 @@ pub fn serve(addr: SocketAddr, shared: Arc<Shared>) -> std::io::Result<SocketAdd
     Ok(local)
 }
 
-/// The admin thread: requests as they come, one sample a second between them.
+/// A request whose body has been read in full, back on the admin thread.
+type BodyRead = (tiny_http::Request, Vec<u8>);
+
+/// The admin thread: requests as they come, one sample a second between
+/// them. A request with a body is read on a thread of its own: tiny_http
+/// reads a body over 1 KiB (or chunked) only when asked, and drains what is
+/// left of it when the request is dropped, so a client that announces a
+/// body and never sends it would otherwise hold the console and `/metrics`
+/// (even a refusal, 401 or 413, drops the request). That thread holds the
+/// request until its body is in, or answers the refusal and drains it;
+/// like tiny_http's own thread per connection, it lasts as long as the
+/// client keeps the connection open.
 fn run(server: tiny_http::Server, shared: Arc<Shared>) {
     let mut state = State {
         history: accounts::History::default(),
         next_loop: 0,
     };
+    let readers = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (read_tx, read_rx) = mpsc::channel::<BodyRead>();
     let mut next_sample = Instant::now();
     while !shared.shutdown.load(std::sync::atomic::Ordering::Relaxed) {
         let now = Instant::now();
@@ -105,17 +118,77 @@ fn run(server: tiny_http::Server, shared: Arc<Shared>) {
             state.history.sample(&shared, now);
             next_sample = now + accounts::SAMPLE_EVERY;
         }
+        while let Ok((req, body)) = read_rx.try_recv() {
+            let resp = respond_to(&shared, &mut state, &req, &body);
+            let _ = req.respond(resp);
+        }
+        // Bodies being read: look for them again soon.
+        let busy = readers.load(std::sync::atomic::Ordering::Relaxed) > 0;
         let wait = next_sample
             .saturating_duration_since(Instant::now())
-            .min(Duration::from_millis(250));
+            .min(Duration::from_millis(if busy { 5 } else { 250 }));
         match server.recv_timeout(wait) {
+            Ok(Some(req)) if has_body(&req) => read_aside(&shared, req, &readers, &read_tx),
             Ok(Some(req)) => {
-                let (req, resp) = handle(&shared, &mut state, req);
+                let resp = match refusal(&shared, &req) {
+                    Some(r) => r,
+                    None => respond_to(&shared, &mut state, &req, &[]),
+                };
                 let _ = req.respond(resp);
             }
             Ok(None) => {}
             Err(_) => std::thread::sleep(Duration::from_millis(50)),
         }
+    }
+}
+
+/// Whether `req` carries a body tiny_http has not read yet (or may not
+/// have: chunked).
+fn has_body(req: &tiny_http::Request) -> bool {
+    req.body_length().is_some_and(|n| n > 0)
+        || req
+            .headers()
+            .iter()
+            .any(|h| h.field.equiv("Transfer-Encoding"))
+}
+
+/// Checks and reads `req`'s body on a thread of its own; a request that
+/// passes is handed back on `done` with its body, a refusal is answered
+/// there.
+fn read_aside(
+    shared: &Arc<Shared>,
+    mut req: tiny_http::Request,
+    readers: &Arc<std::sync::atomic::AtomicUsize>,
+    done: &mpsc::Sender<BodyRead>,
+) {
+    use std::sync::atomic::Ordering;
+    let (shared, count, done) = (shared.clone(), readers.clone(), done.clone());
+    count.fetch_add(1, Ordering::Relaxed);
+    let spawned = std::thread::Builder::new()
+        .name("smsc-admin-body".into())
+        .spawn(move || {
+            let checked = match refusal(&shared, &req) {
+                Some(r) => Err(r),
+                None if req.method() != &tiny_http::Method::Post => Ok(Vec::new()),
+                None => read_body(&mut req),
+            };
+            match checked {
+                // Read in full: dropping it on the admin thread drains nothing.
+                Ok(body) if req.method() == &tiny_http::Method::Post => {
+                    let _ = done.send((req, body));
+                }
+                Ok(_) => {
+                    let _ = req.respond(error(400, "a body is only taken with POST"));
+                }
+                Err(r) => {
+                    let _ = req.respond(r);
+                }
+            }
+            count.fetch_sub(1, Ordering::Relaxed);
+        });
+    if spawned.is_err() {
+        // The request went with the closure; only the count is left.
+        readers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -126,34 +199,32 @@ pub struct State {
     pub next_loop: usize,
 }
 
-/// Answers one request (the request is handed back to be responded to).
-fn handle(
-    shared: &Shared,
-    state: &mut State,
-    mut req: tiny_http::Request,
-) -> (tiny_http::Request, Response) {
-    let path = req.url().split('?').next().unwrap_or("").to_string();
-    let method = req.method().clone();
+/// The token check: the refusal, if any.
+fn refusal(shared: &Shared, req: &tiny_http::Request) -> Option<Response> {
+    let path = req.url().split('?').next().unwrap_or("");
     // The page holds no data (a browser cannot send a header when it
     // navigates); it asks for the token and sends it with every call.
-    let public = method == tiny_http::Method::Get && (path == "/" || path == "/index.html");
-    if !public && !authorized(shared, &req) {
-        let mut r = error(401, "missing or wrong Authorization: Bearer token");
-        if let Ok(h) = tiny_http::Header::from_bytes(&b"WWW-Authenticate"[..], &b"Bearer"[..]) {
-            r.add_header(h);
-        }
-        return (req, r);
+    let public = req.method() == &tiny_http::Method::Get && (path == "/" || path == "/index.html");
+    if public || authorized(shared, req) {
+        return None;
     }
-    let body = if method == tiny_http::Method::Post {
-        match read_body(&mut req) {
-            Ok(b) => b,
-            Err(r) => return (req, r),
-        }
-    } else {
-        Vec::new()
-    };
-    let resp = route(shared, state, &method, &path, &body);
-    (req, resp)
+    let mut r = error(401, "missing or wrong Authorization: Bearer token");
+    if let Ok(h) = tiny_http::Header::from_bytes(&b"WWW-Authenticate"[..], &b"Bearer"[..]) {
+        r.add_header(h);
+    }
+    Some(r)
+}
+
+/// Answers one admitted request with its body.
+fn respond_to(
+    shared: &Shared,
+    state: &mut State,
+    req: &tiny_http::Request,
+    body: &[u8],
+) -> Response {
+    let path = req.url().split('?').next().unwrap_or("").to_string();
+    let method = req.method().clone();
+    route(shared, state, &method, &path, body)
 }
 
 /// Reads a request body of at most [`MAX_BODY`] octets.
