@@ -295,9 +295,7 @@ pub(super) async fn publish(
     subject: String,
     msg_id: String,
     payload: Bytes,
-    loop_id: usize,
-    jids: Vec<u64>,
-    count: usize,
+    (loop_id, jids, count): (usize, Vec<u64>, usize),
 ) {
     let Some(c) = shared.cluster.as_ref() else {
         return;

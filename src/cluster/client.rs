@@ -430,9 +430,7 @@ async fn handle_op(
                 subject,
                 msg_id,
                 Bytes::from(payload),
-                loop_id,
-                jids,
-                count,
+                (loop_id, jids, count),
             ));
         }
         ToBroker::Ack(token) => {

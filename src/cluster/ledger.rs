@@ -337,8 +337,10 @@ mod tests {
 
     #[test]
     fn attempts_saturate_and_tokens_stay_apart_from_the_broker_bit() {
-        let mut l = Ledger::<u8>::default();
-        l.next_token = BROKER_BIT - 1;
+        let mut l = Ledger::<u8> {
+            next_token: BROKER_BIT - 1,
+            ..Default::default()
+        };
         let t = l.admit(
             1,
             AccountId(0),
