@@ -169,6 +169,45 @@ fn a_batch_partly_failing_retryably_loses_and_duplicates_nothing() {
     assert!(n1.metric("smsc_cluster_batches") <= 300);
 }
 
+/// A node stopped gracefully while its receiver has answered only part of
+/// what the node pulled: the rest reaches a receiver on another node, and
+/// what was answered does not come again (the node settled its open
+/// batches at stop instead of leaving them whole to JetStream).
+#[test]
+fn a_node_stopped_gracefully_gives_back_only_what_it_did_not_finish() {
+    let nats = NatsServer::start();
+    let n1 = node(&nats.url(), 1, &[]);
+    let mut n2 = node(&nats.url(), 2, &[]);
+    let n3 = node(&nats.url(), 3, &[]);
+    connected(&n1);
+    connected(&n2);
+    connected(&n3);
+    let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
+    let mut tx = bound(n1.addr, CommandId::BIND_TRANSMITTER);
+    let ids = submit_many(&mut tx, 300);
+    let first = collect_receipts(&mut rx, 100, Duration::from_secs(20));
+    assert_eq!(first.len(), 100);
+    // The receiver stops answering; node 2 has acted on the 100 answers.
+    assert!(eventually(Duration::from_secs(5), || n2
+        .metric("smsc_cluster_acked")
+        >= 100));
+    n2.stop();
+    let mut rx3 = bound(n3.addr, CommandId::BIND_RECEIVER);
+    let rest = collect_receipts(&mut rx3, 200, Duration::from_secs(30));
+    let again: Vec<_> = rest.keys().filter(|k| first.contains_key(*k)).collect();
+    assert!(
+        again.is_empty(),
+        "{} answered receipts came again",
+        again.len()
+    );
+    let missing = ids
+        .iter()
+        .filter(|id| !first.contains_key(*id) && !rest.contains_key(*id))
+        .count();
+    assert_eq!(missing, 0, "receipts lost across a graceful stop");
+    assert!(rest.values().all(|&c| c == 1));
+}
+
 /// The receipts of messages submitted while no receiver is bound anywhere
 /// wait in JetStream and arrive when a receiver binds on another node.
 #[test]

@@ -206,24 +206,54 @@ pub(super) async fn settle(
             again,
         } => {
             let (shared, client, js) = (shared.clone(), client.clone(), js.clone());
-            tokio::spawn(async move {
-                if let (Some(c), Some(acct)) =
-                    (shared.cluster.as_ref(), shared.accounts().get(account))
-                {
-                    let subject = ClusterShared::deliver_subject(&acct.system_id);
-                    for (delay, items) in again {
-                        let n = items.len() as u64;
-                        let not_before = unix_ms().saturating_add(delay.as_millis() as u64);
-                        for payload in batches(not_before, &items) {
-                            let msg_id = c.batch_id();
-                            publish_until_acked(c, &js, &subject, &msg_id, payload.into()).await;
-                        }
-                        c.stats.republished.fetch_add(n, Ordering::Relaxed);
-                    }
-                }
-                // Only now: the unfinished items are in JetStream again.
-                let _ = client.publish(reply, Bytes::from_static(b"+ACK")).await;
-            });
+            tokio::spawn(
+                async move { republish(&shared, &client, &js, reply, account, again).await },
+            );
+        }
+    }
+}
+
+/// Publishes the unfinished items of a batch again, then acks it (only
+/// then: until JetStream has them, the old batch holds them).
+async fn republish(
+    shared: &Shared,
+    client: &async_nats::Client,
+    js: &jetstream::Context,
+    reply: async_nats::Subject,
+    account: AccountId,
+    again: Vec<(Duration, Vec<(u8, Bytes)>)>,
+) {
+    if let (Some(c), Some(acct)) = (shared.cluster.as_ref(), shared.accounts().get(account)) {
+        let subject = ClusterShared::deliver_subject(&acct.system_id);
+        for (delay, items) in again {
+            let n = items.len() as u64;
+            let not_before = unix_ms().saturating_add(delay.as_millis() as u64);
+            for payload in batches(not_before, &items) {
+                let msg_id = c.batch_id();
+                publish_until_acked(c, js, &subject, &msg_id, payload.into()).await;
+            }
+            c.stats.republished.fetch_add(n, Ordering::Relaxed);
+        }
+    }
+    let _ = client.publish(reply, Bytes::from_static(b"+ACK")).await;
+}
+
+/// At stop, the loops gone: the open batches settled, waiting for each
+/// (what is left unsettled JetStream redelivers after its ack wait).
+pub(super) async fn close(
+    shared: &Arc<Shared>,
+    client: &async_nats::Client,
+    js: &jetstream::Context,
+    book: &mut Book,
+) {
+    for s in book.close() {
+        match s {
+            Settle::Republish {
+                reply,
+                account,
+                again,
+            } => republish(shared, client, js, reply, account, again).await,
+            other => settle(shared, client, js, other).await,
         }
     }
 }

@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 pub const ACK_WAIT: Duration = Duration::from_secs(10);
 /// Batches of one account pulled and not yet acked, per consumer (each
 /// at most `wire::MAX_ITEMS` deliveries and `wire::MAX_BATCH` bytes).
-const MAX_ACK_PENDING: i64 = 1024;
+const MAX_ACK_PENDING: i64 = 256;
 /// A batch still held this long is reported in progress to JetStream (so
 /// a slow receiver does not make it redeliver to another node); one held
 /// longer than `FORGET` is left to JetStream's redelivery.
@@ -226,7 +226,14 @@ async fn run(shared: Arc<Shared>, mut ops: mpsc::Receiver<ToBroker>) {
                     }
                     let loops_done = shared.stopped.load(Ordering::Relaxed) >= shared.config.threads;
                     let quiet = c.held.load(Ordering::Relaxed) == 0 && ops.is_empty();
-                    if (loops_done && quiet) || since.elapsed() > shared.config.shutdown_grace + Duration::from_secs(2) {
+                    if loops_done && quiet {
+                        // What the loops never finished goes back to JetStream
+                        // now, without the finished items of its batch.
+                        let closing = batch::close(&shared, &client, &js, &mut book);
+                        let _ = tokio::time::timeout(Duration::from_secs(2), closing).await;
+                        break;
+                    }
+                    if since.elapsed() > shared.config.shutdown_grace + Duration::from_secs(2) {
                         break;
                     }
                 }

@@ -182,6 +182,22 @@ impl<R: Clone> Ledger<R> {
         Some(settle(held))
     }
 
+    /// At stop, once the loops are gone: every batch still open, its items
+    /// not settled taken as given back (so finished items are not
+    /// delivered again by another node).
+    pub fn close(&mut self) -> Vec<Settle<R>> {
+        self.tokens.clear();
+        self.batches
+            .drain()
+            .map(|(_, mut h)| {
+                for s in h.slots.iter_mut().filter(|s| s.state == State::Out) {
+                    s.state = State::Again(Duration::ZERO, false);
+                }
+                settle(h)
+            })
+            .collect()
+    }
+
     /// Batches held longer than `progress` since they were taken or last
     /// reported: their replies, to tell JetStream they are in progress (so
     /// it does not give them to another node meanwhile). Batches older
@@ -354,6 +370,32 @@ mod tests {
             panic!()
         };
         assert_eq!(again, vec![(Duration::ZERO, vec![(255, Bytes::new())])]);
+    }
+
+    #[test]
+    fn at_stop_open_batches_give_back_what_was_not_finished() {
+        let mut l = Ledger::default();
+        let now = Instant::now();
+        let a = l.admit("a", AccountId(0), items(3), now);
+        l.admit("b", AccountId(0), items(2), now);
+        l.resolve(a[0], Outcome::Done);
+        l.resolve(a[1], Outcome::Failed(Duration::from_secs(1)));
+        let mut out = l.close();
+        out.sort_by_key(|s| format!("{s:?}"));
+        assert!(l.is_empty() && l.open_items() == 0);
+        assert_eq!(out.len(), 2);
+        let Settle::Republish { reply, again, .. } = &out[1] else {
+            panic!("{out:?}")
+        };
+        assert_eq!(*reply, "a");
+        assert_eq!(
+            again.len(),
+            2,
+            "the failed one after its back-off, the other at once"
+        );
+        // Nothing of b was finished: nakked whole.
+        assert_eq!(out[0], Settle::Nak("b", Duration::ZERO));
+        assert_eq!(l.resolve(a[2], Outcome::Done), None);
     }
 
     #[test]
