@@ -2,7 +2,8 @@
 //! stream, one pull consumer per account that has a receiver on this node,
 //! the publishes (each retried until JetStream acknowledges it), and the
 //! acks of what the loops finished (per batch: `batch.rs`, `ledger.rs`).
-//! A current-thread tokio runtime: the broker's latency and outages are this thread's, never a loop's.
+//! A current-thread tokio runtime: the broker's latency and outages are
+//! this thread's, never a loop's.
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
