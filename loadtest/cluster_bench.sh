@@ -16,7 +16,12 @@ OUT=${OUT:-results/cluster}
 mkdir -p "$OUT"
 DIR=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$DIR"; }
+# Nodes are not this shell's children (started in $(...)): a stopped one is
+# waited for by its PID, or a node still draining could reach the next
+# run's nats-server on the same port and publish into it.
+stop() { kill "$@" 2>/dev/null; for p in "$@"; do while [ -e /proc/$p ]; do sleep 0.1; done; done; }
+NODES=()
+cleanup() { stop "${NODES[@]}"; for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$DIR"; }
 trap cleanup EXIT
 "$NATS" -a 127.0.0.1 -p 14222 -js -sd "$DIR/nats" 2>"$DIR/nats.log" & PIDS+=($!)
 NATS_PID=$!
@@ -37,14 +42,15 @@ local)
   for r in 1 2; do
     P=$(start_node plain$r 12775 $ACC); sleep 1.5
     run local-plain-$r --addr 127.0.0.1:12775 --binds 4 --window 64 --receipts 1 --server-pid $P
-    kill $P; wait $P 2>/dev/null
+    stop $P
     P=$(start_node nats$r 12775 $ACC --nats nats://127.0.0.1:14222 --node-id 1); sleep 2.5
     run local-nats-$r --addr 127.0.0.1:12775 --binds 4 --window 64 --receipts 1 --server-pid $P
-    kill $P; wait $P 2>/dev/null
+    stop $P
   done ;;
 rates)
   P1=$(start_node n1 12775 $ACC --nats nats://127.0.0.1:14222 --node-id 1 --admin-listen 127.0.0.1:13775)
   P2=$(start_node n2 12776 $ACC --nats nats://127.0.0.1:14222 --node-id 2 --admin-listen 127.0.0.1:13776)
+  NODES=($P1 $P2)
   sleep 3
   for R in ${RATES:-5000 50000 100000}; do
     c0=$(ticks $P1) d0=$(ticks $P2) n0=$(ticks $NATS_PID)
@@ -54,5 +60,5 @@ rates)
   done
   curl -s 127.0.0.1:13775/metrics | grep -E "^smsc_cluster" >"$OUT/n1.metrics"
   curl -s 127.0.0.1:13776/metrics | grep -E "^smsc_cluster" >"$OUT/n2.metrics"
-  kill $P1 $P2 ;;
+  stop $P1 $P2 ;;
 esac

@@ -103,6 +103,111 @@ fn receipts_cross_from_the_tx_node_to_the_rx_node() {
     );
 }
 
+/// Receipts cross nodes in batches; the receiver refuses every third one
+/// retryably the first time it sees it. The batch's other items are
+/// finished and never come again (nothing duplicated without a fault);
+/// the refused ones are published again as a new batch and arrive once
+/// more (nothing lost).
+#[test]
+fn a_batch_partly_failing_retryably_loses_and_duplicates_nothing() {
+    let nats = NatsServer::start();
+    let args = ["--receipt-retry-backoff", "50ms"];
+    let n1 = node(&nats.url(), 1, &args);
+    let n2 = node(&nats.url(), 2, &args);
+    connected(&n1);
+    connected(&n2);
+    let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
+    let mut tx = bound(n1.addr, CommandId::BIND_TRANSMITTER);
+    let ids = submit_many(&mut tx, 300);
+    let mut seen: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut accepted: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut refused = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while accepted.len() < ids.len() && Instant::now() < deadline {
+        let Some(g) = rx.recv_timeout(Duration::from_millis(200)) else {
+            continue;
+        };
+        let Body::DeliverSm(d) = g.pdu().body else {
+            rx.auto_answer(&g);
+            continue;
+        };
+        let id = dlr::parse(d.short_message)
+            .expect("receipt text")
+            .id
+            .to_vec();
+        let n = seen.entry(id.clone()).or_default();
+        *n += 1;
+        let refuse = *n == 1 && seen.len() % 3 == 0;
+        let status = if refuse {
+            refused += 1;
+            S::ESME_RTHROTTLED
+        } else {
+            *accepted.entry(id).or_default() += 1;
+            S::ESME_ROK
+        };
+        let resp = Body::DeliverSmResp(smsc::pdu::MessageIdResp { message_id: b"" });
+        rx.send(&smsc::pdu::Pdu::with_status(g.seq(), status, resp));
+    }
+    assert_eq!(accepted.len(), ids.len(), "every receipt was accepted once");
+    assert!(refused >= 100, "{refused} refused");
+    assert!(
+        accepted.values().all(|&c| c == 1),
+        "an accepted receipt came again"
+    );
+    let times: u32 = seen.values().sum();
+    assert_eq!(
+        times as usize,
+        ids.len() + refused,
+        "each refused receipt came back once, nothing else did"
+    );
+    // Nothing more comes: every batch was settled.
+    assert!(eventually(Duration::from_secs(5), || n2
+        .metric("smsc_cluster_republished")
+        >= refused as u64));
+    let late = collect_receipts(&mut rx, 1, Duration::from_secs(2));
+    assert!(late.is_empty(), "{} came again", late.len());
+    assert!(n1.metric("smsc_cluster_batches") <= 300);
+}
+
+/// A node stopped gracefully while its receiver has answered only part of
+/// what the node pulled: the rest reaches a receiver on another node, and
+/// what was answered does not come again (the node settled its open
+/// batches at stop instead of leaving them whole to JetStream).
+#[test]
+fn a_node_stopped_gracefully_gives_back_only_what_it_did_not_finish() {
+    let nats = NatsServer::start();
+    let n1 = node(&nats.url(), 1, &[]);
+    let mut n2 = node(&nats.url(), 2, &[]);
+    let n3 = node(&nats.url(), 3, &[]);
+    connected(&n1);
+    connected(&n2);
+    connected(&n3);
+    let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
+    let mut tx = bound(n1.addr, CommandId::BIND_TRANSMITTER);
+    let ids = submit_many(&mut tx, 300);
+    let first = collect_receipts(&mut rx, 100, Duration::from_secs(20));
+    assert_eq!(first.len(), 100);
+    // The receiver stops answering; node 2 has acted on the 100 answers.
+    assert!(eventually(Duration::from_secs(5), || n2
+        .metric("smsc_cluster_acked")
+        >= 100));
+    n2.stop();
+    let mut rx3 = bound(n3.addr, CommandId::BIND_RECEIVER);
+    let rest = collect_receipts(&mut rx3, 200, Duration::from_secs(30));
+    let again: Vec<_> = rest.keys().filter(|k| first.contains_key(*k)).collect();
+    assert!(
+        again.is_empty(),
+        "{} answered receipts came again",
+        again.len()
+    );
+    let missing = ids
+        .iter()
+        .filter(|id| !first.contains_key(*id) && !rest.contains_key(*id))
+        .count();
+    assert_eq!(missing, 0, "receipts lost across a graceful stop");
+    assert!(rest.values().all(|&c| c == 1));
+}
+
 /// The receipts of messages submitted while no receiver is bound anywhere
 /// wait in JetStream and arrive when a receiver binds on another node.
 #[test]

@@ -9,7 +9,7 @@
     clippy::panic
 )]
 
-use super::{is_broker, ClusterShared, FromBroker, ToBroker, BROKER_BIT};
+use super::{is_broker, wire, ClusterShared, FromBroker, ToBroker, BROKER_BIT};
 use crate::delivery::Item;
 use crate::loop_state::LoopState;
 use crate::server::Shared;
@@ -42,7 +42,11 @@ pub fn drain(st: &mut LoopState, shared: &Shared) -> Drained {
         n += 1;
         match msg {
             FromBroker::Deliver(item) => st.delivery.fresh.push(item),
-            FromBroker::Published(jid) => st.delivery.journal.done(jid),
+            FromBroker::Published(jids) => {
+                for jid in jids {
+                    st.delivery.journal.done(jid);
+                }
+            }
             FromBroker::Outcome(o) => crate::manage::on_mo_outcome(st, shared, o),
             FromBroker::MtAnswered { slot, mseq, ok } => {
                 if !ok {
@@ -112,56 +116,106 @@ pub fn flush(st: &mut LoopState, shared: &Shared) {
     if d.cluster_out.is_empty() {
         return;
     }
-    let items = std::mem::take(&mut d.cluster_out);
-    for item in items {
+    // One batch per account (usually one account) of this iteration's
+    // hand-offs: nothing waits for a batch to fill.
+    let mut open: Vec<Open> = Vec::new();
+    for item in std::mem::take(&mut d.cluster_out) {
         let jid = item.jid();
         if is_broker(jid) {
             // Ours from the broker, and no receiver is left here: any node may take it.
-            let _ = c.send(ToBroker::Nak(jid & !BROKER_BIT, Duration::ZERO));
+            if c.send(ToBroker::Return(jid & !BROKER_BIT)).is_err() {
+                // Sent next time, as a nak (counted as an attempt).
+                d.journal.broker_ops.push((jid, Some(Duration::ZERO)));
+            }
             continue;
         }
-        match publish_op(c, shared, st.id, &item) {
-            Some(op) => {
-                c.held.fetch_add(1, Ordering::Relaxed);
-                if let Err(ToBroker::Publish { .. }) = c.send(op) {
-                    c.held.fetch_sub(1, Ordering::Relaxed);
-                    // Full: kept here and tried again shortly.
-                    d.delay(item, Duration::from_millis(20), &mut st.clock);
-                }
-            }
+        let account = item.account();
+        let Some(acct) = shared.accounts().get(account) else {
             // Its account is gone: nobody can take it.
-            None => d.journal.done(jid),
+            d.journal.done(jid);
+            continue;
+        };
+        let at = match open.iter().position(|o| o.account == account) {
+            Some(i) => i,
+            None => {
+                open.push(Open::new(account));
+                open.len() - 1
+            }
+        };
+        let Some(o) = open.get_mut(at) else {
+            continue;
+        };
+        let encode = |out: &mut Vec<u8>| wire::encode(&item, &acct.system_id, c.node, out);
+        let mut pushed = o.batch.push_with(item.attempts(), encode);
+        if pushed == Err(wire::Full::Batch) {
+            let full = std::mem::replace(o, Open::new(account));
+            send_batch(c, shared, st.id, full, d, &mut st.clock);
+            pushed = o.batch.push_with(item.attempts(), encode);
+        }
+        match pushed {
+            Ok(()) => {
+                o.count += 1;
+                o.items.push(item);
+            }
+            // Over any batch's bound (cannot happen: an item's fields are
+            // bounded below it): never deliverable.
+            Err(_) => d.journal.done(jid),
+        }
+    }
+    for o in open {
+        send_batch(c, shared, st.id, o, d, &mut st.clock);
+    }
+}
+
+/// A batch of one account being filled by `flush`.
+struct Open {
+    account: crate::account::AccountId,
+    batch: wire::BatchWriter,
+    items: Vec<Item>,
+    count: usize,
+}
+
+impl Open {
+    fn new(account: crate::account::AccountId) -> Open {
+        Open {
+            account,
+            batch: wire::BatchWriter::new(0),
+            items: Vec::new(),
+            count: 0,
         }
     }
 }
 
-/// The publish of a delivery: its account's subject, an id JetStream
-/// de-duplicates by, the payload.
-fn publish_op(c: &ClusterShared, shared: &Shared, loop_id: usize, item: &Item) -> Option<ToBroker> {
-    let acct = shared.accounts().get(item.account())?;
-    let mut payload = Vec::with_capacity(256);
-    super::wire::encode(item, &acct.system_id, c.node, &mut payload);
-    let msg_id = match item {
-        // One final receipt per message id (ids are unique across nodes).
-        Item::Receipt(r) => format!("r{}", String::from_utf8_lossy(&r.message_id)),
-        // The submitter's store slot of this run names an MO message.
-        Item::Mo(m) => format!(
-            "m{}-{}-{}-{}",
-            if m.origin_node == 0 {
-                c.node
-            } else {
-                m.origin_node
-            },
-            shared.id_start,
-            m.origin.0,
-            m.origin.1
-        ),
+/// Queues a batch's publish; when the NATS thread's channel is full its
+/// items are kept here and handed off again shortly.
+fn send_batch(
+    c: &ClusterShared,
+    shared: &Shared,
+    loop_id: usize,
+    o: Open,
+    d: &mut crate::delivery::Delivery,
+    clock: &mut crate::clock::Clock,
+) {
+    if o.count == 0 {
+        return;
+    }
+    let Some(acct) = shared.accounts().get(o.account) else {
+        return;
     };
-    Some(ToBroker::Publish {
+    let jids: Vec<u64> = o.items.iter().map(Item::jid).filter(|&j| j != 0).collect();
+    let op = ToBroker::Publish {
         subject: ClusterShared::deliver_subject(&acct.system_id),
-        msg_id,
-        payload,
+        msg_id: c.batch_id(),
+        payload: o.batch.finish(),
         loop_id,
-        jid: item.jid(),
-    })
+        jids,
+        count: o.count,
+    };
+    c.held.fetch_add(o.count, Ordering::Relaxed);
+    if c.send(op).is_err() {
+        c.held.fetch_sub(o.count, Ordering::Relaxed);
+        for item in o.items {
+            d.delay(item, Duration::from_millis(20), clock);
+        }
+    }
 }

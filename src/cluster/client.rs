@@ -1,8 +1,9 @@
 //! The NATS thread: one connection (reconnecting forever), the delivery
 //! stream, one pull consumer per account that has a receiver on this node,
 //! the publishes (each retried until JetStream acknowledges it), and the
-//! acks of what the loops finished. A current-thread tokio runtime: the
-//! broker's latency and outages are this thread's, never a loop's.
+//! acks of what the loops finished (per batch: `batch.rs`, `ledger.rs`).
+//! A current-thread tokio runtime: the broker's latency and outages are
+//! this thread's, never a loop's.
 #![deny(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -10,11 +11,10 @@
     clippy::panic
 )]
 
-use super::{
-    mt, wire, ClusterShared, FromBroker, ToBroker, BROKER_BIT, DELIVER, MANAGE, OUTCOME, STREAM,
-};
+use super::batch::{self, Book, Pulled};
+use super::ledger::Outcome;
+use super::{mt, wire, ClusterShared, FromBroker, ToBroker, DELIVER, MANAGE, OUTCOME, STREAM};
 use crate::account::AccountId;
-use crate::delivery::Item;
 use crate::server::Shared;
 use async_nats::jetstream::{self, consumer, stream};
 use bytes::Bytes;
@@ -29,16 +29,14 @@ use tokio::task::JoinHandle;
 /// How long a node has to deliver what it pulled before JetStream gives
 /// it to another node (a node that died leaves its deliveries for this long).
 pub const ACK_WAIT: Duration = Duration::from_secs(10);
-/// Deliveries of one account pulled and not yet acked, per consumer.
-const MAX_ACK_PENDING: i64 = 20_000;
-
-/// A delivery pulled by an account's consumer task.
-struct Pulled {
-    account: AccountId,
-    payload: Bytes,
-    reply: Option<async_nats::Subject>,
-    delivered: i64,
-}
+/// Batches of one account pulled and not yet acked, per consumer (each
+/// at most `wire::MAX_ITEMS` deliveries and `wire::MAX_BATCH` bytes).
+const MAX_ACK_PENDING: i64 = 256;
+/// A batch still held this long is reported in progress to JetStream (so
+/// a slow receiver does not make it redeliver to another node); one held
+/// longer than `FORGET` is left to JetStream's redelivery.
+const PROGRESS: Duration = Duration::from_secs(4);
+const FORGET: Duration = Duration::from_secs(120);
 
 /// Starts the NATS thread of a node with `--nats` (nothing otherwise).
 pub fn start(shared: Arc<Shared>) -> std::io::Result<Option<std::thread::JoinHandle<()>>> {
@@ -121,17 +119,17 @@ async fn run(shared: Arc<Shared>, mut ops: mpsc::Receiver<ToBroker>) {
     let mut replies: HashMap<u64, (async_nats::Subject, Instant)> = HashMap::new();
     let mut next_reply: u64 = 1;
     let mut consumers: HashMap<usize, JoinHandle<()>> = HashMap::new();
-    let mut acks: HashMap<u64, (async_nats::Subject, Instant)> = HashMap::new();
-    let mut next_token: u64 = 1;
+    let mut book = Book::default();
     let mut rr: usize = 0;
     let mut ready = false;
     let stream_ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut ensuring: Option<JoinHandle<()>> = None;
     let mut last_sweep = Instant::now();
+    let mut last_progress = Instant::now();
     let mut tick = tokio::time::interval(Duration::from_millis(50));
     let mut stopping: Option<Instant> = None;
     for op in early {
-        handle_op(&shared, c, &client, &js, &mut acks, op).await;
+        handle_op(&shared, &client, &js, &mut book, op).await;
     }
     loop {
         tokio::select! {
@@ -143,10 +141,10 @@ async fn run(shared: Arc<Shared>, mut ops: mpsc::Receiver<ToBroker>) {
                     }
                     continue;
                 }
-                handle_op(&shared, c, &client, &js, &mut acks, op).await;
+                handle_op(&shared, &client, &js, &mut book, op).await;
             }
             Some(p) = pulled.recv() => {
-                hand_to_loop(&shared, c, &client, &mut acks, &mut next_token, &mut rr, p).await;
+                batch::take(&shared, &client, &js, &mut book, &mut rr, p).await;
             }
             Some(m) = next_of(&mut outcomes) => {
                 match wire::decode_outcome(&m.payload) {
@@ -210,10 +208,16 @@ async fn run(shared: Arc<Shared>, mut ops: mpsc::Receiver<ToBroker>) {
                 if ready && stopping.is_none() {
                     sync_consumers(&shared, &js, &pulled_tx, &mut consumers);
                 }
+                if last_progress.elapsed() >= Duration::from_secs(1) {
+                    last_progress = Instant::now();
+                    for reply in book.sweep(last_progress, PROGRESS, FORGET) {
+                        let _ = client.publish(reply, Bytes::from_static(b"+WPI")).await;
+                    }
+                    c.stats.pulled_batches.store(book.len() as u64, Ordering::Relaxed);
+                    c.stats.pulled_items.store(book.open_items() as u64, Ordering::Relaxed);
+                }
                 if last_sweep.elapsed() > ACK_WAIT {
-                    // Tokens of deliveries JetStream has redelivered by now.
                     last_sweep = Instant::now();
-                    acks.retain(|_, (_, at)| at.elapsed() < ACK_WAIT * 3);
                     replies.retain(|_, (_, at)| at.elapsed() < ACK_WAIT);
                 }
                 if shared.shutdown.load(Ordering::Relaxed) {
@@ -223,7 +227,14 @@ async fn run(shared: Arc<Shared>, mut ops: mpsc::Receiver<ToBroker>) {
                     }
                     let loops_done = shared.stopped.load(Ordering::Relaxed) >= shared.config.threads;
                     let quiet = c.held.load(Ordering::Relaxed) == 0 && ops.is_empty();
-                    if (loops_done && quiet) || since.elapsed() > shared.config.shutdown_grace + Duration::from_secs(2) {
+                    if loops_done && quiet {
+                        // What the loops never finished goes back to JetStream
+                        // now, without the finished items of its batch.
+                        let closing = batch::close(&shared, &client, &js, &mut book);
+                        let _ = tokio::time::timeout(Duration::from_secs(2), closing).await;
+                        break;
+                    }
+                    if since.elapsed() > shared.config.shutdown_grace + Duration::from_secs(2) {
                         break;
                     }
                 }
@@ -379,7 +390,7 @@ async fn consume(
             stream.get_or_create_consumer(&durable, config).await?;
         let mut msgs = consumer
             .stream()
-            .max_messages_per_batch(1000)
+            .max_messages_per_batch(64)
             .heartbeat(Duration::from_secs(5))
             .expires(Duration::from_secs(10))
             .messages()
@@ -407,10 +418,9 @@ async fn consume(
 
 async fn handle_op(
     shared: &Arc<Shared>,
-    c: &ClusterShared,
     client: &async_nats::Client,
     js: &jetstream::Context,
-    acks: &mut HashMap<u64, (async_nats::Subject, Instant)>,
+    book: &mut Book,
     op: ToBroker,
 ) {
     match op {
@@ -419,29 +429,27 @@ async fn handle_op(
             msg_id,
             payload,
             loop_id,
-            jid,
+            jids,
+            count,
         } => {
-            tokio::spawn(publish(
+            tokio::spawn(batch::publish(
                 shared.clone(),
                 js.clone(),
                 subject,
                 msg_id,
                 Bytes::from(payload),
-                loop_id,
-                jid,
+                (loop_id, jids, count),
             ));
         }
         ToBroker::Ack(token) => {
-            if let Some((reply, _)) = acks.remove(&token) {
-                let _ = client.publish(reply, Bytes::from_static(b"+ACK")).await;
-                c.stats.acked.fetch_add(1, Ordering::Relaxed);
-            }
+            batch::resolve(shared, client, js, book, token, Outcome::Done).await;
         }
         ToBroker::Nak(token, delay) => {
-            if let Some((reply, _)) = acks.remove(&token) {
-                nak(client, reply, delay).await;
-                c.stats.naked.fetch_add(1, Ordering::Relaxed);
-            }
+            batch::resolve(shared, client, js, book, token, Outcome::Failed(delay)).await;
+        }
+        ToBroker::Return(token) => {
+            let o = Outcome::Returned(Duration::ZERO);
+            batch::resolve(shared, client, js, book, token, o).await;
         }
         ToBroker::Mt {
             subject,
@@ -499,62 +507,6 @@ async fn handle_op(
             let _ = client
                 .publish(format!("{OUTCOME}.{node}"), Bytes::from(payload))
                 .await;
-        }
-    }
-}
-
-async fn nak(client: &async_nats::Client, reply: async_nats::Subject, delay: Duration) {
-    let body = if delay.is_zero() {
-        Bytes::from_static(b"-NAK")
-    } else {
-        Bytes::from(format!("-NAK {{\"delay\":{}}}", delay.as_nanos()))
-    };
-    let _ = client.publish(reply, body).await;
-}
-
-/// Publishes one delivery until JetStream acknowledges it (de-duplicated
-/// by `Nats-Msg-Id`, so a retry after a lost ack stores it once).
-async fn publish(
-    shared: Arc<Shared>,
-    js: jetstream::Context,
-    subject: String,
-    msg_id: String,
-    payload: Bytes,
-    loop_id: usize,
-    jid: u64,
-) {
-    let Some(c) = shared.cluster.as_ref() else {
-        return;
-    };
-    let mut backoff = Duration::from_millis(50);
-    loop {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", msg_id.as_str());
-        let sent = match js
-            .publish_with_headers(subject.clone(), headers, payload.clone())
-            .await
-        {
-            Ok(ack) => ack.await.map(|_| ()).map_err(async_nats::Error::from),
-            Err(e) => Err(async_nats::Error::from(e)),
-        };
-        match sent {
-            Ok(()) => break,
-            Err(e) => {
-                c.stats.publish_retries.fetch_add(1, Ordering::Relaxed);
-                crate::log::debug(format_args!("cluster: publish to {subject}: {e} (retried)"));
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-            }
-        }
-    }
-    c.stats.published.fetch_add(1, Ordering::Relaxed);
-    c.held.fetch_sub(1, Ordering::Relaxed);
-    if jid != 0 {
-        if let Some(tx) = c.to_loops.get(loop_id) {
-            // A full inbox: the journal line stays (replayed and de-duplicated).
-            if tx.try_send(FromBroker::Published(jid)).is_ok() {
-                shared.wake(loop_id);
-            }
         }
     }
 }
@@ -624,80 +576,4 @@ fn answer_mt(shared: &Shared, loop_id: usize, mut msg: FromBroker) {
         }
     }
     shared.wake(loop_id);
-}
-
-/// A pulled delivery to a loop with a receiver for its account, or back
-/// to the broker when none can take it now.
-async fn hand_to_loop(
-    shared: &Shared,
-    c: &ClusterShared,
-    client: &async_nats::Client,
-    acks: &mut HashMap<u64, (async_nats::Subject, Instant)>,
-    next_token: &mut u64,
-    rr: &mut usize,
-    p: Pulled,
-) {
-    let Some(reply) = p.reply else {
-        return;
-    };
-    c.stats.consumed.fetch_add(1, Ordering::Relaxed);
-    let accounts = shared.accounts();
-    let item = wire::decode(&p.payload).and_then(|(sid, mut item)| {
-        // The subject named the account; the payload must agree.
-        let acct = accounts.get(p.account)?;
-        (acct.system_id.as_bytes() == sid.as_slice()).then_some(())?;
-        let token = *next_token & !BROKER_BIT;
-        *next_token = next_token.wrapping_add(1).max(1);
-        let attempts = u8::try_from(p.delivered.saturating_sub(1).max(0)).unwrap_or(u8::MAX);
-        match &mut item {
-            Item::Receipt(r) => {
-                r.account = p.account;
-                r.jid = token | BROKER_BIT;
-                r.attempts = attempts;
-            }
-            Item::Mo(m) => {
-                m.account = p.account;
-                m.jid = token | BROKER_BIT;
-                m.attempts = attempts;
-                if m.origin_node == c.node {
-                    m.origin_node = 0;
-                }
-            }
-        }
-        Some((token, item))
-    });
-    let Some((token, item)) = item else {
-        // Poison: never delivered again.
-        c.stats.malformed.fetch_add(1, Ordering::Relaxed);
-        let _ = client.publish(reply, Bytes::from_static(b"+TERM")).await;
-        return;
-    };
-    let loops: Vec<usize> = shared
-        .account(p.account)
-        .map(|st| {
-            st.receivers
-                .iter()
-                .enumerate()
-                .filter(|(_, n)| n.load(Ordering::Relaxed) > 0)
-                .map(|(i, _)| i)
-                .collect()
-        })
-        .unwrap_or_default();
-    *rr = rr.wrapping_add(1);
-    let target = loops.get(*rr % loops.len().max(1)).copied();
-    let sent = target.and_then(|lp| {
-        let tx = c.to_loops.get(lp)?;
-        tx.try_send(FromBroker::Deliver(item)).ok().map(|()| lp)
-    });
-    match sent {
-        Some(lp) => {
-            acks.insert(token, (reply, Instant::now()));
-            shared.wake(lp);
-        }
-        None => {
-            // No receiver left here, or its loop is behind: later, any node.
-            c.stats.naked.fetch_add(1, Ordering::Relaxed);
-            nak(client, reply, Duration::from_millis(200)).await;
-        }
-    }
 }

@@ -2,10 +2,13 @@
 //! JetStream, with no protocol of our own between them.
 //!
 //! A receipt or MO message whose account has no receiver on any loop of
-//! this node is published to JetStream (`smsc.deliver.<system_id>`); every
-//! node with a receiver for that account pulls from one durable consumer
-//! per account (each message to one node), delivers through the normal
-//! window, and acks on ESME_ROK (naks with a delay on a retryable failure).
+//! this node is published to JetStream (`smsc.deliver.<system_id>`), one
+//! message per account per loop iteration carrying that iteration's batch
+//! (`wire.rs`); every node with a receiver for that account pulls from one
+//! durable consumer per account (each batch to one node), delivers its
+//! items through the normal window, and acks the batch once every item is
+//! finished; items that failed retryably are published again as a new
+//! batch first (`ledger.rs`).
 //!
 //! The NATS client runs on its own thread (`client.rs`, a current-thread
 //! tokio runtime); the loops reach it only through bounded channels and
@@ -14,6 +17,8 @@
 //!
 //! - `mod.rs`: the state shared by the loops and the NATS thread.
 //! - `client.rs`: the NATS thread (connection, streams, consumers, acks).
+//! - `batch.rs`: the NATS thread's side of the batches (hand-off to the
+//!   loops, settlement, publishes); `ledger.rs` its book of them.
 //! - `bridge.rs`: the loop's side (hand-offs out, deliveries in).
 //! - `wire.rs`: the payloads, parsed as hostile input.
 #![deny(
@@ -23,8 +28,10 @@
     clippy::panic
 )]
 
+mod batch;
 pub mod bridge;
 mod client;
+mod ledger;
 pub mod mt;
 pub mod wire;
 
@@ -57,19 +64,25 @@ pub fn is_broker(jid: u64) -> bool {
 /// What a loop asks of the NATS thread.
 #[derive(Debug)]
 pub enum ToBroker {
-    /// Publish a delivery for another node; `jid` (its journal line, 0 for
-    /// none) is finished on loop `loop_id` once JetStream has it.
+    /// Publish a batch of `count` deliveries of one account for another
+    /// node; `jids` (their journal lines) are finished on loop `loop_id`
+    /// once JetStream has it.
     Publish {
         subject: String,
         msg_id: String,
         payload: Vec<u8>,
         loop_id: usize,
-        jid: u64,
+        jids: Vec<u64>,
+        count: usize,
     },
     /// Delivered (or finished for good): the broker may forget it.
     Ack(u64),
-    /// Not now: redeliver after the delay (to any node).
+    /// A retryable failure: again after the delay (to any node), one
+    /// attempt more.
     Nak(u64, Duration),
+    /// Not tried here (its receivers left): at once to any node, attempts
+    /// unchanged.
+    Return(u64),
     /// An MO delivery's outcome for the submitter's node.
     Outcome { node: u16, payload: Vec<u8> },
     /// A query_sm / cancel_sm / replace_sm for a message of node `node`
@@ -99,8 +112,8 @@ pub enum ToBroker {
 pub enum FromBroker {
     /// A delivery from the broker (its jid carries [`BROKER_BIT`]).
     Deliver(Item),
-    /// JetStream has the publish of this journal line: finish it.
-    Published(u64),
+    /// JetStream has the publish of these journal lines: finish them.
+    Published(Vec<u64>),
     /// How another node's delivery of one of our MO messages ended.
     Outcome(MoOutcome),
     /// JetStream took the broker-routed submit (`ok`) or it gave up: the
@@ -123,6 +136,15 @@ pub const MANAGE: &str = "smsc.manage";
 #[derive(Default)]
 pub struct Stats {
     pub published: AtomicU64,
+    /// JetStream messages (batches) published.
+    pub batches: AtomicU64,
+    pub batches_consumed: AtomicU64,
+    /// Items published again after a retryable failure.
+    pub republished: AtomicU64,
+    /// Gauges (each second): batches pulled and not yet settled, and
+    /// their items still with the loops.
+    pub pulled_batches: AtomicU64,
+    pub pulled_items: AtomicU64,
     pub publish_retries: AtomicU64,
     pub consumed: AtomicU64,
     pub acked: AtomicU64,
@@ -146,6 +168,10 @@ pub struct ClusterShared {
     /// The broker's absence was logged (once per outage).
     pub warned: AtomicBool,
     pub stats: Stats,
+    /// This run's start (unix ns) and the batches it named so far: a
+    /// batch's `Nats-Msg-Id`, unique across nodes and runs.
+    run: u128,
+    batch_seq: AtomicU64,
     to_broker: tokio::sync::mpsc::Sender<ToBroker>,
     broker_rx: Mutex<Option<tokio::sync::mpsc::Receiver<ToBroker>>>,
     to_loops: Vec<SyncSender<FromBroker>>,
@@ -176,11 +202,24 @@ impl ClusterShared {
             connected: AtomicBool::new(false),
             warned: AtomicBool::new(false),
             stats: Stats::default(),
+            run: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+            batch_seq: AtomicU64::new(0),
             to_broker,
             broker_rx: Mutex::new(Some(broker_rx)),
             to_loops,
             loop_rx: Mutex::new(loop_rx),
         }
+    }
+
+    /// A new batch's `Nats-Msg-Id`: `b<node>-<run start ns>-<seq>`. A retry
+    /// of its publish keeps it (JetStream stores the batch once); nothing
+    /// else, on any node or in any later run, gets it again.
+    pub fn batch_id(&self) -> String {
+        let seq = self.batch_seq.fetch_add(1, Ordering::Relaxed);
+        format!("b{}-{}-{seq}", self.node, self.run)
     }
 
     /// Hand-offs the broker can still take before the bound.
@@ -221,11 +260,28 @@ impl ClusterShared {
         let up = u8::from(self.connected.load(Ordering::Relaxed));
         let _ = writeln!(out, "# HELP smsc_cluster_connected 1 while the NATS connection is up\n# TYPE smsc_cluster_connected gauge\nsmsc_cluster_connected {up}");
         let _ = writeln!(out, "# HELP smsc_cluster_held_current Hand-offs to the broker not yet acknowledged by JetStream\n# TYPE smsc_cluster_held_current gauge\nsmsc_cluster_held_current {}", self.held.load(Ordering::Relaxed));
+        let _ = writeln!(out, "# HELP smsc_cluster_pulled_batches_current Batches taken from JetStream and not yet settled\n# TYPE smsc_cluster_pulled_batches_current gauge\nsmsc_cluster_pulled_batches_current {}", s.pulled_batches.load(Ordering::Relaxed));
+        let _ = writeln!(out, "# HELP smsc_cluster_pulled_items_current Their deliveries still with this node's receivers\n# TYPE smsc_cluster_pulled_items_current gauge\nsmsc_cluster_pulled_items_current {}", s.pulled_items.load(Ordering::Relaxed));
         for (name, help, v) in [
             (
                 "published",
                 "Deliveries published to JetStream for another node",
                 &s.published,
+            ),
+            (
+                "batches",
+                "JetStream messages (batches of deliveries) published",
+                &s.batches,
+            ),
+            (
+                "batches_consumed",
+                "JetStream messages (batches of deliveries) taken",
+                &s.batches_consumed,
+            ),
+            (
+                "republished",
+                "Deliveries published again after a retryable failure",
+                &s.republished,
             ),
             (
                 "publish_retries",

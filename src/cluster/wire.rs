@@ -1,6 +1,7 @@
-//! What travels on `smsc.deliver.<system_id>` between nodes: one receipt
-//! or MO message as a line of text (the spool line's fields, octet strings
-//! in hex), and the MO outcomes on `smsc.outcome.<node>`.
+//! What travels on `smsc.deliver.<system_id>` between nodes: a batch of
+//! receipts and MO messages of one account (`BatchWriter`, `decode_batch`),
+//! each item a line of text (the spool line's fields, octet strings in
+//! hex), and the MO outcomes on `smsc.outcome.<node>`.
 //!
 //! Everything read here came from the broker: hostile input. It is
 //! length-checked before it is split, and parsing never panics.
@@ -117,6 +118,159 @@ pub fn decode(payload: &[u8]) -> Option<(Vec<u8>, Item)> {
     Some((sid, Item::Mo(Box::new(mo))))
 }
 
+/// A batch starts with these four bytes (a single item, from a node of
+/// before batches, starts with `R ` or `M `).
+pub const BATCH_MAGIC: &[u8; 4] = b"SMB1";
+/// No batch we write is longer (NATS refuses messages over 1 MiB by default).
+pub const MAX_BATCH: usize = 512 * 1024;
+/// No batch we write has more items.
+pub const MAX_ITEMS: usize = 1024;
+/// Magic, not-before (u64), count (u16).
+const BATCH_HEADER: usize = 4 + 8 + 2;
+/// Each item: attempts (u8), length (u32).
+const ITEM_HEADER: usize = 1 + 4;
+
+/// Builds one batch: `SMB1`, not-before in unix ms (u64, 0 for at once),
+/// the count (u16), then per item its attempts so far (u8), its length
+/// (u32) and the item as [`encode`] writes it. Integers big-endian.
+pub struct BatchWriter {
+    buf: Vec<u8>,
+    count: usize,
+}
+
+/// Why an item was not added.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Full {
+    /// The batch is full: finish it and start another.
+    Batch,
+    /// The item alone is over [`MAX_PAYLOAD`]: it can never travel.
+    Item,
+}
+
+impl BatchWriter {
+    pub fn new(not_before_ms: u64) -> BatchWriter {
+        let mut buf = Vec::with_capacity(4096);
+        buf.extend_from_slice(BATCH_MAGIC);
+        buf.extend_from_slice(&not_before_ms.to_be_bytes());
+        buf.extend_from_slice(&[0, 0]);
+        BatchWriter { buf, count: 0 }
+    }
+
+    /// Items so far.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Adds the item `write` appends (nothing of it stays on an error).
+    pub fn push_with(
+        &mut self,
+        attempts: u8,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), Full> {
+        if self.count >= MAX_ITEMS {
+            return Err(Full::Batch);
+        }
+        let start = self.buf.len();
+        self.buf.push(attempts);
+        self.buf.extend_from_slice(&[0; 4]);
+        write(&mut self.buf);
+        let len = self.buf.len() - start - ITEM_HEADER;
+        if len > MAX_PAYLOAD {
+            self.buf.truncate(start);
+            return Err(Full::Item);
+        }
+        if self.buf.len() > MAX_BATCH {
+            self.buf.truncate(start);
+            return Err(Full::Batch);
+        }
+        if let Some(l) = self.buf.get_mut(start + 1..start + ITEM_HEADER) {
+            l.copy_from_slice(&(len as u32).to_be_bytes());
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Adds an item already encoded.
+    pub fn push(&mut self, attempts: u8, item: &[u8]) -> Result<(), Full> {
+        self.push_with(attempts, |out| out.extend_from_slice(item))
+    }
+
+    /// The payload (count written in).
+    pub fn finish(mut self) -> Vec<u8> {
+        let count = (self.count as u16).to_be_bytes();
+        if let Some(c) = self.buf.get_mut(12..BATCH_HEADER) {
+            c.copy_from_slice(&count);
+        }
+        self.buf
+    }
+}
+
+/// A batch read back: its items are slices of the payload, not yet parsed
+/// (each is given to [`decode`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Batch {
+    /// Unix ms before which it is not to be delivered (0: at once).
+    pub not_before_ms: u64,
+    /// (attempts so far, the item).
+    pub items: Vec<(u8, Bytes)>,
+    /// A single item of the format before batches (its attempts are the
+    /// broker's delivery count).
+    pub single: bool,
+}
+
+/// Splits a batch, checking every length against what is left, the count
+/// against [`MAX_ITEMS`] and the total against [`MAX_BATCH`]; None for
+/// anything malformed (nothing of it is delivered).
+pub fn decode_batch(payload: &Bytes) -> Option<Batch> {
+    if payload.len() > MAX_BATCH {
+        return None;
+    }
+    if payload.starts_with(b"R ") || payload.starts_with(b"M ") {
+        return (payload.len() <= MAX_PAYLOAD).then(|| Batch {
+            not_before_ms: 0,
+            items: vec![(0, payload.clone())],
+            single: true,
+        });
+    }
+    let header = payload.get(..BATCH_HEADER)?;
+    let (magic, rest) = header.split_at_checked(4)?;
+    if magic != BATCH_MAGIC {
+        return None;
+    }
+    let (nb, count) = rest.split_at_checked(8)?;
+    let not_before_ms = u64::from_be_bytes(nb.try_into().ok()?);
+    let count = usize::from(u16::from_be_bytes(count.try_into().ok()?));
+    if count == 0 || count > MAX_ITEMS {
+        return None;
+    }
+    let mut items = Vec::with_capacity(count);
+    let mut at = BATCH_HEADER;
+    for _ in 0..count {
+        let h = payload.get(at..at.checked_add(ITEM_HEADER)?)?;
+        let (&attempts, len) = h.split_first()?;
+        let len = u32::from_be_bytes(len.try_into().ok()?) as usize;
+        if len > MAX_PAYLOAD {
+            return None;
+        }
+        let start = at + ITEM_HEADER;
+        let end = start.checked_add(len)?;
+        if end > payload.len() {
+            return None;
+        }
+        items.push((attempts, payload.slice(start..end)));
+        at = end;
+    }
+    (at == payload.len()).then_some(Batch {
+        not_before_ms,
+        items,
+        single: false,
+    })
+}
+
 /// How an MO delivery ended, for the node of its submitter: `loop seq stat err`.
 pub fn encode_outcome(o: &MoOutcome) -> Vec<u8> {
     format!(
@@ -203,7 +357,7 @@ pub fn token(system_id: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::panic)]
+#[allow(clippy::unwrap_used, clippy::panic, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -278,5 +432,107 @@ mod tests {
         assert_eq!(token("acme_1-x"), "acme_1-x");
         assert_eq!(token("a.b"), "=612e62");
         assert_eq!(token(""), "=-");
+    }
+
+    #[test]
+    fn batches_round_trip() {
+        let mut w = BatchWriter::new(1_700_000_000_123);
+        assert!(w.is_empty());
+        w.push(0, b"R first\n").unwrap();
+        w.push_with(3, |out| out.extend_from_slice(b"M second\n"))
+            .unwrap();
+        w.push(255, b"").unwrap();
+        assert_eq!(w.len(), 3);
+        let payload = Bytes::from(w.finish());
+        let b = decode_batch(&payload).unwrap();
+        assert_eq!(b.not_before_ms, 1_700_000_000_123);
+        assert!(!b.single);
+        let items: Vec<(u8, &[u8])> = b.items.iter().map(|(a, i)| (*a, &i[..])).collect();
+        assert_eq!(
+            items,
+            [(0, &b"R first\n"[..]), (3, b"M second\n"), (255, b"")]
+        );
+        // An item of a node of before batches is a batch of one.
+        let b = decode_batch(&Bytes::from_static(b"R 61 62\n")).unwrap();
+        assert!(b.single);
+        assert_eq!(b.items.len(), 1);
+    }
+
+    #[test]
+    fn batches_stay_within_their_bounds() {
+        let mut w = BatchWriter::new(0);
+        for _ in 0..MAX_ITEMS {
+            w.push(0, b"R x\n").unwrap();
+        }
+        assert_eq!(w.push(0, b"R x\n"), Err(Full::Batch));
+        assert_eq!(
+            decode_batch(&Bytes::from(w.finish())).unwrap().items.len(),
+            MAX_ITEMS
+        );
+
+        let mut w = BatchWriter::new(0);
+        let big = vec![b'R'; MAX_PAYLOAD + 1];
+        assert_eq!(w.push(0, &big), Err(Full::Item));
+        assert!(w.is_empty());
+        let item = vec![b'R'; MAX_PAYLOAD];
+        let mut n = 0;
+        loop {
+            match w.push(0, &item) {
+                Ok(()) => n += 1,
+                Err(e) => {
+                    assert_eq!(e, Full::Batch);
+                    break;
+                }
+            }
+        }
+        assert_eq!(n, MAX_BATCH / (MAX_PAYLOAD + ITEM_HEADER));
+        let payload = w.finish();
+        assert!(payload.len() <= MAX_BATCH);
+        assert_eq!(decode_batch(&Bytes::from(payload)).unwrap().items.len(), n);
+    }
+
+    #[test]
+    fn hostile_batches_are_refused() {
+        let mut w = BatchWriter::new(7);
+        w.push(1, b"R abc\n").unwrap();
+        w.push(2, b"M defg\n").unwrap();
+        let good = w.finish();
+        // Every truncation, and a byte too many.
+        for cut in 0..good.len() {
+            assert!(
+                decode_batch(&Bytes::copy_from_slice(&good[..cut])).is_none(),
+                "cut {cut}"
+            );
+        }
+        let mut long = good.clone();
+        long.push(0);
+        assert!(decode_batch(&Bytes::from(long)).is_none());
+        let with = |at: usize, v: &[u8]| {
+            let mut p = good.clone();
+            p[at..at + v.len()].copy_from_slice(v);
+            decode_batch(&Bytes::from(p))
+        };
+        assert!(with(0, b"SMB2").is_none(), "magic");
+        assert!(with(12, &[0, 0]).is_none(), "count 0");
+        assert!(with(12, &[0, 3]).is_none(), "count past the items");
+        assert!(with(12, &[0xff, 0xff]).is_none(), "count over the bound");
+        assert!(
+            with(15, &[0xff, 0xff, 0xff, 0xff]).is_none(),
+            "length past the end"
+        );
+        assert!(
+            with(15, &[0, 0, 0, 3]).is_none(),
+            "length short of the next item"
+        );
+        // Lengths over the item bound are refused before they are trusted.
+        let mut p = BATCH_MAGIC.to_vec();
+        p.extend_from_slice(&[0; 8]);
+        p.extend_from_slice(&[0, 1, 0]);
+        p.extend_from_slice(&((MAX_PAYLOAD + 1) as u32).to_be_bytes());
+        p.resize(p.len() + MAX_PAYLOAD + 1, b'R');
+        assert!(decode_batch(&Bytes::from(p)).is_none());
+        assert!(decode_batch(&Bytes::from(vec![b'R'; MAX_BATCH + 1])).is_none());
+        assert!(decode_batch(&Bytes::from(vec![0xff; 64])).is_none());
+        assert!(decode_batch(&Bytes::new()).is_none());
     }
 }
