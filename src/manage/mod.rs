@@ -310,33 +310,30 @@ fn send_final(st: &mut LoopState, shared: &Shared, mut r: crate::receipt::Receip
 /// The timer of pending message (`idx`, `gen`) fired: its outcome happens
 /// (or its validity ran out): final state, and the receipt if wanted.
 pub fn on_message_due(st: &mut LoopState, shared: &Shared, idx: usize, gen: u32) {
-    let Some(p) = st.store.pending_at(idx).cloned() else {
+    let now = st.clock.unix;
+    // Looked at in place: the entry is moved out only when it ends.
+    let Some(pm) = st.store.pending_at_mut(idx).filter(|p| p.timer_gen == gen) else {
         return;
     };
-    if p.timer_gen != gen {
-        return;
-    }
-    let now = st.clock.unix;
     // A scheduled MO message's time has come: to its receiver's queue; its
     // timer now waits for its expiry.
-    if p.mo.is_some() && now < p.expires {
-        let Some(pm) = st.store.pending_mut(p.seq) else {
-            return;
-        };
+    if pm.mo.is_some() && now < pm.expires {
         let Some(mo) = pm.mo.take() else {
             return;
         };
         pm.due = i64::MAX;
         pm.timer_gen = pm.timer_gen.wrapping_add(1);
         let gen = pm.timer_gen;
-        let wait = Duration::from_secs(p.expires.saturating_sub(now).max(0) as u64);
+        let wait = Duration::from_secs(pm.expires.saturating_sub(now).max(0) as u64);
         st.arm_message(idx, gen, wait);
         st.m.mo_routed += 1;
         st.delivery.enqueue(crate::delivery::Item::Mo(mo), shared);
         return;
     }
-    let stat = p.final_stat();
-    st.finish_message(p.seq, MessageState::of_stat(stat), error_of(stat), now);
+    let (seq, stat) = (pm.seq, pm.final_stat());
+    let Some(p) = st.finish_message(seq, MessageState::of_stat(stat), error_of(stat), now) else {
+        return;
+    };
     let state = MessageState::of_stat(stat);
     record_final(st, p.seq, EventKind::Final, state, error_of(stat));
     if stat == Stat::Expired {
