@@ -7,7 +7,7 @@
 #
 #   examples/cluster.sh      # builds, and sets up nats-server and HAProxy, if missing
 #   RATE=5000 DURATION=20s examples/cluster.sh      # open loop (default 20,000/s: the
-#   crossing path sustains ~40k/s here; RATE=0 is a closed loop that over-runs it)
+#   crossing path sustains 100k/s here, in batches; RATE=0 is a closed loop that over-runs it)
 # NATS_SERVER: a nats-server binary (default: on PATH, else the tests' venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
