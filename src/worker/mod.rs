@@ -427,11 +427,20 @@ impl Worker {
         // Answer now, like a request/response server should: receipts made
         // by these PDUs are pumped first so a TRX session gets its
         // submit_sm_resp and the receipt in the same write. What they made
-        // for other sessions (MO messages, receipts of other binds) leaves
-        // at the end of the iteration with what the other reads add: one
-        // write per session per iteration, not one per read that fed it.
+        // for other sessions (an MO for its receiver, receipts of other
+        // binds) leaves first: another ESME is waiting for it, and the
+        // round trip it starts (its answer, then the submitter's receipt)
+        // overlaps this connection's write instead of following it.
         self.pump_dirty();
+        let mut list = std::mem::take(&mut self.flush_list);
+        for &other in list.iter().filter(|&&i| i != idx) {
+            self.flush(other);
+        }
         self.flush(idx);
+        list.clear();
+        if self.flush_list.is_empty() {
+            self.flush_list = list;
+        }
         self.st.m.record_flush(self.st.clock.now);
     }
 
