@@ -25,8 +25,11 @@ if [ ! -x "$NATS_SERVER" ]; then
   NATS_SERVER=$NATS_VENV/bin/nats-server
 fi
 if [ ! -x "$HAPROXY" ]; then
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq haproxy \
-    || { apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy; }
+  # As root, or through sudo -n (as tests/common/provision.rs does).
+  APT="apt-get -o DPkg::Lock::Timeout=300"
+  [ "$(id -u)" = 0 ] || APT="sudo -n --preserve-env=DEBIAN_FRONTEND $APT"
+  export DEBIAN_FRONTEND=noninteractive
+  $APT install -y -qq haproxy || { $APT update -qq && $APT install -y -qq haproxy; }
   HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 fi
 NATS_PORT=${NATS_PORT:-4222}

@@ -119,10 +119,7 @@ fn provision_python() -> Result<Client, String> {
             };
             // A Python with neither venv nor pip (Debian's bare python3):
             // apt provides both, then the venv route again.
-            let mut apt = Command::new("apt-get");
-            apt.args(["install", "-y", "-qq", "python3-venv", "python3-pip"])
-                .env("DEBIAN_FRONTEND", "noninteractive");
-            run_logged(&mut apt, &dir.join("apt.log"))
+            apt_install(&["python3-venv", "python3-pip"], &dir)
                 .and_then(|()| run_logged(&mut make_venv, &dir.join("venv.log")))
                 .and_then(|()| {
                     let mut pip = Command::new(venv.join("bin").join("python3"));
@@ -200,10 +197,7 @@ fn provision_nats() -> Result<Nats, String> {
             make_venv.arg("-m").arg("venv").arg(&venv);
             if run_logged(&mut make_venv, &dir.join("venv.log")).is_err() {
                 let _ = fs::remove_dir_all(&venv);
-                let mut apt = Command::new("apt-get");
-                apt.args(["install", "-y", "-qq", "python3-venv", "python3-pip"])
-                    .env("DEBIAN_FRONTEND", "noninteractive");
-                run_logged(&mut apt, &dir.join("apt.log"))?;
+                apt_install(&["python3-venv", "python3-pip"], &dir)?;
                 run_logged(&mut make_venv, &dir.join("venv.log"))?;
             }
             let mut pip = Command::new(bin.join("python3"));
@@ -235,25 +229,7 @@ fn provision_haproxy() -> Result<PathBuf, String> {
             if found().is_some() {
                 return Ok("apt");
             }
-            // Waits for another apt (the browser test's, an interop test's
-            // python3-venv) instead of failing on its lock.
-            let mut apt = Command::new("apt-get");
-            apt.args([
-                "-o",
-                "DPkg::Lock::Timeout=300",
-                "install",
-                "-y",
-                "-qq",
-                "haproxy",
-            ])
-            .env("DEBIAN_FRONTEND", "noninteractive");
-            if run_logged(&mut apt, &dir.join("apt.log")).is_err() {
-                // A fresh machine's package lists may be missing or stale.
-                let mut update = Command::new("apt-get");
-                update.args(["-o", "DPkg::Lock::Timeout=300", "update", "-qq"]);
-                run_logged(&mut update, &dir.join("apt-update.log"))?;
-                run_logged(&mut apt, &dir.join("apt.log"))?;
-            }
+            apt_install(&["haproxy"], &dir)?;
             Ok("apt")
         },
     )
@@ -314,7 +290,7 @@ pub struct Browser {
     pub driver: PathBuf,
 }
 
-/// chromium and chromedriver; `apt-get install`ed on first use (as root).
+/// chromium and chromedriver; `apt-get install`ed on first use ([`apt_install`]).
 #[track_caller]
 pub fn chromium() -> &'static Browser {
     static BROWSER: OnceLock<Result<Browser, String>> = OnceLock::new();
@@ -340,21 +316,7 @@ fn provision_chromium() -> Result<Browser, String> {
         "chromium chromium-driver",
         usable,
         || {
-            // Waits for another apt (an interop test's python3-venv) instead of failing.
-            let apt = || {
-                let mut c = Command::new("apt-get");
-                c.args(["-o", "DPkg::Lock::Timeout=300", "install", "-y", "-qq"])
-                    .args(["chromium", "chromium-driver"])
-                    .env("DEBIAN_FRONTEND", "noninteractive");
-                c
-            };
-            if run_logged(&mut apt(), &dir.join("apt.log")).is_err() {
-                // A fresh machine's package lists may be missing or old.
-                let mut update = Command::new("apt-get");
-                update.args(["-o", "DPkg::Lock::Timeout=300", "update", "-qq"]);
-                run_logged(&mut update, &dir.join("apt-update.log"))?;
-                run_logged(&mut apt(), &dir.join("apt.log"))?;
-            }
+            apt_install(&["chromium", "chromium-driver"], &dir)?;
             if !usable("") {
                 return Err(format!(
                     "apt installed them but {} or {} is missing",
@@ -434,6 +396,42 @@ impl Lock {
 
 /// Runs an install step with its output in `log`; on failure says which
 /// command it was, how it ended and the last line it printed.
+/// `apt-get install`s `packages` (logs in `dir`): as root, or through
+/// `sudo -n` for a user who may (a fresh machine's tests set themselves
+/// up either way; without either, the caller's one line says why). Waits
+/// for another apt's lock (a parallel test's) instead of failing on it,
+/// and on a failure updates the package lists (missing or stale on a
+/// fresh machine) and tries once more.
+fn apt_install(packages: &[&str], dir: &Path) -> Result<(), String> {
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    let apt = |args: &[&str]| {
+        let mut c = if is_root {
+            Command::new("apt-get")
+        } else {
+            let mut c = Command::new("sudo");
+            c.args(["-n", "--preserve-env=DEBIAN_FRONTEND", "apt-get"]);
+            c
+        };
+        c.args(["-o", "DPkg::Lock::Timeout=300"])
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    let install = || {
+        let mut c = apt(&["install", "-y", "-qq"]);
+        c.args(packages);
+        c
+    };
+    if run_logged(&mut install(), &dir.join("apt.log")).is_ok() {
+        return Ok(());
+    }
+    run_logged(&mut apt(&["update", "-qq"]), &dir.join("apt-update.log"))?;
+    run_logged(&mut install(), &dir.join("apt.log"))
+}
+
 fn run_logged(cmd: &mut Command, log: &Path) -> Result<(), String> {
     let shown = shown(cmd);
     let out = File::create(log).map_err(|e| format!("cannot create {} ({e})", log.display()))?;
