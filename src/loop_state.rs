@@ -92,6 +92,25 @@ impl LoopState {
         Some(p)
     }
 
+    /// `finish_message`, reading what the caller needs from the pending
+    /// part in place (`Store::finish_with`).
+    pub fn finish_message_with<T>(
+        &mut self,
+        seq: u64,
+        state: crate::store::MessageState,
+        error: u8,
+        now: i64,
+        f: impl FnOnce(&crate::store::Pending) -> T,
+    ) -> Option<T> {
+        let (out, timer) = self
+            .store
+            .finish_with(seq, state, error, now, |p| (f(p), p.timer))?;
+        if let Some(h) = timer {
+            self.clock.cancel(h);
+        }
+        Some(out)
+    }
+
     /// Per-account tables as long as the accounts in force (after a reload).
     pub fn grow_accounts(&mut self, shared: &Shared) {
         let n = shared.accounts().len();

@@ -306,6 +306,33 @@ impl Store {
         error: u8,
         now: i64,
     ) -> Option<Pending> {
+        let idx = self.end(seq, state, error, now)?;
+        self.pending.try_remove(idx)
+    }
+
+    /// `finish`, reading what the caller needs from the pending part in
+    /// place (an MO outcome, per message: no copy of the whole entry).
+    /// None, and nothing changed, unless the message is pending.
+    #[inline]
+    pub fn finish_with<T>(
+        &mut self,
+        seq: u64,
+        state: MessageState,
+        error: u8,
+        now: i64,
+        f: impl FnOnce(&Pending) -> T,
+    ) -> Option<T> {
+        let m = self.ring.get(self.slot(seq)).filter(|m| m.seq == seq)?;
+        let out = f(self.pending.get(m.pending as usize)?);
+        let idx = self.end(seq, state, error, now)?;
+        self.pending.try_remove(idx);
+        Some(out)
+    }
+
+    /// Records message `seq`'s final state unless it is gone or final; its
+    /// pending index, if it had one (the entry is still in the table).
+    #[inline]
+    fn end(&mut self, seq: u64, state: MessageState, error: u8, now: i64) -> Option<usize> {
         let slot = self.slot(seq);
         let m = self.ring.get_mut(slot).filter(|m| m.seq == seq)?;
         if m.state.is_final() {
@@ -317,41 +344,12 @@ impl Store {
         if m.pending == NO_PENDING {
             return None;
         }
-        let p = self.pending.try_remove(m.pending as usize);
-        m.pending = NO_PENDING;
-        if let Some(n) = self.pending_by_account.get_mut(m.account.index()) {
-            *n = n.saturating_sub(1);
-        }
-        p
-    }
-
-    /// `finish`, reading what the caller needs from the pending part in
-    /// place (an MO outcome, per message: no copy of the whole entry).
-    #[inline]
-    pub fn finish_with<T>(
-        &mut self,
-        seq: u64,
-        state: MessageState,
-        error: u8,
-        now: i64,
-        f: impl FnOnce(&Pending) -> T,
-    ) -> Option<T> {
-        let slot = self.slot(seq);
-        let m = self.ring.get_mut(slot).filter(|m| m.seq == seq)?;
-        if m.state.is_final() || m.pending == NO_PENDING {
-            return None;
-        }
         let idx = m.pending as usize;
-        let out = f(self.pending.get(idx)?);
-        m.state = state;
-        m.error = error;
-        m.done = now.max(1) as u32;
         m.pending = NO_PENDING;
         if let Some(n) = self.pending_by_account.get_mut(m.account.index()) {
             *n = n.saturating_sub(1);
         }
-        self.pending.try_remove(idx);
-        Some(out)
+        Some(idx)
     }
 
     /// Attaches what a pending message needs; returns its pending index.

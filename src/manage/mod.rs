@@ -363,16 +363,12 @@ pub fn on_mo_outcome(st: &mut LoopState, shared: &Shared, o: MoOutcome) {
     let state = MessageState::of_stat(o.stat);
     let wanted = |p: &crate::store::Pending| {
         let r = wants_receipt(p.wants, o.stat).then_some(p.receipt);
-        (r, p.jid, p.timer)
+        (r, p.jid)
     };
     // None: cancelled or expired meanwhile, and that outcome stands.
-    let Some((receipt, jid, timer)) = st.store.finish_with(o.origin.1, state, error, now, wanted)
-    else {
+    let Some((receipt, jid)) = st.finish_message_with(o.origin.1, state, error, now, wanted) else {
         return;
     };
-    if let Some(h) = timer {
-        st.clock.cancel(h);
-    }
     record_final(st, o.origin.1, EventKind::Final, state, error);
     // The message's own journal line (its receipt is journaled anew).
     st.delivery.journal.done(jid);

@@ -432,16 +432,7 @@ impl Worker {
         // round trip it starts (its answer, then the submitter's receipt)
         // overlaps this connection's write instead of following it.
         self.pump_dirty();
-        let mut list = std::mem::take(&mut self.flush_list);
-        for &other in list.iter().filter(|&&i| i != idx) {
-            self.flush(other);
-        }
-        self.flush(idx);
-        list.clear();
-        if self.flush_list.is_empty() {
-            self.flush_list = list;
-        }
-        self.st.m.record_flush(self.st.clock.now);
+        self.flush_all_then(Some(idx));
     }
 
     fn mark_flush(&mut self, idx: usize) {
@@ -500,8 +491,17 @@ impl Worker {
     }
 
     fn flush_all(&mut self) {
+        self.flush_all_then(None);
+    }
+
+    /// Flushes every connection written to, `last` (if it was) after the
+    /// others.
+    fn flush_all_then(&mut self, last: Option<usize>) {
         let mut list = std::mem::take(&mut self.flush_list);
-        for &idx in &list {
+        for &idx in list.iter().filter(|&&i| Some(i) != last) {
+            self.flush(idx);
+        }
+        if let Some(idx) = last {
             self.flush(idx);
         }
         list.clear();
