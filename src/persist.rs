@@ -360,6 +360,11 @@ fn parse_message_line(line: &str, shared: &Shared) -> Option<Recovered> {
     } else {
         let to = accounts.by_system_id(&unhex(f.get(21)?)?)?.id;
         pending.mo_to = Some(to);
+        let (short_message, tlvs) = (unhex(f.get(32)?)?, unhex(f.get(33)?)?);
+        // Written out as they are (`Mo::encode`): a damaged line is refused.
+        if short_message.len() > 255 || crate::pdu::Tlvs::parse(&tlvs).is_err() {
+            return None;
+        }
         Some(Box::new(Mo {
             account: to,
             origin: (0, 0),
@@ -370,8 +375,8 @@ fn parse_message_line(line: &str, shared: &Shared) -> Option<Recovered> {
             protocol_id: u8_at(29)?,
             priority_flag: u8_at(30)?,
             data_coding: u8_at(31)?,
-            short_message: Bytes::from(unhex(f.get(32)?)?),
-            tlvs: Bytes::from(unhex(f.get(33)?)?),
+            short_message: Bytes::from(short_message),
+            tlvs: Bytes::from(tlvs),
             expires_unix: pending.expires,
             attempts: 0,
             jid: 0,

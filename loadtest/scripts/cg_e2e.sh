@@ -18,7 +18,7 @@ valgrind --tool=callgrind --callgrind-out-file="$OUT/cg-$LABEL.out" "$BIN" --lis
     --threads 1 --account a:pw --account b:pw --route 4479=b --stats-interval 0 \
     --metrics-listen 127.0.0.1:$METRICS >"$OUT/cg-$LABEL.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 200); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
 sleep 1
 timeout 60 "$LT" run --addr 127.0.0.1:$PORT --system-id a --password pw --threads 1 --binds 4 \

@@ -19,7 +19,7 @@ PORT=${PORT:-27797}
 "$SMSC" --listen 127.0.0.1:$PORT --threads 1 --cores 0 --account a:pw --account b:pw \
     --route 4479=b --stats-interval 0 >/dev/null 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.05; done
 extra=()
 [ "$MODE" = e2e ] && extra=(--mo-system-id b --mo-password pw --mo-prefix 4479 --mo-binds "${MO_BINDS:-4}")
@@ -35,4 +35,4 @@ s0=$(ticks $pid); l0=$(ticks "$lt"); sleep 2; s1=$(ticks $pid); l1=$(ticks "$lt"
 wait $lp
 grep -E "^throughput" "$out"
 echo "server cpu $(( (s1 - s0) / 2 ))%  loadtest cpu $(( (l1 - l0) / 2 ))%"
-rm -f "$out"
+[ -n "${KEEP:-}" ] && cat "$out"; rm -f "$out"

@@ -5,7 +5,7 @@
 
 use crate::account::AccountId;
 use crate::dlr::Stat;
-use crate::pdu::{self, CommandId, CommandStatus, EncodeError, Sm, Tag};
+use crate::pdu::{self, CommandId, CommandStatus, EncodeError, Tag, Writer};
 use crate::receipt::{self, Addr, Receipt};
 use bytes::Bytes;
 
@@ -84,40 +84,68 @@ pub fn carried_tlvs(tlvs: &pdu::Tlvs<'_>) -> Bytes {
 
 impl Mo {
     /// The deliver_sm: esm_class 0 but the UDHI bit, addresses as
-    /// submitted, TLVs only to SMPP 3.4 binds.
+    /// submitted, TLVs only to SMPP 3.4 binds. Written field by field like
+    /// a receipt (`Receipt::encode_cached`): the carried TLVs are already
+    /// encoded (`carried_tlvs`) and are copied, not parsed again.
     pub fn encode(&self, seq: u32, with_tlvs: bool, out: &mut [u8]) -> Result<usize, EncodeError> {
-        let tlvs = if with_tlvs {
-            pdu::Tlvs::parse(&self.tlvs).unwrap_or(pdu::Tlvs::EMPTY)
-        } else {
-            pdu::Tlvs::EMPTY
-        };
-        let sm = Sm {
-            source_addr_ton: self.source.ton,
-            source_addr_npi: self.source.npi,
-            source_addr: self.source.as_bytes(),
-            dest_addr_ton: self.dest.ton,
-            dest_addr_npi: self.dest.npi,
-            destination_addr: self.dest.as_bytes(),
-            esm_class: self.esm_class & 0x40,
-            protocol_id: self.protocol_id,
-            priority_flag: self.priority_flag,
-            data_coding: self.data_coding,
-            short_message: &self.short_message,
-            tlvs,
-            ..Sm::default()
-        };
-        let len = pdu::BodyCodec::body_len(&sm)? + pdu::HEADER_LEN;
-        if out.len() < len {
+        let sm_length = u8::try_from(self.short_message.len()).map_err(|_| {
+            EncodeError::ShortMessageTooLong {
+                len: self.short_message.len(),
+            }
+        })?;
+        let (src, dst) = (self.source.as_bytes(), self.dest.as_bytes());
+        let tlvs: &[u8] = if with_tlvs { &self.tlvs } else { &[] };
+        // header, service_type NUL, ton npi src NUL, ton npi dst NUL,
+        // esm_class pid priority, 2 empty times, rd rip dc default id,
+        // sm_length, text, TLVs
+        let len = pdu::HEADER_LEN
+            + 1
+            + 2
+            + src.len()
+            + 1
+            + 2
+            + dst.len()
+            + 1
+            + 3
+            + 2
+            + 4
+            + 1
+            + self.short_message.len()
+            + tlvs.len();
+        let buf = out
+            .get_mut(..len)
+            .ok_or(EncodeError::OutputTooSmall { need: len })?;
+        let mut w = Writer::new(buf);
+        w.u32(len as u32);
+        w.u32(CommandId::DELIVER_SM.0);
+        w.u32(CommandStatus::ESME_ROK.0);
+        w.u32(seq);
+        w.u8(0); // service_type
+        w.array([self.source.ton, self.source.npi]);
+        w.cstr(src);
+        w.array([self.dest.ton, self.dest.npi]);
+        w.cstr(dst);
+        // esm_class, protocol_id, priority_flag, schedule and validity
+        // (empty), registered_delivery, replace_if_present, data_coding,
+        // sm_default_msg_id, sm_length
+        w.array([
+            self.esm_class & 0x40,
+            self.protocol_id,
+            self.priority_flag,
+            0,
+            0,
+            0,
+            0,
+            self.data_coding,
+            0,
+            sm_length,
+        ]);
+        w.bytes(&self.short_message);
+        w.bytes(tlvs);
+        if w.overflowed() || w.pos() != len {
             return Err(EncodeError::OutputTooSmall { need: len });
         }
-        pdu::encode_body_into(
-            &sm,
-            CommandId::DELIVER_SM,
-            CommandStatus::ESME_ROK,
-            seq,
-            len,
-            out,
-        )
+        Ok(len)
     }
 
     /// Octets its deliver_sm can take.
