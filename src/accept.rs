@@ -565,6 +565,11 @@ pub(crate) fn hold(
         Duration::from_secs(p.fires_at().saturating_sub(now).max(0) as u64)
     };
     match st.store.hold(p) {
+        // Handed to its receiver now: usually answered long before a
+        // timer would matter (`LoopState::arm_message_later`).
+        Some(_) if mo_to.is_some() && !scheduled && wait > crate::loop_state::ARM_GRACE * 5 => {
+            st.arm_message_later(mseq, wait)
+        }
         Some(idx) => st.arm_message(idx, 0, wait),
         // Cannot happen (admit just stored it); never leave it ENROUTE.
         None => {

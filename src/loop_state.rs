@@ -32,7 +32,19 @@ pub struct LoopState {
     pub high_watermark: usize,
     /// Deliveries and answers from the cluster's broker (`--nats`).
     pub cluster: Option<std::sync::mpsc::Receiver<crate::cluster::FromBroker>>,
+    /// MO messages handed to delivery at once: (sequence number, the tick
+    /// their validity timer is armed at if they are still pending then,
+    /// the tick it fires at) (`arm_message_later`). In submit order, so
+    /// the first due is in front.
+    deferred: std::collections::VecDeque<(u64, u64, u64)>,
 }
+
+/// How long an MO message handed to delivery goes without its validity
+/// timer. Most are answered within a millisecond; a timer armed and
+/// disarmed for each of them was the largest cost of its store entry (a
+/// wheel insert and remove, ~140 instructions per message). One whose
+/// validity ends sooner is armed at once.
+pub const ARM_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
 
 impl LoopState {
     pub fn new(id: usize, shared: &Shared) -> LoopState {
@@ -60,7 +72,45 @@ impl LoopState {
             ),
             high_watermark,
             cluster: shared.cluster.as_ref().and_then(|c| c.take_loop_rx(id)),
+            deferred: std::collections::VecDeque::new(),
         }
+    }
+
+    /// Pending message `seq` gets its timer (generation 0, `wait` from
+    /// now) after [`ARM_GRACE`] unless it ends before: `arm_deferred`.
+    pub fn arm_message_later(&mut self, seq: u64, wait: std::time::Duration) {
+        let now = self.clock.tick;
+        let at = now + crate::clock::ticks(ARM_GRACE);
+        self.deferred
+            .push_back((seq, at, now + crate::clock::ticks(wait)));
+    }
+
+    /// Arms the timers of the messages deferred by `arm_message_later`
+    /// whose grace is over and that are still pending without one (every
+    /// loop iteration, before the wheel fires).
+    pub fn arm_deferred(&mut self) {
+        let now = self.clock.tick;
+        while let Some(&(seq, at, fires)) = self.deferred.front() {
+            if at > now {
+                break;
+            }
+            self.deferred.pop_front();
+            let Some(idx) = self.store.pending_index(seq) else {
+                continue;
+            };
+            let Some(p) = self.store.pending_at(idx).filter(|p| p.timer.is_none()) else {
+                continue;
+            };
+            let gen = p.timer_gen;
+            let left =
+                crate::clock::TICK * fires.saturating_sub(now).min(u64::from(u32::MAX)) as u32;
+            self.arm_message(idx, gen, left);
+        }
+    }
+
+    /// Messages whose timer is deferred (a gauge for tests).
+    pub fn deferred_timers(&self) -> usize {
+        self.deferred.len()
     }
 
     /// Arms pending message `idx`'s timer (`gen`) `wait` from now, in

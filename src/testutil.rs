@@ -272,6 +272,7 @@ impl Harness {
         let before = self.st.clock.tick / 100;
         self.st.clock.tick += n;
         self.st.clock.unix += (self.st.clock.tick / 100 - before) as i64;
+        self.st.arm_deferred();
         let mut fired = Vec::new();
         self.st.clock.fire(&mut fired);
         for key in fired {

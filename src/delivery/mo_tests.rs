@@ -156,8 +156,25 @@ fn a_delivered_mo_message_leaves_no_timer_behind() {
         seqs.extend(delivers(&h.out(b)).iter().map(|o| o.seq));
     }
     assert_eq!(seqs.len(), 20);
-    assert!(h.st.clock.armed() >= before + 20, "one validity timer each");
-    for seq in seqs {
+    // Handed to B at once: no validity timer yet, only a deferred one
+    // (the response timers of B's window aside).
+    assert_eq!(h.st.deferred_timers(), 20);
+    assert!(
+        h.st.clock.armed() <= before + 2,
+        "no validity timer armed yet"
+    );
+    // The first ten are answered within the grace; the others after it,
+    // by when their validity timers are armed, then disarmed.
+    for &seq in &seqs[..10] {
+        answer(&mut h, b, seq, S::ESME_ROK);
+    }
+    h.advance(crate::clock::ticks(crate::loop_state::ARM_GRACE) + 1);
+    assert_eq!(h.st.deferred_timers(), 0);
+    assert!(
+        h.st.clock.armed() >= before + 10,
+        "the ten still pending got their timer"
+    );
+    for &seq in &seqs[10..] {
         answer(&mut h, b, seq, S::ESME_ROK);
     }
     assert_eq!(h.st.m.mo_delivered, 20);
@@ -253,7 +270,11 @@ fn held_until_the_owner_binds_or_expired_when_its_validity_ends() {
     let mut short = sm(b"447912345679", b"too late");
     short.validity_period = b"000000000002000R";
     let late = submit(&mut h, a, short);
-    h.advance(200);
+    // As the loop does, in steps: the validity timers are armed once their
+    // grace is over (`LoopState::arm_deferred`), then fire on time.
+    h.advance(30);
+    assert!(h.out(a).is_empty(), "not expired yet");
+    h.advance(170);
     let t = text(&h.out(a)[0]);
     assert!(
         t.contains("stat:EXPIRED") && t.contains(std::str::from_utf8(&late).unwrap()),

@@ -615,6 +615,7 @@ impl Worker {
 
     /// Hands each fired timer to its owner.
     fn fire_timers(&mut self) {
+        self.st.arm_deferred();
         self.fired.clear();
         self.st.clock.fire(&mut self.fired);
         let fired = std::mem::take(&mut self.fired);
