@@ -458,16 +458,10 @@ pub(crate) fn hold(
     mo_to: Option<AccountId>,
 ) {
     let now = st.clock.unix;
-    let mut r = Receipt::new(
-        acct.id,
-        id,
-        Addr::new(sm.dest_addr_ton, sm.dest_addr_npi, sm.destination_addr),
-        Addr::new(sm.source_addr_ton, sm.source_addr_npi, sm.source_addr),
-        now,
-        stat,
-        &[],
-        i64::MAX,
-    );
+    // Built once for the receipt (swapped) and the MO deliver_sm (as is).
+    let source = Addr::new(sm.source_addr_ton, sm.source_addr_npi, sm.source_addr);
+    let dest = Addr::new(sm.dest_addr_ton, sm.dest_addr_npi, sm.destination_addr);
+    let mut r = Receipt::new(acct.id, id, dest, source, now, stat, &[], i64::MAX);
     r.set_text(|buf| submit::receipt_text(info, buf));
     r.prefer = prefer;
     if acct.outcomes.enroute || info.intermediate {
@@ -490,23 +484,21 @@ pub(crate) fn hold(
         Some(_) => i64::MAX,
         None => start.saturating_add(delay.as_secs() as i64),
     };
-    let mo = mo_to.map(|b| {
-        Box::new(Mo {
-            account: b,
-            origin: (st.id as u8, mseq),
-            origin_node: 0,
-            source: Addr::new(sm.source_addr_ton, sm.source_addr_npi, sm.source_addr),
-            dest: Addr::new(sm.dest_addr_ton, sm.dest_addr_npi, sm.destination_addr),
-            esm_class: sm.esm_class,
-            protocol_id: sm.protocol_id,
-            priority_flag: sm.priority_flag,
-            data_coding: sm.data_coding,
-            short_message: Bytes::copy_from_slice(sm.short_message),
-            tlvs: carried_tlvs(&sm.tlvs),
-            expires_unix: expires,
-            attempts: 0,
-            jid: 0,
-        })
+    let mo = mo_to.map(|b| Mo {
+        account: b,
+        origin: (st.id as u8, mseq),
+        origin_node: 0,
+        source,
+        dest,
+        esm_class: sm.esm_class,
+        protocol_id: sm.protocol_id,
+        priority_flag: sm.priority_flag,
+        data_coding: sm.data_coding,
+        short_message: Bytes::copy_from_slice(sm.short_message),
+        tlvs: carried_tlvs(&sm.tlvs),
+        expires_unix: expires,
+        attempts: 0,
+        jid: 0,
     });
     let mut service_type = [0u8; 6];
     let n = sm.service_type.len().min(6);
@@ -544,14 +536,14 @@ pub(crate) fn hold(
             .and_then(|b| accounts.get(b))
             .map(|b| b.system_id.as_str());
         p.jid = st.delivery.journal.add_message(|out| {
-            let m = mo.as_deref().zip(to);
+            let m = mo.as_ref().zip(to);
             crate::persist::message_line(&p, &acct.system_id, m, out)
         });
     }
     // Not scheduled: it goes to its receiver's queue now; scheduled: it
     // waits in the store and is handed over at its time.
     match mo {
-        Some(mo) if scheduled => p.mo = Some(mo),
+        Some(mo) if scheduled => p.mo = Some(Box::new(mo)),
         Some(mo) => {
             st.m.mo_routed += 1;
             st.delivery.enqueue(Item::Mo(mo), shared);

@@ -417,7 +417,7 @@ fn recover_message(st: &mut LoopState, shared: &Shared, jid: u64, line: &str) ->
         if scheduled {
             pending.mo = Some(mo);
         } else {
-            st.delivery.enqueue(Item::Mo(mo), shared);
+            st.delivery.enqueue(Item::Mo(*mo), shared);
         }
     }
     let wait = std::time::Duration::from_secs(pending.fires_at().saturating_sub(now).max(0) as u64);

@@ -115,7 +115,7 @@ pub fn decode(payload: &[u8]) -> Option<(Vec<u8>, Item)> {
         attempts: 0,
         jid: 0,
     };
-    Some((sid, Item::Mo(Box::new(mo))))
+    Some((sid, Item::Mo(mo)))
 }
 
 /// A batch starts with these four bytes (a single item, from a node of
@@ -398,7 +398,7 @@ mod tests {
             jid: 0,
         };
         let mut out = Vec::new();
-        encode(&Item::Mo(Box::new(mo.clone())), "a.b c", 5, &mut out);
+        encode(&Item::Mo(mo.clone()), "a.b c", 5, &mut out);
         let (sid, back) = decode(&out).unwrap();
         assert_eq!(sid, b"a.b c");
         let Item::Mo(back) = back else { panic!() };

@@ -13,7 +13,7 @@ use bytes::Bytes;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Item {
     Receipt(Receipt),
-    Mo(Box<Mo>),
+    Mo(Mo),
 }
 
 impl From<Receipt> for Item {

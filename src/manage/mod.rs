@@ -327,7 +327,7 @@ pub fn on_message_due(st: &mut LoopState, shared: &Shared, idx: usize, gen: u32)
         let wait = Duration::from_secs(pm.expires.saturating_sub(now).max(0) as u64);
         st.arm_message(idx, gen, wait);
         st.m.mo_routed += 1;
-        st.delivery.enqueue(crate::delivery::Item::Mo(mo), shared);
+        st.delivery.enqueue(crate::delivery::Item::Mo(*mo), shared);
         return;
     }
     let (seq, stat) = (pm.seq, pm.final_stat());
