@@ -66,11 +66,19 @@ const CARRIED: [Tag; 12] = [
     Tag::DEST_SUBADDRESS,
 ];
 
-/// The carried TLVs of `tlvs`, re-encoded.
+/// The carried TLVs of `tlvs`, re-encoded. Inline for the common case, a
+/// submit without TLVs: a `Bytes` returned through memory from a call is
+/// stored as four words and read back as two, which stalls.
+#[inline(always)]
 pub fn carried_tlvs(tlvs: &pdu::Tlvs<'_>) -> Bytes {
     if tlvs.is_empty() {
         return Bytes::new();
     }
+    carried_tlvs_of(tlvs)
+}
+
+#[inline(never)]
+fn carried_tlvs_of(tlvs: &pdu::Tlvs<'_>) -> Bytes {
     let mut out = Vec::new();
     for t in tlvs.iter() {
         if CARRIED.contains(&t.tag) {
