@@ -95,6 +95,10 @@ impl JournalHooks {
     /// Journals a receipt as finished: delivered, refused, dropped, expired.
     #[inline]
     pub fn done(&mut self, jid: u64) {
+        // Not journaled (no journal, or an MO message's item): nothing to do.
+        if jid == 0 {
+            return;
+        }
         // A broker's delivery is not in our journal: JetStream is told instead.
         if crate::cluster::is_broker(jid) {
             self.broker_ops.push((jid, None));

@@ -388,8 +388,8 @@ pub fn settle_outcomes(st: &mut LoopState, shared: &Shared) {
     if st.delivery.outcomes.is_empty() {
         return;
     }
-    let outcomes = std::mem::take(&mut st.delivery.outcomes);
-    for o in outcomes {
+    let mut outcomes = std::mem::take(&mut st.delivery.outcomes);
+    for o in outcomes.drain(..) {
         if o.node != 0 {
             // The submitter is on another node: told through the broker.
             if let Some(c) = &shared.cluster {
@@ -413,6 +413,11 @@ pub fn settle_outcomes(st: &mut LoopState, shared: &Shared) {
         } else if let Some(ob) = st.remote.outbox.get_mut(lp) {
             ob.push(crate::remote::Mail::Outcome(o));
         }
+    }
+    // The buffer goes back (no allocation per pump pass), unless this
+    // pass's outcomes made new ones.
+    if st.delivery.outcomes.is_empty() {
+        st.delivery.outcomes = outcomes;
     }
 }
 
