@@ -195,9 +195,24 @@ impl Store {
         }
     }
 
+    /// The ring slot of `seq`: `(seq - 1) % cap`, counted back from the
+    /// next slot to issue for the messages of the last `cap` (every one
+    /// still in the ring), so the lookups of the hot path (an MO outcome,
+    /// a pending message's timer) divide nothing: a 64-bit division on the
+    /// dependent chain of each lookup was a fifth of an MO outcome's cycles.
     #[inline]
     fn slot(&self, seq: u64) -> usize {
-        ((seq - 1) % self.cap) as usize
+        let back = self.next.wrapping_sub(seq);
+        let here = self.next_slot as u64;
+        if back <= here {
+            (here - back) as usize
+        } else if back <= self.cap {
+            (self.cap - (back - here)) as usize
+        } else {
+            // Overwritten long ago, or never issued: the slot holds another
+            // sequence number, which the caller's check finds.
+            (seq.wrapping_sub(1) % self.cap) as usize
+        }
     }
 
     /// Stores a new message in `state` (ENROUTE, or its final state when
@@ -440,6 +455,36 @@ mod tests {
 
     fn src() -> (u8, u8, &'static [u8]) {
         (5, 0, b"Shop")
+    }
+
+    #[test]
+    fn the_slot_counted_back_is_the_slot_divided() {
+        for cap in [1u64, 2, 3, 7, 64, 1000] {
+            let mut st = Store::new(cap as usize, 60);
+            for n in 0..(3 * cap + 5) {
+                let seq = st.admit(A, 100, src(), MessageState::Delivered, 0).unwrap();
+                assert_eq!(seq, n + 1);
+                // Recent, old, overwritten, never issued.
+                for probe in [
+                    seq,
+                    seq.saturating_sub(cap - 1).max(1),
+                    seq.saturating_sub(cap).max(1),
+                    1,
+                    seq + 1,
+                    seq + cap + 3,
+                ] {
+                    let want = ((probe - 1) % cap) as usize;
+                    assert_eq!(
+                        st.slot(probe),
+                        want,
+                        "cap {cap} next {} seq {probe}",
+                        st.next
+                    );
+                }
+                // 0 is never issued (lookups refuse it first): any slot, no panic.
+                assert!((st.slot(0) as u64) < cap);
+            }
+        }
     }
 
     const E: MessageState = MessageState::Enroute;
