@@ -290,19 +290,38 @@ fn withdraw_everywhere(st: &mut LoopState, shared: &Shared, seq: u64) -> bool {
 }
 
 /// Queues a pending message's final receipt (journaled if not yet).
-fn send_final(st: &mut LoopState, shared: &Shared, mut r: crate::receipt::Receipt) {
+fn send_final(st: &mut LoopState, shared: &Shared, r: crate::receipt::Receipt) {
+    send_final_with(st, shared, r, |_| {});
+}
+
+/// `send_final` with `adjust` applied to the receipt where it is queued.
+/// Copied there first, then its fields set: fields written just before a
+/// copy of the whole record are read back by wider loads, which stall.
+fn send_final_with(
+    st: &mut LoopState,
+    shared: &Shared,
+    r: crate::receipt::Receipt,
+    adjust: impl FnOnce(&mut crate::receipt::Receipt),
+) {
     let now = st.clock.unix;
-    r.done_unix = now;
-    r.expires_unix = now.saturating_add(shared.config.receipt_ttl.as_secs() as i64);
-    if r.jid == 0 {
-        if let Some(acct) = shared.accounts().get(r.account) {
-            st.delivery.journal.add(&mut r, &acct.system_id);
+    let expires = now.saturating_add(shared.config.receipt_ttl.as_secs() as i64);
+    let a = r.account;
+    let key = st.delivery.store.insert(crate::delivery::Item::Receipt(r));
+    let mut journaled = true;
+    if let Some(crate::delivery::Item::Receipt(r)) = st.delivery.store.get_mut(key) {
+        adjust(r);
+        r.done_unix = now;
+        r.expires_unix = expires;
+        journaled = r.jid != 0;
+    }
+    if !journaled && st.delivery.journal.is_on() {
+        if let Some(acct) = shared.accounts().get(a) {
+            st.delivery.journal_add(key, &acct.system_id);
         }
     }
-    let a = r.account.index();
-    st.delivery.enqueue(r, shared);
+    st.delivery.enqueue_stored(a.index(), key, shared);
     st.m.receipt_created += 1;
-    if let Some(am) = st.m.account(a) {
+    if let Some(am) = st.m.account(a.index()) {
         am.receipt_created += 1;
     }
 }
@@ -372,13 +391,14 @@ pub fn on_mo_outcome(st: &mut LoopState, shared: &Shared, o: MoOutcome) {
     record_final(st, o.origin.1, EventKind::Final, state, error);
     // The message's own journal line (its receipt is journaled anew).
     st.delivery.journal.done(jid);
-    if let Some(mut r) = receipt {
-        set_stat(&mut r, o.stat);
-        if o.stat != Stat::Delivrd {
-            r.err = o.err;
-        }
-        r.jid = 0;
-        send_final(st, shared, r);
+    if let Some(r) = receipt {
+        send_final_with(st, shared, r, |r| {
+            set_stat(r, o.stat);
+            if o.stat != Stat::Delivrd {
+                r.err = o.err;
+            }
+            r.jid = 0;
+        });
     }
 }
 
