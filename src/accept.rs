@@ -558,10 +558,8 @@ pub(crate) fn hold(
     };
     match st.store.hold(p) {
         // Handed to its receiver now: usually answered long before a
-        // timer would matter (`LoopState::arm_message_later`).
-        Some(_) if mo_to.is_some() && !scheduled && wait > crate::loop_state::ARM_GRACE * 5 => {
-            st.arm_message_later(mseq, wait)
-        }
+        // timer would matter.
+        Some(idx) if mo_to.is_some() && !scheduled => st.arm_message_after_grace(idx, mseq, wait),
         Some(idx) => st.arm_message(idx, 0, wait),
         // Cannot happen (admit just stored it); never leave it ENROUTE.
         None => {

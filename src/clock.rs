@@ -132,7 +132,18 @@ impl Clock {
         kind: Kind,
         delay: Duration,
     ) -> crate::timer::TimerHandle {
-        let at = self.tick + ticks(delay);
+        self.slot_gen_at(slot, gen, kind, self.tick + ticks(delay))
+    }
+
+    /// Arms timer `kind` for (`slot`, `gen`) at tick `at` (as soon as the
+    /// wheel advances, if that has passed).
+    pub fn slot_gen_at(
+        &mut self,
+        slot: usize,
+        gen: u32,
+        kind: Kind,
+        at: u64,
+    ) -> crate::timer::TimerHandle {
         self.wheel.insert(
             at,
             TimerKey {

@@ -34,7 +34,7 @@ pub struct LoopState {
     pub cluster: Option<std::sync::mpsc::Receiver<crate::cluster::FromBroker>>,
     /// MO messages handed to delivery at once: (sequence number, the tick
     /// their validity timer is armed at if they are still pending then,
-    /// the tick it fires at) (`arm_message_later`). In submit order, so
+    /// the tick it fires at) (`arm_message_after_grace`). In submit order, so
     /// the first due is in front.
     deferred: std::collections::VecDeque<(u64, u64, u64)>,
 }
@@ -42,9 +42,11 @@ pub struct LoopState {
 /// How long an MO message handed to delivery goes without its validity
 /// timer. Most are answered within a millisecond; a timer armed and
 /// disarmed for each of them was the largest cost of its store entry (a
-/// wheel insert and remove, ~140 instructions per message). One whose
-/// validity ends sooner is armed at once.
+/// wheel insert and remove, ~140 instructions per message).
 pub const ARM_GRACE: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// A validity that ends within this is armed at once, not deferred.
+const ARM_AT_ONCE_UP_TO: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl LoopState {
     pub fn new(id: usize, shared: &Shared) -> LoopState {
@@ -76,35 +78,40 @@ impl LoopState {
         }
     }
 
-    /// Pending message `seq` gets its timer (generation 0, `wait` from
-    /// now) after [`ARM_GRACE`] unless it ends before: `arm_deferred`.
-    pub fn arm_message_later(&mut self, seq: u64, wait: std::time::Duration) {
+    /// Pending MO message `seq` (at `idx`), just handed to its receiver,
+    /// gets its timer (generation 0, `wait` from now) only if it is still
+    /// pending [`ARM_GRACE`] later (`arm_deferred`); a short validity is
+    /// armed at once.
+    pub fn arm_message_after_grace(&mut self, idx: usize, seq: u64, wait: std::time::Duration) {
+        if wait <= ARM_AT_ONCE_UP_TO {
+            return self.arm_message(idx, 0, wait);
+        }
         let now = self.clock.tick;
         let at = now + crate::clock::ticks(ARM_GRACE);
         self.deferred
             .push_back((seq, at, now + crate::clock::ticks(wait)));
     }
 
-    /// Arms the timers of the messages deferred by `arm_message_later`
-    /// whose grace is over and that are still pending without one (every
-    /// loop iteration, before the wheel fires).
+    /// Arms the timers of the messages deferred by
+    /// `arm_message_after_grace` whose grace is over and that are still
+    /// pending without one (every loop iteration, before the wheel fires).
     pub fn arm_deferred(&mut self) {
-        let now = self.clock.tick;
         while let Some(&(seq, at, fires)) = self.deferred.front() {
-            if at > now {
+            if at > self.clock.tick {
                 break;
             }
             self.deferred.pop_front();
             let Some(idx) = self.store.pending_index(seq) else {
                 continue;
             };
-            let Some(p) = self.store.pending_at(idx).filter(|p| p.timer.is_none()) else {
-                continue;
-            };
-            let gen = p.timer_gen;
-            let left =
-                crate::clock::TICK * fires.saturating_sub(now).min(u64::from(u32::MAX)) as u32;
-            self.arm_message(idx, gen, left);
+            if let Some(gen) = self
+                .store
+                .pending_at(idx)
+                .filter(|p| p.timer.is_none())
+                .map(|p| p.timer_gen)
+            {
+                self.arm_message_at(idx, gen, fires);
+            }
         }
     }
 
@@ -116,6 +123,12 @@ impl LoopState {
     /// Arms pending message `idx`'s timer (`gen`) `wait` from now, in
     /// place of the one it had.
     pub fn arm_message(&mut self, idx: usize, gen: u32, wait: std::time::Duration) {
+        let at = self.clock.tick + crate::clock::ticks(wait);
+        self.arm_message_at(idx, gen, at);
+    }
+
+    /// `arm_message` at tick `at`.
+    fn arm_message_at(&mut self, idx: usize, gen: u32, at: u64) {
         let kind = crate::clock::Kind::Message;
         let Some(p) = self.store.pending_at_mut(idx) else {
             return;
@@ -123,7 +136,7 @@ impl LoopState {
         if let Some(old) = p.timer.take() {
             self.clock.cancel(old);
         }
-        p.timer = Some(self.clock.slot_gen_after(idx, gen, kind, wait));
+        p.timer = Some(self.clock.slot_gen_at(idx, gen, kind, at));
     }
 
     /// Message `seq` reaches a final state: its pending part (if it had

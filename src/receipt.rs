@@ -50,14 +50,11 @@ impl Addr {
     /// [`Addr::new`] in place, for a record already where it is stored.
     #[inline]
     pub fn set(&mut self, ton: u8, npi: u8, s: &[u8]) {
-        let n = s.len().min(20);
-        self.bytes = [0; 20];
-        if let (Some(dst), Some(src)) = (self.bytes.get_mut(..n), s.get(..n)) {
-            dst.copy_from_slice(src);
-        }
+        let s = s.get(..20).unwrap_or(s);
+        self.bytes = padded20(s);
         self.ton = ton;
         self.npi = npi;
-        self.len = n as u8;
+        self.len = s.len() as u8;
     }
 }
 
@@ -470,6 +467,9 @@ pub fn is_retryable(s: CommandStatus) -> bool {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 mod tests {
+    use super::*;
+
+    use crate::testutil::receipt as sample;
 
     #[test]
     fn an_address_of_every_length_is_copied_and_zero_padded() {
@@ -481,14 +481,12 @@ mod tests {
             let (p, len) = a.padded();
             assert_eq!(len, k);
             assert!(p[k..].iter().all(|&b| b == 0), "length {n}: {p:?}");
-            let mut b = Addr::default();
+            // Over a full address: nothing of it may stay behind.
+            let mut b = Addr::new(9, 9, &[0xff; 20]);
             b.set(1, 2, &src[..n]);
             assert_eq!(a, b, "Addr::new and Addr::set agree at length {n}");
         }
     }
-    use super::*;
-
-    use crate::testutil::receipt as sample;
 
     #[test]
     fn encodes_standard_receipt() {

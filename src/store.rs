@@ -337,9 +337,10 @@ impl Store {
         now: i64,
         f: impl FnOnce(&Pending) -> T,
     ) -> Option<T> {
-        let m = self.ring.get(self.slot(seq)).filter(|m| m.seq == seq)?;
+        let slot = self.slot(seq);
+        let m = self.ring.get(slot).filter(|m| m.seq == seq)?;
         let out = f(self.pending.get(m.pending as usize)?);
-        let idx = self.end(seq, state, error, now)?;
+        let idx = self.end_at(slot, seq, state, error, now)?;
         self.pending.try_remove(idx);
         Some(out)
     }
@@ -348,7 +349,19 @@ impl Store {
     /// pending index, if it had one (the entry is still in the table).
     #[inline]
     fn end(&mut self, seq: u64, state: MessageState, error: u8, now: i64) -> Option<usize> {
-        let slot = self.slot(seq);
+        self.end_at(self.slot(seq), seq, state, error, now)
+    }
+
+    /// `end` of the message in ring slot `slot`.
+    #[inline]
+    fn end_at(
+        &mut self,
+        slot: usize,
+        seq: u64,
+        state: MessageState,
+        error: u8,
+        now: i64,
+    ) -> Option<usize> {
         let m = self.ring.get_mut(slot).filter(|m| m.seq == seq)?;
         if m.state.is_final() {
             return None;

@@ -350,11 +350,11 @@ pub fn on_message_due(st: &mut LoopState, shared: &Shared, idx: usize, gen: u32)
         return;
     }
     let (seq, stat) = (pm.seq, pm.final_stat());
-    let Some(p) = st.finish_message(seq, MessageState::of_stat(stat), error_of(stat), now) else {
+    let (state, error) = (MessageState::of_stat(stat), error_of(stat));
+    let Some(p) = st.finish_message(seq, state, error, now) else {
         return;
     };
-    let state = MessageState::of_stat(stat);
-    record_final(st, p.seq, EventKind::Final, state, error_of(stat));
+    record_final(st, p.seq, EventKind::Final, state, error);
     if stat == Stat::Expired {
         st.m.message_expired += 1;
         // Its MO deliver_sm, if still queued (on any loop), will not be sent.
