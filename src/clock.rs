@@ -85,6 +85,14 @@ pub fn unix_now() -> i64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the Unix epoch (0 before it).
+pub fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 impl Clock {
     pub fn new(epoch: Instant, cfg: &Config) -> Clock {
         Clock {

@@ -18,7 +18,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// Per account, shared by all loops.
 pub struct AccountState {
@@ -105,12 +105,7 @@ impl Shared {
                 tat_ns: AtomicU64::new(0),
             })
             .collect();
-        let now_ms = || {
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0)
-        };
+        let now_ms = crate::clock::unix_ms;
         let mut start_unix_ms = now_ms();
         if config.node_id != 0 {
             // Ids carry the start second: wait for the next one, so a

@@ -5,7 +5,7 @@
 #
 #   loadtest/scripts/cg_e2e.sh ./smsc-old old; loadtest/scripts/cg_e2e.sh ./smsc-new new
 #
-# Needs valgrind and curl. Writes cg-LABEL.* under OUT (default
+# Installs valgrind and curl if missing. Writes cg-LABEL.* under OUT (default
 # results/cg). The server is started here and stopped by its PID.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -14,6 +14,15 @@ LT=${LOADTEST:-$ROOT/target/release/loadtest}
 OUT=${OUT:-results/cg}
 PORT=${PORT:-27780} METRICS=${METRICS:-27781}
 mkdir -p "$OUT"
+# valgrind and curl are installed with apt if missing (as root, or sudo -n).
+for tool in valgrind curl; do
+    command -v "$tool" >/dev/null && continue
+    APT="apt-get -o DPkg::Lock::Timeout=300"
+    [ "$(id -u)" = 0 ] || APT="sudo -n --preserve-env=DEBIAN_FRONTEND $APT"
+    export DEBIAN_FRONTEND=noninteractive
+    $APT install -y -qq "$tool" >/dev/null || { $APT update -qq && $APT install -y -qq "$tool" >/dev/null; } \
+        || { echo "cg_e2e.sh: could not install $tool with apt" >&2; exit 1; }
+done
 valgrind --tool=callgrind --callgrind-out-file="$OUT/cg-$LABEL.out" "$BIN" --listen 127.0.0.1:$PORT \
     --threads 1 --account a:pw --account b:pw --route 4479=b --stats-interval 0 \
     --metrics-listen 127.0.0.1:$METRICS >"$OUT/cg-$LABEL.log" 2>&1 &

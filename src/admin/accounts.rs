@@ -40,12 +40,7 @@ pub struct History {
     last: Snapshot,
 }
 
-fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+use crate::clock::unix_ms;
 
 /// Per-second rate of a counter between two samples.
 fn rate(new: u64, old: u64, secs: f64) -> f64 {

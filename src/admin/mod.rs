@@ -169,16 +169,15 @@ fn read_aside(
         .spawn(move || {
             let checked = match refusal(&shared, &req) {
                 Some(r) => Err(r),
-                None if req.method() != &tiny_http::Method::Post => Ok(Vec::new()),
+                None if req.method() != &tiny_http::Method::Post => {
+                    Err(error(400, "a body is only taken with POST"))
+                }
                 None => read_body(&mut req),
             };
             match checked {
                 // Read in full: dropping it on the admin thread drains nothing.
-                Ok(body) if req.method() == &tiny_http::Method::Post => {
+                Ok(body) => {
                     let _ = done.send((req, body));
-                }
-                Ok(_) => {
-                    let _ = req.respond(error(400, "a body is only taken with POST"));
                 }
                 Err(r) => {
                     let _ = req.respond(r);

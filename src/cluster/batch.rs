@@ -19,7 +19,7 @@ use async_nats::jetstream;
 use bytes::Bytes;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 /// A batch pulled by an account's consumer task.
 pub(super) struct Pulled {
@@ -37,12 +37,7 @@ const MAX_WAIT: Duration = Duration::from_secs(3600);
 
 pub(super) type Book = Ledger<async_nats::Subject>;
 
-pub(super) fn unix_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
+pub(super) use crate::clock::unix_ms;
 
 /// A pulled batch's items to loops with a receiver for its account; what
 /// found no place is settled at once (and so, when nothing did, the batch).

@@ -104,7 +104,7 @@ impl<R: Clone> Ledger<R> {
         self.batches.len()
     }
 
-    #[allow(dead_code)]
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.batches.is_empty()
     }

@@ -394,8 +394,6 @@ impl Lock {
     }
 }
 
-/// Runs an install step with its output in `log`; on failure says which
-/// command it was, how it ended and the last line it printed.
 /// `apt-get install`s `packages` (logs in `dir`): as root, or through
 /// `sudo -n` for a user who may (a fresh machine's tests set themselves
 /// up either way; without either, the caller's one line says why). Waits
@@ -403,10 +401,8 @@ impl Lock {
 /// and on a failure updates the package lists (missing or stale on a
 /// fresh machine) and tries once more.
 fn apt_install(packages: &[&str], dir: &Path) -> Result<(), String> {
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let is_root = unsafe { libc::geteuid() } == 0;
     let apt = |args: &[&str]| {
         let mut c = if is_root {
             Command::new("apt-get")
@@ -432,6 +428,8 @@ fn apt_install(packages: &[&str], dir: &Path) -> Result<(), String> {
     run_logged(&mut install(), &dir.join("apt.log"))
 }
 
+/// Runs an install step with its output in `log`; on failure says which
+/// command it was, how it ended and the last line it printed.
 fn run_logged(cmd: &mut Command, log: &Path) -> Result<(), String> {
     let shown = shown(cmd);
     let out = File::create(log).map_err(|e| format!("cannot create {} ({e})", log.display()))?;
