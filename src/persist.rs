@@ -32,9 +32,9 @@ pub struct JournalHooks {
     /// Counter part of the next jid (see [`JournalHooks::new_jid`]).
     jid_next: u64,
     loop_id: usize,
-    /// Deliveries the broker gave us that are finished (None: ack) or to be
-    /// given back after a delay (nak), sent by `cluster::bridge::flush`.
-    pub broker_ops: Vec<(u64, Option<std::time::Duration>)>,
+    /// Deliveries the broker gave us, settled (finished, failed, given
+    /// back), sent by `cluster::bridge::flush`.
+    pub broker_ops: Vec<(u64, crate::cluster::ledger::Outcome)>,
 }
 
 impl JournalHooks {
@@ -101,7 +101,8 @@ impl JournalHooks {
         }
         // A broker's delivery is not in our journal: JetStream is told instead.
         if crate::cluster::is_broker(jid) {
-            self.broker_ops.push((jid, None));
+            self.broker_ops
+                .push((jid, crate::cluster::ledger::Outcome::Done));
             return;
         }
         if let Some(b) = self.batch.as_mut() {
@@ -111,7 +112,8 @@ impl JournalHooks {
 
     /// A broker's delivery to be tried again after `delay`, on any node.
     pub fn nak(&mut self, jid: u64, delay: std::time::Duration) {
-        self.broker_ops.push((jid, Some(delay)));
+        self.broker_ops
+            .push((jid, crate::cluster::ledger::Outcome::Failed(delay)));
     }
 
     /// Writes this iteration's lines; false if that failed (they are kept

@@ -10,7 +10,7 @@
     clippy::panic
 )]
 
-use super::ledger::{Ledger, Outcome, Settle};
+use super::ledger::{Ledger, Outcome, Resolved, Settle};
 use super::{wire, ClusterShared, FromBroker, BROKER_BIT};
 use crate::account::AccountId;
 use crate::delivery::Item;
@@ -68,20 +68,6 @@ pub(super) async fn take(
         nak(client, reply, wait).await;
         return;
     }
-    let n = batch.items.len();
-    c.stats.consumed.fetch_add(n as u64, Ordering::Relaxed);
-    c.stats.batches_consumed.fetch_add(1, Ordering::Relaxed);
-    let mut items = batch.items;
-    if batch.single {
-        // A node of before batches: the broker counts the attempts.
-        let attempts = u8::try_from(p.delivered.saturating_sub(1).max(0)).unwrap_or(u8::MAX);
-        for (a, _) in items.iter_mut() {
-            *a = attempts;
-        }
-    }
-    let tokens = book.admit(reply, p.account, items.clone(), Instant::now());
-    let accounts = shared.accounts();
-    let sid = accounts.get(p.account).map(|a| a.system_id.as_bytes());
     let loops: Vec<usize> = shared
         .account(p.account)
         .map(|st| {
@@ -93,23 +79,48 @@ pub(super) async fn take(
                 .collect()
         })
         .unwrap_or_default();
+    let n = batch.items.len();
+    if loops.is_empty() {
+        // No receiver here (any more): the whole batch back, as it is,
+        // without decoding or booking any of it.
+        c.stats.naked.fetch_add(n as u64, Ordering::Relaxed);
+        nak(client, reply, NO_ROOM).await;
+        return;
+    }
+    c.stats.consumed.fetch_add(n as u64, Ordering::Relaxed);
+    c.stats.batches_consumed.fetch_add(1, Ordering::Relaxed);
+    let mut items = batch.items;
+    if batch.single {
+        // A node of before batches: the broker counts the attempts.
+        let attempts = u8::try_from(p.delivered.saturating_sub(1).max(0)).unwrap_or(u8::MAX);
+        for (a, _) in items.iter_mut() {
+            *a = attempts;
+        }
+    }
+    // Decoded before the items move into the book (no copy of them).
+    let accounts = shared.accounts();
+    let sid = accounts.get(p.account).map(|a| a.system_id.as_bytes());
+    let decoded: Vec<Option<(u8, Item)>> = items
+        .iter()
+        .map(|(attempts, line)| {
+            let (s, item) = wire::decode(line)?;
+            // The subject named the account; the item must agree.
+            (Some(s.as_slice()) == sid).then_some((*attempts, item))
+        })
+        .collect();
+    let tokens = book.admit(reply, p.account, items, Instant::now());
     let mut woken = vec![false; c.to_loops.len()];
     let mut settled = Vec::new();
-    for (token, (attempts, line)) in tokens.into_iter().zip(items) {
-        let item = wire::decode(&line).and_then(|(s, mut item)| {
-            // The subject named the account; the item must agree.
-            (Some(s.as_slice()) == sid).then_some(())?;
-            set_broker(&mut item, p.account, token, attempts, c.node);
-            Some(item)
-        });
+    for (token, item) in tokens.into_iter().zip(decoded) {
         let outcome = match item {
             None => {
                 c.stats.malformed.fetch_add(1, Ordering::Relaxed);
                 Some(Outcome::Done)
             }
-            Some(item) => {
+            Some((attempts, mut item)) => {
+                set_broker(&mut item, p.account, token, attempts, c.node);
                 *rr = rr.wrapping_add(1);
-                let sent = loops.get(*rr % loops.len().max(1)).and_then(|&lp| {
+                let sent = loops.get(*rr % loops.len()).and_then(|&lp| {
                     let tx = c.to_loops.get(lp)?;
                     tx.try_send(FromBroker::Deliver(item)).ok().map(|()| lp)
                 });
@@ -120,7 +131,7 @@ pub(super) async fn take(
                         }
                         None
                     }
-                    // No receiver left here, or its loop is behind: later, any node.
+                    // Its loop is behind: later, any node.
                     None => {
                         c.stats.naked.fetch_add(1, Ordering::Relaxed);
                         Some(Outcome::Returned(NO_ROOM))
@@ -129,7 +140,9 @@ pub(super) async fn take(
             }
         };
         if let Some(o) = outcome {
-            settled.extend(book.resolve(token, o));
+            if let Resolved::Settled(s) = book.resolve(token, o) {
+                settled.push(s);
+            }
         }
     }
     for (lp, _) in woken.iter().enumerate().filter(|(_, w)| **w) {
@@ -173,12 +186,17 @@ pub(super) async fn resolve(
     let Some(c) = shared.cluster.as_ref() else {
         return;
     };
-    let counter = match outcome {
-        Outcome::Done => &c.stats.acked,
-        Outcome::Failed(_) | Outcome::Returned(_) => &c.stats.naked,
-    };
-    counter.fetch_add(1, Ordering::Relaxed);
-    if let Some(s) = book.resolve(token, outcome) {
+    let resolved = book.resolve(token, outcome);
+    // Counted only for items the book still had (not the late outcome of
+    // a forgotten batch, nor a second settlement).
+    if !matches!(resolved, Resolved::Unknown) {
+        let counter = match outcome {
+            Outcome::Done => &c.stats.acked,
+            Outcome::Failed(_) | Outcome::Returned(_) => &c.stats.naked,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+    if let Resolved::Settled(s) = resolved {
         settle(shared, client, js, s).await;
     }
 }
@@ -219,13 +237,14 @@ async fn republish(
     again: Vec<(Duration, Vec<(u8, Bytes)>)>,
 ) {
     if let (Some(c), Some(acct)) = (shared.cluster.as_ref(), shared.accounts().get(account)) {
-        let subject = ClusterShared::deliver_subject(&acct.system_id);
+        let subject = async_nats::Subject::from(ClusterShared::deliver_subject(&acct.system_id));
         for (delay, items) in again {
             let n = items.len() as u64;
             let not_before = unix_ms().saturating_add(delay.as_millis() as u64);
             for payload in batches(not_before, &items) {
                 let msg_id = c.batch_id();
-                publish_until_acked(c, js, &subject, &msg_id, payload.into()).await;
+                publish_acked(c, js, &subject, &msg_id, payload.into(), None).await;
+                c.stats.batches.fetch_add(1, Ordering::Relaxed);
             }
             c.stats.republished.fetch_add(n, Ordering::Relaxed);
         }
@@ -280,36 +299,48 @@ pub(super) async fn nak(client: &async_nats::Client, reply: async_nats::Subject,
 }
 
 /// Publishes until JetStream acknowledges (de-duplicated by `Nats-Msg-Id`,
-/// so a retry after a lost ack stores it once).
-pub(super) async fn publish_until_acked(
+/// so a retry after a lost ack stores it once), backing off between
+/// attempts; with a `deadline`, gives up once it has passed. Whether
+/// JetStream has it.
+pub(super) async fn publish_acked(
     c: &ClusterShared,
     js: &jetstream::Context,
-    subject: &str,
+    subject: &async_nats::Subject,
     msg_id: &str,
     payload: Bytes,
-) {
+    deadline: Option<Instant>,
+) -> bool {
     let mut backoff = Duration::from_millis(50);
     loop {
         let mut headers = async_nats::HeaderMap::new();
         headers.insert("Nats-Msg-Id", msg_id);
-        let sent = match js
-            .publish_with_headers(subject.to_string(), headers, payload.clone())
-            .await
-        {
-            Ok(ack) => ack.await.map(|_| ()).map_err(async_nats::Error::from),
-            Err(e) => Err(async_nats::Error::from(e)),
+        let attempt = async {
+            let ack = js
+                .publish_with_headers(subject.clone(), headers, payload.clone())
+                .await?;
+            ack.await.map(|_| ()).map_err(async_nats::Error::from)
+        };
+        let sent = match deadline {
+            None => attempt.await,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                match tokio::time::timeout(left, attempt).await {
+                    Ok(r) => r,
+                    Err(_) => return false,
+                }
+            }
         };
         match sent {
-            Ok(()) => break,
-            Err(e) => {
-                c.stats.publish_retries.fetch_add(1, Ordering::Relaxed);
-                crate::log::debug(format_args!("cluster: publish to {subject}: {e} (retried)"));
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-            }
+            Ok(()) => return true,
+            Err(e) => crate::log::debug(format_args!("cluster: publish to {subject}: {e}")),
         }
+        c.stats.publish_retries.fetch_add(1, Ordering::Relaxed);
+        if deadline.is_some_and(|d| Instant::now() + backoff >= d) {
+            return false;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(1));
     }
-    c.stats.batches.fetch_add(1, Ordering::Relaxed);
 }
 
 /// A loop's batch for another node; once JetStream has it, its `count`
@@ -325,7 +356,8 @@ pub(super) async fn publish(
     let Some(c) = shared.cluster.as_ref() else {
         return;
     };
-    publish_until_acked(c, &js, &subject, &msg_id, payload).await;
+    publish_acked(c, &js, &subject.into(), &msg_id, payload, None).await;
+    c.stats.batches.fetch_add(1, Ordering::Relaxed);
     c.stats.published.fetch_add(count as u64, Ordering::Relaxed);
     c.held.fetch_sub(count, Ordering::Relaxed);
     if !jids.is_empty() {

@@ -9,6 +9,7 @@
     clippy::panic
 )]
 
+use super::ledger::Outcome;
 use super::{is_broker, wire, ClusterShared, FromBroker, ToBroker, BROKER_BIT};
 use crate::delivery::Item;
 use crate::loop_state::LoopState;
@@ -101,14 +102,11 @@ pub fn flush(st: &mut LoopState, shared: &Shared) {
     if !d.journal.broker_ops.is_empty() {
         let mut ops = std::mem::take(&mut d.journal.broker_ops);
         let mut kept = Vec::new();
-        for (jid, nak) in ops.drain(..) {
-            let token = jid & !BROKER_BIT;
-            let op = match nak {
-                None => ToBroker::Ack(token),
-                Some(delay) => ToBroker::Nak(token, delay),
-            };
-            if c.send(op).is_err() {
-                kept.push((jid, nak));
+        for (jid, outcome) in ops.drain(..) {
+            if c.send(ToBroker::Settle(jid & !BROKER_BIT, outcome))
+                .is_err()
+            {
+                kept.push((jid, outcome));
             }
         }
         d.journal.broker_ops = kept;
@@ -123,9 +121,10 @@ pub fn flush(st: &mut LoopState, shared: &Shared) {
         let jid = item.jid();
         if is_broker(jid) {
             // Ours from the broker, and no receiver is left here: any node may take it.
-            if c.send(ToBroker::Return(jid & !BROKER_BIT)).is_err() {
-                // Sent next time, as a nak (counted as an attempt).
-                d.journal.broker_ops.push((jid, Some(Duration::ZERO)));
+            let back = Outcome::Returned(Duration::ZERO);
+            if c.send(ToBroker::Settle(jid & !BROKER_BIT, back)).is_err() {
+                // The channel is full: sent next time, still untried.
+                d.journal.broker_ops.push((jid, back));
             }
             continue;
         }
@@ -138,7 +137,7 @@ pub fn flush(st: &mut LoopState, shared: &Shared) {
         let at = match open.iter().position(|o| o.account == account) {
             Some(i) => i,
             None => {
-                open.push(Open::new(account));
+                open.push(Open::new(account, &acct.system_id));
                 open.len() - 1
             }
         };
@@ -148,8 +147,8 @@ pub fn flush(st: &mut LoopState, shared: &Shared) {
         let encode = |out: &mut Vec<u8>| wire::encode(&item, &acct.system_id, c.node, out);
         let mut pushed = o.batch.push_with(item.attempts(), encode);
         if pushed == Err(wire::Full::Batch) {
-            let full = std::mem::replace(o, Open::new(account));
-            send_batch(c, shared, st.id, full, d, &mut st.clock);
+            let full = std::mem::replace(o, Open::new(account, &acct.system_id));
+            send_batch(c, st.id, full, d, &mut st.clock);
             pushed = o.batch.push_with(item.attempts(), encode);
         }
         match pushed {
@@ -163,22 +162,26 @@ pub fn flush(st: &mut LoopState, shared: &Shared) {
         }
     }
     for o in open {
-        send_batch(c, shared, st.id, o, d, &mut st.clock);
+        send_batch(c, st.id, o, d, &mut st.clock);
     }
 }
 
 /// A batch of one account being filled by `flush`.
 struct Open {
     account: crate::account::AccountId,
+    /// Its account's delivery subject, named when the batch was opened (a
+    /// reload meanwhile changes nothing for it).
+    subject: String,
     batch: wire::BatchWriter,
     items: Vec<Item>,
     count: usize,
 }
 
 impl Open {
-    fn new(account: crate::account::AccountId) -> Open {
+    fn new(account: crate::account::AccountId, system_id: &str) -> Open {
         Open {
             account,
+            subject: ClusterShared::deliver_subject(system_id),
             batch: wire::BatchWriter::new(0),
             items: Vec::new(),
             count: 0,
@@ -190,7 +193,6 @@ impl Open {
 /// items are kept here and handed off again shortly.
 fn send_batch(
     c: &ClusterShared,
-    shared: &Shared,
     loop_id: usize,
     o: Open,
     d: &mut crate::delivery::Delivery,
@@ -199,12 +201,9 @@ fn send_batch(
     if o.count == 0 {
         return;
     }
-    let Some(acct) = shared.accounts().get(o.account) else {
-        return;
-    };
     let jids: Vec<u64> = o.items.iter().map(Item::jid).filter(|&j| j != 0).collect();
     let op = ToBroker::Publish {
-        subject: ClusterShared::deliver_subject(&acct.system_id),
+        subject: o.subject,
         msg_id: c.batch_id(),
         payload: o.batch.finish(),
         loop_id,

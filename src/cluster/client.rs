@@ -12,7 +12,6 @@
 )]
 
 use super::batch::{self, Book, Pulled};
-use super::ledger::Outcome;
 use super::{mt, wire, ClusterShared, FromBroker, ToBroker, DELIVER, MANAGE, OUTCOME, STREAM};
 use crate::account::AccountId;
 use crate::server::Shared;
@@ -441,15 +440,8 @@ async fn handle_op(
                 (loop_id, jids, count),
             ));
         }
-        ToBroker::Ack(token) => {
-            batch::resolve(shared, client, js, book, token, Outcome::Done).await;
-        }
-        ToBroker::Nak(token, delay) => {
-            batch::resolve(shared, client, js, book, token, Outcome::Failed(delay)).await;
-        }
-        ToBroker::Return(token) => {
-            let o = Outcome::Returned(Duration::ZERO);
-            batch::resolve(shared, client, js, book, token, o).await;
+        ToBroker::Settle(token, outcome) => {
+            batch::resolve(shared, client, js, book, token, outcome).await;
         }
         ToBroker::Mt {
             subject,
@@ -525,29 +517,8 @@ async fn publish_mt(
     let Some(c) = shared.cluster.as_ref() else {
         return;
     };
-    let mut backoff = Duration::from_millis(50);
-    let ok = loop {
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", msg_id.as_str());
-        let left = deadline.saturating_duration_since(Instant::now());
-        let attempt = async {
-            let ack = js
-                .publish_with_headers(subject.clone(), headers, payload.clone())
-                .await?;
-            ack.await.map(|_| ()).map_err(async_nats::Error::from)
-        };
-        match tokio::time::timeout(left, attempt).await {
-            Ok(Ok(())) => break true,
-            Ok(Err(e)) => crate::log::debug(format_args!("cluster: publish to {subject}: {e}")),
-            Err(_) => break false,
-        }
-        c.stats.publish_retries.fetch_add(1, Ordering::Relaxed);
-        if Instant::now() + backoff >= deadline {
-            break false;
-        }
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(1));
-    };
+    let subject = async_nats::Subject::from(subject);
+    let ok = batch::publish_acked(c, &js, &subject, &msg_id, payload, Some(deadline)).await;
     if ok {
         c.stats.published.fetch_add(1, Ordering::Relaxed);
     }

@@ -64,7 +64,6 @@ enum State {
 }
 
 struct Slot {
-    token: u64,
     attempts: u8,
     item: Bytes,
     state: State,
@@ -79,11 +78,42 @@ struct Held<R> {
     touched: Instant,
 }
 
+/// Bits of a token that name the item's place in its batch: a token is
+/// `batch key << ITEM_BITS | index`, so settling one is a lookup of its
+/// batch, not of a table of every token handed out.
+const ITEM_BITS: u32 = 10;
+/// Items of one batch the ledger can name (no batch we read has more).
+pub const MAX_SLOTS: usize = 1 << ITEM_BITS;
+const _: () = assert!(super::wire::MAX_ITEMS <= MAX_SLOTS);
+/// Batch keys stay below this: a token never reaches [`BROKER_BIT`].
+const MAX_KEY: u64 = (BROKER_BIT >> ITEM_BITS) - 1;
+
+/// What settling one item did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Resolved<R> {
+    /// Not a token handed out and still open (settled already, its batch
+    /// forgotten, or never ours): nothing changed.
+    Unknown,
+    /// Settled; its batch still has open items.
+    Open,
+    /// Settled, and it was its batch's last: tell JetStream this.
+    Settled(Settle<R>),
+}
+
+impl<R> Resolved<R> {
+    #[cfg(test)]
+    fn settled(self) -> Option<Settle<R>> {
+        match self {
+            Resolved::Settled(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
 pub struct Ledger<R> {
     batches: HashMap<u64, Held<R>>,
-    /// Token -> (batch, index of its slot).
-    tokens: HashMap<u64, (u64, usize)>,
-    next_token: u64,
+    /// Items handed out and not yet settled, over all batches.
+    open_items: usize,
     next_batch: u64,
 }
 
@@ -91,8 +121,7 @@ impl<R> Default for Ledger<R> {
     fn default() -> Self {
         Ledger {
             batches: HashMap::new(),
-            tokens: HashMap::new(),
-            next_token: 1,
+            open_items: 0,
             next_batch: 1,
         }
     }
@@ -104,18 +133,18 @@ impl<R: Clone> Ledger<R> {
         self.batches.len()
     }
 
-    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.batches.is_empty()
     }
 
     /// Items handed out and not yet settled.
     pub fn open_items(&self) -> usize {
-        self.tokens.len()
+        self.open_items
     }
 
-    /// Takes a pulled batch (items as (attempts, item)); gives each item's
-    /// token, in order. Every token must then be settled with [`resolve`].
+    /// Takes a pulled batch (items as (attempts, item), at most
+    /// [`MAX_SLOTS`]: any beyond are not taken); gives each item's token,
+    /// in order. Every token must then be settled with [`Ledger::resolve`].
     pub fn admit(
         &mut self,
         reply: R,
@@ -124,26 +153,22 @@ impl<R: Clone> Ledger<R> {
         now: Instant,
     ) -> Vec<u64> {
         let key = self.next_batch;
-        self.next_batch = self.next_batch.wrapping_add(1).max(1);
-        let mut tokens = Vec::with_capacity(items.len());
+        self.next_batch = if key >= MAX_KEY { 1 } else { key + 1 };
         let slots: Vec<Slot> = items
             .into_iter()
-            .enumerate()
-            .map(|(i, (attempts, item))| {
-                let token = self.next_token & !BROKER_BIT;
-                self.next_token = (self.next_token.wrapping_add(1) & !BROKER_BIT).max(1);
-                self.tokens.insert(token, (key, i));
-                tokens.push(token);
-                Slot {
-                    token,
-                    attempts,
-                    item,
-                    state: State::Out,
-                }
+            .take(MAX_SLOTS)
+            .map(|(attempts, item)| Slot {
+                attempts,
+                item,
+                state: State::Out,
             })
             .collect();
+        let tokens = (0..slots.len() as u64)
+            .map(|i| key << ITEM_BITS | i)
+            .collect();
         let open = slots.len();
-        self.batches.insert(
+        self.open_items += open;
+        let old = self.batches.insert(
             key,
             Held {
                 reply,
@@ -154,17 +179,26 @@ impl<R: Clone> Ledger<R> {
                 touched: now,
             },
         );
+        // A key comes round again only after 2^53 batches; should an old
+        // batch still be there, its late outcomes are ignored.
+        if let Some(old) = old {
+            self.open_items = self.open_items.saturating_sub(old.open);
+        }
         tokens
     }
 
     /// Settles one item; the batch's settlement once it was the last.
-    /// An unknown token (settled already, or its batch forgotten) is None.
-    pub fn resolve(&mut self, token: u64, outcome: Outcome) -> Option<Settle<R>> {
-        let (key, i) = self.tokens.remove(&token)?;
-        let held = self.batches.get_mut(&key)?;
-        let slot = held.slots.get_mut(i)?;
+    pub fn resolve(&mut self, token: u64, outcome: Outcome) -> Resolved<R> {
+        let key = token >> ITEM_BITS;
+        let i = (token & (MAX_SLOTS as u64 - 1)) as usize;
+        let Some(held) = self.batches.get_mut(&key) else {
+            return Resolved::Unknown;
+        };
+        let Some(slot) = held.slots.get_mut(i) else {
+            return Resolved::Unknown;
+        };
         if slot.state != State::Out {
-            return None;
+            return Resolved::Unknown;
         }
         slot.state = match outcome {
             Outcome::Done => State::Done,
@@ -175,18 +209,21 @@ impl<R: Clone> Ledger<R> {
             Outcome::Returned(d) => State::Again(d, false),
         };
         held.open = held.open.saturating_sub(1);
+        self.open_items = self.open_items.saturating_sub(1);
         if held.open > 0 {
-            return None;
+            return Resolved::Open;
         }
-        let held = self.batches.remove(&key)?;
-        Some(settle(held))
+        match self.batches.remove(&key) {
+            Some(held) => Resolved::Settled(settle(held)),
+            None => Resolved::Open,
+        }
     }
 
     /// At stop, once the loops are gone: every batch still open, its items
     /// not settled taken as given back (so finished items are not
     /// delivered again by another node).
     pub fn close(&mut self) -> Vec<Settle<R>> {
-        self.tokens.clear();
+        self.open_items = 0;
         self.batches
             .drain()
             .map(|(_, mut h)| {
@@ -205,12 +242,10 @@ impl<R: Clone> Ledger<R> {
     /// and JetStream redelivers them after its ack wait).
     pub fn sweep(&mut self, now: Instant, progress: Duration, forget: Duration) -> Vec<R> {
         let mut out = Vec::new();
-        let tokens = &mut self.tokens;
+        let open_items = &mut self.open_items;
         self.batches.retain(|_, h| {
             if now.saturating_duration_since(h.since) >= forget {
-                for s in &h.slots {
-                    tokens.remove(&s.token);
-                }
+                *open_items = open_items.saturating_sub(h.open);
                 return false;
             }
             if now.saturating_duration_since(h.touched) >= progress {
@@ -282,14 +317,27 @@ mod tests {
         assert_eq!(t.len(), 3);
         assert!(t.iter().all(|t| t & BROKER_BIT == 0 && *t != 0));
         assert_eq!(l.open_items(), 3);
-        assert_eq!(l.resolve(t[1], Outcome::Done), None);
-        assert_eq!(l.resolve(t[1], Outcome::Done), None, "settled twice");
-        assert_eq!(l.resolve(t[0], Outcome::Done), None);
-        assert_eq!(l.resolve(t[2], Outcome::Done), Some(Settle::Ack("reply-1")));
+        assert_eq!(l.resolve(t[1], Outcome::Done), Resolved::Open);
+        assert_eq!(l.open_items(), 2);
+        assert_eq!(
+            l.resolve(t[1], Outcome::Done),
+            Resolved::Unknown,
+            "settled twice"
+        );
+        assert_eq!(l.open_items(), 2);
+        assert_eq!(l.resolve(t[0], Outcome::Done), Resolved::Open);
+        assert_eq!(
+            l.resolve(t[2], Outcome::Done),
+            Resolved::Settled(Settle::Ack("reply-1"))
+        );
         assert!(l.is_empty());
         assert_eq!(l.open_items(), 0);
-        assert_eq!(l.resolve(t[2], Outcome::Done), None, "gone");
-        assert_eq!(l.resolve(12345, Outcome::Done), None, "unknown");
+        assert_eq!(l.resolve(t[2], Outcome::Done), Resolved::Unknown, "gone");
+        assert_eq!(l.resolve(12345, Outcome::Done), Resolved::Unknown);
+        // An index past its batch's items names nothing.
+        let t = l.admit("reply-2", AccountId(2), items(2), now);
+        assert_eq!(l.resolve(t[0] + 5, Outcome::Done), Resolved::Unknown);
+        assert_eq!(l.open_items(), 2);
     }
 
     #[test]
@@ -304,7 +352,7 @@ mod tests {
             reply,
             account,
             again,
-        }) = l.resolve(t[2], Outcome::Failed(ms(500)))
+        }) = l.resolve(t[2], Outcome::Failed(ms(500))).settled()
         else {
             panic!("not republished");
         };
@@ -334,29 +382,38 @@ mod tests {
         l.resolve(t[0], Outcome::Returned(ms(200)));
         assert_eq!(
             l.resolve(t[1], Outcome::Returned(ms(200))),
-            Some(Settle::Nak(7, ms(200)))
+            Resolved::Settled(Settle::Nak(7, ms(200)))
         );
         // Different delays, or one item failed: published again instead.
         let t = l.admit(8u32, AccountId(0), items(2), Instant::now());
         l.resolve(t[0], Outcome::Returned(ms(200)));
         assert!(matches!(
             l.resolve(t[1], Outcome::Failed(ms(200))),
-            Some(Settle::Republish { .. })
+            Resolved::Settled(Settle::Republish { .. })
         ));
         let t = l.admit(9u32, AccountId(0), items(2), Instant::now());
         l.resolve(t[0], Outcome::Returned(ms(200)));
         assert!(matches!(
             l.resolve(t[1], Outcome::Returned(ms(0))),
-            Some(Settle::Republish { .. })
+            Resolved::Settled(Settle::Republish { .. })
         ));
     }
 
     #[test]
     fn attempts_saturate_and_tokens_stay_apart_from_the_broker_bit() {
         let mut l = Ledger::<u8> {
-            next_token: BROKER_BIT - 1,
+            next_batch: MAX_KEY,
             ..Default::default()
         };
+        let last = l.admit(
+            0,
+            AccountId(0),
+            vec![(0, Bytes::new()); MAX_SLOTS + 1],
+            Instant::now(),
+        );
+        assert_eq!(last.len(), MAX_SLOTS, "no more than a batch can name");
+        assert!(last.iter().all(|t| t & BROKER_BIT == 0), "{last:?}");
+        // The keys come round to 1, never 0: a token is never jid 0.
         let t = l.admit(
             1,
             AccountId(0),
@@ -364,9 +421,10 @@ mod tests {
             Instant::now(),
         );
         assert!(t.iter().all(|t| t & BROKER_BIT == 0 && *t != 0), "{t:?}");
+        assert!(t.iter().all(|x| !last.contains(x)));
         l.resolve(t[0], Outcome::Failed(Duration::ZERO));
         l.resolve(t[1], Outcome::Done);
-        let Some(Settle::Republish { again, .. }) = l.resolve(t[2], Outcome::Done) else {
+        let Some(Settle::Republish { again, .. }) = l.resolve(t[2], Outcome::Done).settled() else {
             panic!()
         };
         assert_eq!(again, vec![(Duration::ZERO, vec![(255, Bytes::new())])]);
@@ -395,7 +453,7 @@ mod tests {
         );
         // Nothing of b was finished: nakked whole.
         assert_eq!(out[0], Settle::Nak("b", Duration::ZERO));
-        assert_eq!(l.resolve(a[2], Outcome::Done), None);
+        assert_eq!(l.resolve(a[2], Outcome::Done), Resolved::Unknown);
     }
 
     #[test]
@@ -415,6 +473,10 @@ mod tests {
         assert_eq!(l.sweep(t0 + s(61), s(5), s(60)), vec!["b"]);
         assert_eq!(l.len(), 1, "a forgotten, b kept");
         assert_eq!(l.open_items(), 1);
-        assert_eq!(l.resolve(a[1], Outcome::Done), None, "a's late outcome");
+        assert_eq!(
+            l.resolve(a[1], Outcome::Done),
+            Resolved::Unknown,
+            "a's late outcome"
+        );
     }
 }

@@ -31,7 +31,7 @@
 mod batch;
 pub mod bridge;
 mod client;
-mod ledger;
+pub mod ledger;
 pub mod mt;
 pub mod wire;
 
@@ -75,14 +75,11 @@ pub enum ToBroker {
         jids: Vec<u64>,
         count: usize,
     },
-    /// Delivered (or finished for good): the broker may forget it.
-    Ack(u64),
-    /// A retryable failure: again after the delay (to any node), one
-    /// attempt more.
-    Nak(u64, Duration),
-    /// Not tried here (its receivers left): at once to any node, attempts
-    /// unchanged.
-    Return(u64),
+    /// How a loop settled a delivery of the broker's (its token): done
+    /// (the broker may forget it), failed retryably (again after the
+    /// delay, to any node, one attempt more) or given back untried
+    /// (attempts unchanged).
+    Settle(u64, ledger::Outcome),
     /// An MO delivery's outcome for the submitter's node.
     Outcome { node: u16, payload: Vec<u8> },
     /// A query_sm / cancel_sm / replace_sm for a message of node `node`
