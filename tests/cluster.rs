@@ -628,3 +628,68 @@ fn a_node_restarted_on_its_journal_loses_no_receipt() {
     assert_eq!(missing, 0, "receipts lost across the node's restart");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The max_ack_pending of the durable consumer `durable`, once it exists.
+fn max_ack_pending(rt: &tokio::runtime::Runtime, url: &str, durable: &str) -> Option<i64> {
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(url).await.ok()?);
+        let stream = js.get_stream(smsc::cluster::STREAM).await.ok()?;
+        let info = stream.consumer_info(durable).await.ok()?;
+        Some(info.config.max_ack_pending)
+    })
+}
+
+/// A durable consumer found with other settings (as an older build left
+/// it) is brought to this build's when a node starts pulling from it, not
+/// used as it was found.
+#[test]
+fn an_existing_consumer_gets_this_builds_settings() {
+    use async_nats::jetstream::consumer;
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let durable = format!("deliver_{}", smsc::cluster::wire::token("esme"));
+    let mut n1 = node(&url, 1, &[]);
+    connected(&n1);
+    let rx = bound(n1.addr, CommandId::BIND_RECEIVER);
+    let mut built = None;
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            built = max_ack_pending(&rt, &url, &durable);
+            built.is_some()
+        }),
+        "the node never made its consumer"
+    );
+    let built = built.expect("consumer");
+    drop(rx);
+    n1.stop();
+    // As an older build would have left it.
+    rt.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(&url).await.expect("connect"));
+        let stream = js.get_stream(smsc::cluster::STREAM).await.expect("stream");
+        let found = stream.consumer_info(&durable).await.expect("info").config;
+        let old = consumer::pull::Config {
+            durable_name: Some(durable.clone()),
+            filter_subject: found.filter_subject,
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: found.ack_wait,
+            max_ack_pending: built / 2,
+            ..Default::default()
+        };
+        let _: consumer::PullConsumer = stream.create_consumer(old).await.expect("older settings");
+    });
+    assert_eq!(max_ack_pending(&rt, &url, &durable), Some(built / 2));
+    let n1 = node(&url, 1, &[]);
+    connected(&n1);
+    let _rx = bound(n1.addr, CommandId::BIND_RECEIVER);
+    assert!(
+        eventually(Duration::from_secs(10), || max_ack_pending(
+            &rt, &url, &durable
+        ) == Some(built)),
+        "the consumer kept the older settings: {:?}",
+        max_ack_pending(&rt, &url, &durable)
+    );
+}

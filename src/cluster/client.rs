@@ -385,8 +385,9 @@ async fn consume(
     };
     let result: Result<(), async_nats::Error> = async {
         let stream = js.get_stream(STREAM).await?;
-        let consumer: consumer::PullConsumer =
-            stream.get_or_create_consumer(&durable, config).await?;
+        // Created, or brought to this build's settings (a consumer left by
+        // an older build keeps its max_ack_pending otherwise).
+        let consumer: consumer::PullConsumer = stream.create_consumer(config).await?;
         let mut msgs = consumer
             .stream()
             .max_messages_per_batch(64)
