@@ -98,3 +98,57 @@ fn running_out_of_descriptors_does_not_kill_the_loop() {
     common::binary::signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
 }
+
+/// GET /metrics on the admin API: whether it answered 200.
+fn metrics_answer(admin: std::net::SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(admin) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out.starts_with(b"HTTP/1.1 200") || out.starts_with(b"HTTP/1.0 200")
+}
+
+/// Out of descriptors on the admin port: tiny_http's accept thread ends at
+/// the first accept error and closes its listener. The admin API must
+/// listen again once descriptors are free, not be gone until a restart.
+#[test]
+fn running_out_of_descriptors_on_the_admin_port_does_not_end_the_admin_api() {
+    let (mut child, _addr, log) = spawn(&["-v", "--admin-listen", "127.0.0.1:0"], Some(40));
+    let mut admin = None;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while admin.is_none() && Instant::now() < deadline {
+        if let Ok(l) = log.recv_timeout(Duration::from_millis(200)) {
+            if let Some(rest) = l.split("admin API on http://").nth(1) {
+                admin = rest.trim().trim_end_matches('/').parse().ok();
+            }
+        }
+    }
+    let admin: std::net::SocketAddr = admin.expect("admin address in the log");
+    assert!(metrics_answer(admin));
+    // Idle connections, each held by a tiny_http thread and a descriptor.
+    let mut conns = Vec::new();
+    for _ in 0..60 {
+        if let Ok(s) = std::net::TcpStream::connect(admin) {
+            conns.push(s);
+        }
+    }
+    // Descriptors run out: nothing more is accepted.
+    assert!(
+        eventually(Duration::from_secs(5), || !metrics_answer(admin)),
+        "the admin API kept answering: EMFILE was not reached"
+    );
+    drop(conns);
+    assert!(
+        eventually(Duration::from_secs(10), || metrics_answer(admin)),
+        "the admin API did not come back"
+    );
+    assert!(child.try_wait().unwrap().is_none(), "server died");
+    common::binary::signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
+}

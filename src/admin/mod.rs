@@ -88,8 +88,23 @@ pub fn serve(addr: SocketAddr, shared: Arc<Shared>) -> std::io::Result<SocketAdd
         .ok_or_else(|| std::io::Error::other("not an IP listener"))?;
     std::thread::Builder::new()
         .name("smsc-admin".into())
-        .spawn(move || run(server, shared))?;
+        .spawn(move || run(server, local, shared))?;
     Ok(local)
+}
+
+/// A new listener on `local` after tiny_http's accept thread ended, tried
+/// once a second until it binds; None at shutdown.
+fn listen_again(local: SocketAddr, shared: &Shared) -> Option<tiny_http::Server> {
+    while !shared.shutdown.load(std::sync::atomic::Ordering::Relaxed) {
+        match tiny_http::Server::http(local) {
+            Ok(s) => return Some(s),
+            Err(e) => {
+                tracing::warn!("admin API: cannot listen on {local} again: {e} (retried)");
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+    }
+    None
 }
 
 /// A request whose body has been read in full, back on the admin thread.
@@ -104,7 +119,7 @@ type BodyRead = (tiny_http::Request, Vec<u8>);
 /// request until its body is in, or answers the refusal and drains it;
 /// like tiny_http's own thread per connection, it lasts as long as the
 /// client keeps the connection open.
-fn run(server: tiny_http::Server, shared: Arc<Shared>) {
+fn run(mut server: tiny_http::Server, local: SocketAddr, shared: Arc<Shared>) {
     let mut state = State {
         history: accounts::History::default(),
         next_loop: 0,
@@ -137,7 +152,19 @@ fn run(server: tiny_http::Server, shared: Arc<Shared>) {
                 let _ = req.respond(resp);
             }
             Ok(None) => {}
-            Err(_) => std::thread::sleep(Duration::from_millis(50)),
+            // tiny_http's accept thread stops at its first accept error
+            // (out of descriptors, say) and closes the listener: the API
+            // would be gone for good. Listen anew on the same address
+            // (the old server dropped first: its drop connects to it).
+            Err(e) => {
+                tracing::warn!("admin API: accept failed: {e}; listening again on {local}");
+                drop(server);
+                std::thread::sleep(Duration::from_millis(200));
+                match listen_again(local, &shared) {
+                    Some(s) => server = s,
+                    None => return,
+                }
+            }
         }
     }
 }
