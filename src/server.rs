@@ -118,7 +118,7 @@ impl Shared {
         let cluster = config
             .nats
             .as_ref()
-            .map(|_| crate::cluster::ClusterShared::new(&config));
+            .map(|_| crate::cluster::ClusterShared::new(&config, id_start));
         let tls = config.tls.as_ref().map(crate::tls::TlsShared::new);
         Shared {
             tls,

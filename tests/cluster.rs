@@ -2,7 +2,7 @@
 //! nats-server with JetStream, two or more smsc nodes (the binary), HAProxy
 //! in TCP mode in front. Every process is stopped by its PID.
 mod common;
-use common::cluster::{node, Haproxy, NatsServer, Node};
+use common::cluster::{cluster, node, Haproxy, NatsServer, Node};
 use common::*;
 use smsc::dlr;
 use smsc::pdu::{Body, CommandId, CommandStatus as S};
@@ -55,25 +55,16 @@ fn bound(addr: std::net::SocketAddr, id: CommandId) -> Esme {
     Esme::bound(addr, id)
 }
 
-/// Waits until `n`'s broker connection is up (its metrics say so).
+/// Waits until `n`'s broker connection is up.
 fn connected(n: &Node) {
-    assert!(
-        eventually(Duration::from_secs(10), || n
-            .metric("smsc_cluster_connected")
-            == 1),
-        "node never connected to NATS"
-    );
+    n.wait_connected();
 }
 
 /// TX bound on node 1, RX on node 2: every receipt reaches node 2, once,
 /// through JetStream (node 1 published them, node 2 consumed and acked).
 #[test]
 fn receipts_cross_from_the_tx_node_to_the_rx_node() {
-    let nats = NatsServer::start();
-    let n1 = node(&nats.url(), 1, &[]);
-    let n2 = node(&nats.url(), 2, &[]);
-    connected(&n1);
-    connected(&n2);
+    let (_nats, [n1, n2]) = cluster([&[], &[]]);
     let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
     let mut tx = bound(n1.addr, CommandId::BIND_TRANSMITTER);
     let ids = submit_many(&mut tx, 300);
@@ -110,12 +101,8 @@ fn receipts_cross_from_the_tx_node_to_the_rx_node() {
 /// more (nothing lost).
 #[test]
 fn a_batch_partly_failing_retryably_loses_and_duplicates_nothing() {
-    let nats = NatsServer::start();
-    let args = ["--receipt-retry-backoff", "50ms"];
-    let n1 = node(&nats.url(), 1, &args);
-    let n2 = node(&nats.url(), 2, &args);
-    connected(&n1);
-    connected(&n2);
+    let args: &[&str] = &["--receipt-retry-backoff", "50ms"];
+    let (_nats, [n1, n2]) = cluster([args, args]);
     let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
     let mut tx = bound(n1.addr, CommandId::BIND_TRANSMITTER);
     let ids = submit_many(&mut tx, 300);
@@ -180,13 +167,7 @@ fn a_batch_partly_failing_retryably_loses_and_duplicates_nothing() {
 /// batches at stop instead of leaving them whole to JetStream).
 #[test]
 fn a_node_stopped_gracefully_gives_back_only_what_it_did_not_finish() {
-    let nats = NatsServer::start();
-    let n1 = node(&nats.url(), 1, &[]);
-    let mut n2 = node(&nats.url(), 2, &[]);
-    let n3 = node(&nats.url(), 3, &[]);
-    connected(&n1);
-    connected(&n2);
-    connected(&n3);
+    let (_nats, [n1, mut n2, n3]) = cluster([&[], &[], &[]]);
     let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
     let mut tx = bound(n1.addr, CommandId::BIND_TRANSMITTER);
     let ids = submit_many(&mut tx, 300);
@@ -217,11 +198,7 @@ fn a_node_stopped_gracefully_gives_back_only_what_it_did_not_finish() {
 /// wait in JetStream and arrive when a receiver binds on another node.
 #[test]
 fn held_receipts_arrive_when_a_receiver_binds_on_another_node() {
-    let nats = NatsServer::start();
-    let n1 = node(&nats.url(), 1, &[]);
-    let n2 = node(&nats.url(), 2, &[]);
-    connected(&n1);
-    connected(&n2);
+    let (_nats, [n1, n2]) = cluster([&[], &[]]);
     let mut tx = bound(n1.addr, CommandId::BIND_TRANSMITTER);
     let ids = submit_many(&mut tx, 50);
     assert!(eventually(Duration::from_secs(10), || n1
@@ -243,11 +220,8 @@ fn held_receipts_arrive_when_a_receiver_binds_on_another_node() {
 /// receiver is bound on node 2 is delivered there as an MO deliver_sm.
 #[test]
 fn mo_injected_on_one_node_reaches_a_receiver_on_another() {
-    let nats = NatsServer::start();
-    let n1 = node(&nats.url(), 1, &["--route", "4479=esme"]);
-    let n2 = node(&nats.url(), 2, &["--route", "4479=esme"]);
-    connected(&n1);
-    connected(&n2);
+    let route: &[&str] = &["--route", "4479=esme"];
+    let (_nats, [n1, n2]) = cluster([route, route]);
     let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
     // Give node 2's consumer a moment to exist (not needed for delivery:
     // JetStream holds it; only for the timing of this test).
@@ -284,11 +258,7 @@ fn mo_injected_on_one_node_reaches_a_receiver_on_another() {
 /// still arrives.
 #[test]
 fn receipts_arrive_through_haproxy_whichever_node_a_bind_lands_on() {
-    let nats = NatsServer::start();
-    let n1 = node(&nats.url(), 1, &[]);
-    let n2 = node(&nats.url(), 2, &[]);
-    connected(&n1);
-    connected(&n2);
+    let (_nats, [n1, n2]) = cluster([&[], &[]]);
     let lb = Haproxy::start(&[n1.addr, n2.addr]);
     let nodes = [&n1, &n2];
     let landed = |metric: &str, before: [u64; 2]| -> usize {
@@ -389,11 +359,7 @@ fn broker_down_at_start_local_traffic_goes_on_and_held_receipts_flow_after() {
 /// cross nodes: nothing accepted is lost; duplicates are counted.
 #[test]
 fn broker_restarted_under_load_loses_no_receipt() {
-    let mut nats = NatsServer::start();
-    let n1 = node(&nats.url(), 1, &[]);
-    let n2 = node(&nats.url(), 2, &[]);
-    connected(&n1);
-    connected(&n2);
+    let (mut nats, [n1, n2]) = cluster([&[], &[]]);
     let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
     let mut tx = bound(n1.addr, CommandId::BIND_TRANSMITTER);
     let mut ids = submit_many(&mut tx, 200);
@@ -418,13 +384,7 @@ fn broker_restarted_under_load_loses_no_receipt() {
 /// JetStream gives them to a receiver on another node after the ack wait.
 #[test]
 fn deliveries_of_a_killed_node_reach_a_receiver_on_another() {
-    let nats = NatsServer::start();
-    let n1 = node(&nats.url(), 1, &[]);
-    let mut n2 = node(&nats.url(), 2, &[]);
-    let n3 = node(&nats.url(), 3, &[]);
-    for n in [&n1, &n2, &n3] {
-        connected(n);
-    }
+    let (_nats, [n1, mut n2, n3]) = cluster([&[], &[], &[]]);
     // Node 2's receiver takes deliver_sm and never answers.
     let mut silent = bound(n2.addr, CommandId::BIND_RECEIVER);
     std::thread::sleep(Duration::from_millis(300));
@@ -453,11 +413,7 @@ fn deliveries_of_a_killed_node_reach_a_receiver_on_another() {
 /// and the state query_sm sees on the node that holds the message.
 #[test]
 fn broker_route_reports_from_the_example_service_become_receipts_on_another_node() {
-    let nats = NatsServer::start();
-    let n1 = node(&nats.url(), 1, &["--route", "44=nats"]);
-    let n2 = node(&nats.url(), 2, &[]);
-    connected(&n1);
-    connected(&n2);
+    let (nats, [n1, n2]) = cluster([&["--route", "44=nats"], &[]]);
     let _svc = common::cluster::DeliveryService::start(&nats.url(), &["--delay", "0.2"]);
     let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
     let mut tx = bound(n1.addr, CommandId::BIND_TRANSMITTER);
@@ -506,11 +462,8 @@ fn broker_route_without_the_broker_is_refused() {
 /// the number, whichever node its receiver is bound on.
 #[test]
 fn inbound_mo_from_the_broker_reaches_the_owning_account() {
-    let nats = NatsServer::start();
-    let n1 = node(&nats.url(), 1, &["--route", "4479=esme"]);
-    let n2 = node(&nats.url(), 2, &["--route", "4479=esme"]);
-    connected(&n1);
-    connected(&n2);
+    let route: &[&str] = &["--route", "4479=esme"];
+    let (nats, [_n1, n2]) = cluster([route, route]);
     let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
     std::thread::sleep(Duration::from_millis(200));
     common::cluster::DeliveryService::send_mo(
@@ -554,11 +507,10 @@ fn query(e: &mut Esme, id: &[u8]) -> (S, u8) {
 /// node that does not answer gets ESME_RQUERYFAIL within the response timer.
 #[test]
 fn query_and_cancel_reach_the_node_that_holds_the_message() {
-    let nats = NatsServer::start();
-    let n1 = node(&nats.url(), 1, &["--outcomes", "delay=60s..60s"]);
-    let n2 = node(&nats.url(), 2, &["--response-timer", "2s"]);
-    connected(&n1);
-    connected(&n2);
+    let (_nats, [n1, n2]) = cluster([
+        &["--outcomes", "delay=60s..60s"],
+        &["--response-timer", "2s"],
+    ]);
     let mut tx1 = bound(n1.addr, CommandId::BIND_TRANSMITTER);
     let ids = submit_many(&mut tx1, 2);
     let mut tx2 = bound(n2.addr, CommandId::BIND_TRANSMITTER);
@@ -598,14 +550,10 @@ fn query_and_cancel_reach_the_node_that_holds_the_message() {
 /// none lost).
 #[test]
 fn a_node_restarted_on_its_journal_loses_no_receipt() {
-    let nats = NatsServer::start();
     let dir = common::cluster::temp_dir("journal");
     let spool = dir.to_str().unwrap().to_string();
     let args = ["--spool-dir", spool.as_str(), "--journal", "write"];
-    let mut n1 = node(&nats.url(), 1, &args);
-    let n2 = node(&nats.url(), 2, &[]);
-    connected(&n1);
-    connected(&n2);
+    let (nats, [mut n1, n2]) = cluster([&args, &[]]);
     let mut rx = bound(n2.addr, CommandId::BIND_RECEIVER);
     let mut tx = bound(n1.addr, CommandId::BIND_TRANSMITTER);
     let ids = submit_many(&mut tx, 300);

@@ -165,9 +165,10 @@ pub struct ClusterShared {
     /// The broker's absence was logged (once per outage).
     pub warned: AtomicBool,
     pub stats: Stats,
-    /// This run's start (unix ns) and the batches it named so far: a
-    /// batch's `Nats-Msg-Id`, unique across nodes and runs.
-    run: u128,
+    /// This run's start field of message ids (its start second and node:
+    /// no other node or run of this one has it) and the batches it named
+    /// so far: a batch's `Nats-Msg-Id`, unique across nodes and runs.
+    run: u64,
     batch_seq: AtomicU64,
     to_broker: tokio::sync::mpsc::Sender<ToBroker>,
     broker_rx: Mutex<Option<tokio::sync::mpsc::Receiver<ToBroker>>>,
@@ -179,7 +180,7 @@ pub struct ClusterShared {
 const LOOP_INBOX: usize = 16 * 1024;
 
 impl ClusterShared {
-    pub fn new(config: &Config) -> ClusterShared {
+    pub fn new(config: &Config, id_start: u64) -> ClusterShared {
         let hold = config.cluster_hold.max(1);
         // Acks and naks share the channel with the publishes: room for both.
         let (to_broker, broker_rx) = tokio::sync::mpsc::channel(hold + 64 * 1024);
@@ -199,10 +200,7 @@ impl ClusterShared {
             connected: AtomicBool::new(false),
             warned: AtomicBool::new(false),
             stats: Stats::default(),
-            run: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
+            run: id_start,
             batch_seq: AtomicU64::new(0),
             to_broker,
             broker_rx: Mutex::new(Some(broker_rx)),
@@ -211,7 +209,7 @@ impl ClusterShared {
         }
     }
 
-    /// A new batch's `Nats-Msg-Id`: `b<node>-<run start ns>-<seq>`. A retry
+    /// A new batch's `Nats-Msg-Id`: `b<node>-<run's id start>-<seq>`. A retry
     /// of its publish keeps it (JetStream stores the batch once); nothing
     /// else, on any node or in any later run, gets it again.
     pub fn batch_id(&self) -> String {

@@ -162,7 +162,33 @@ pub fn node(nats: &str, id: u16, extra: &[&str]) -> Node {
     }
 }
 
+/// A nats-server and nodes 1..=N on it (node i with `args[i - 1]`), each
+/// connected to the broker before this returns.
+pub fn cluster<const N: usize>(args: [&[&str]; N]) -> (NatsServer, [Node; N]) {
+    let nats = NatsServer::start();
+    let url = nats.url();
+    let mut id = 0u16;
+    let nodes = args.map(|a| {
+        id += 1;
+        node(&url, id, a)
+    });
+    for n in &nodes {
+        n.wait_connected();
+    }
+    (nats, nodes)
+}
+
 impl Node {
+    /// Waits until the node's broker connection is up (its metrics say so).
+    pub fn wait_connected(&self) {
+        assert!(
+            super::eventually(Duration::from_secs(10), || self
+                .metric("smsc_cluster_connected")
+                == 1),
+            "node never connected to NATS"
+        );
+    }
+
     /// SIGKILL by PID: the node dies with whatever it holds.
     pub fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
