@@ -47,6 +47,20 @@ pub fn spawn_smsc(args: &[&str], nofile: Option<u32>) -> (Child, SocketAddr, Rec
     (child, addr, rx)
 }
 
+/// The admin listener's address from the log's start-up line (waits up
+/// to 5 s); None if it never came.
+pub fn admin_addr(log: &Receiver<String>) -> Option<SocketAddr> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(l) = log.recv_timeout(Duration::from_millis(200)) {
+            if let Some(rest) = l.split("admin API on http://").nth(1) {
+                return rest.trim().trim_end_matches('/').parse().ok();
+            }
+        }
+    }
+    None
+}
+
 /// [`spawn_smsc`] when the log is not needed.
 pub fn start_smsc(args: &[&str]) -> (Child, SocketAddr) {
     let (child, addr, _log) = spawn_smsc(args, None);

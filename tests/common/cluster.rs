@@ -145,15 +145,7 @@ pub fn node(nats: &str, id: u16, extra: &[&str]) -> Node {
     }
     args.extend_from_slice(extra);
     let (child, addr, log) = spawn_smsc(&args, None);
-    let mut http = None;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while http.is_none() && Instant::now() < deadline {
-        if let Ok(l) = log.recv_timeout(Duration::from_millis(200)) {
-            if let Some(rest) = l.split("admin API on http://").nth(1) {
-                http = rest.trim().trim_end_matches('/').parse().ok();
-            }
-        }
-    }
+    let http = super::binary::admin_addr(&log);
     Node {
         child: Some(child),
         addr,
