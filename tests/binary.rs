@@ -98,3 +98,63 @@ fn running_out_of_descriptors_does_not_kill_the_loop() {
     common::binary::signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
 }
+
+/// GET /metrics on the admin API: whether it answered 200.
+fn metrics_answer(admin: std::net::SocketAddr) -> bool {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(admin) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out.starts_with(b"HTTP/1.1 200") || out.starts_with(b"HTTP/1.0 200")
+}
+
+/// Under `ulimit -n limit`, idle connections exhaust the descriptors on
+/// the admin port, then close; the server must live on and the admin API
+/// answer again. The log of the run.
+fn exhaust_the_admin_port(limit: u32) -> Vec<String> {
+    let (mut child, _addr, log) = spawn(&["-v", "--admin-listen", "127.0.0.1:0"], Some(limit));
+    let admin = common::binary::admin_addr(&log).expect("admin address in the log");
+    assert!(metrics_answer(admin));
+    // Idle connections, each held by a tiny_http thread and a descriptor.
+    let mut conns = Vec::new();
+    for _ in 0..60 {
+        if let Ok(s) = std::net::TcpStream::connect(admin) {
+            conns.push(s);
+        }
+    }
+    // Descriptors run out: nothing more is accepted.
+    assert!(
+        eventually(Duration::from_secs(5), || !metrics_answer(admin)),
+        "the admin API kept answering: EMFILE was not reached"
+    );
+    drop(conns);
+    let back = eventually(Duration::from_secs(10), || metrics_answer(admin));
+    let lines: Vec<String> = log.try_iter().collect();
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "server died: {lines:?}"
+    );
+    assert!(back, "the admin API did not come back: {lines:?}");
+    common::binary::signal(&child, "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
+    lines
+}
+
+/// Out of descriptors on the admin port, tiny_http's accept thread used to
+/// end (an accept error) or panic (the clone of an accepted socket, which
+/// ended the whole server: `panic = "abort"`), depending on the parity of
+/// the descriptors left: limits 40 and 41 see both. With the vendored
+/// patch (vendor/tiny_http/SMSC-PATCH.md) the server lives on and the
+/// admin API answers again once descriptors are free, either way.
+#[test]
+fn running_out_of_descriptors_on_the_admin_port_does_not_end_the_admin_api() {
+    for limit in [40, 41] {
+        exhaust_the_admin_port(limit);
+    }
+}

@@ -152,10 +152,11 @@ fn run(mut server: tiny_http::Server, local: SocketAddr, shared: Arc<Shared>) {
                 let _ = req.respond(resp);
             }
             Ok(None) => {}
-            // tiny_http's accept thread stops at its first accept error
-            // (out of descriptors, say) and closes the listener: the API
-            // would be gone for good. Listen anew on the same address
-            // (the old server dropped first: its drop connects to it).
+            // tiny_http's accept thread stops at an accept error that does
+            // not pass (the vendored patch retries those that do) and
+            // closes the listener: the API would be gone for good. Listen
+            // anew on the same address (the old server dropped first: its
+            // drop connects to it).
             // Not covered by a test: the same exhaustion can instead make
             // that thread panic (it unwraps the clone of an accepted
             // socket), which with panic = "abort" ends the process; see
