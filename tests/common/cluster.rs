@@ -109,12 +109,20 @@ impl Drop for NatsServer {
 }
 
 /// A loopback port nothing listens on (for a broker started later).
+///
+/// Below the kernel's ephemeral range (32768-60999 by default), which an
+/// outgoing connection of another test may take as its source port between
+/// now and the server's start (nats-server could not listen on it then).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let seed = std::process::id() as u64
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos() as u64)
+            .unwrap_or(0);
+    (0..2000u64)
+        .map(|i| 20_000 + ((seed.wrapping_mul(2_654_435_761) + i * 7_919) % 12_000) as u16)
+        .find(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok())
+        .expect("a free port below the ephemeral range")
 }
 
 /// An smsc node (the real binary), stopped by PID on drop.
