@@ -13,6 +13,7 @@
     clippy::panic
 )]
 
+use crate::cluster::ledger::Outcome;
 use crate::delivery::{Delivery, Item, Mo};
 use crate::dlr::Stat;
 use crate::loop_state::LoopState;
@@ -34,7 +35,7 @@ pub struct JournalHooks {
     loop_id: usize,
     /// Deliveries the broker gave us, settled (finished, failed, given
     /// back), sent by `cluster::bridge::flush`.
-    pub broker_ops: Vec<(u64, crate::cluster::ledger::Outcome)>,
+    pub broker_ops: Vec<(u64, Outcome)>,
 }
 
 impl JournalHooks {
@@ -101,8 +102,7 @@ impl JournalHooks {
         }
         // A broker's delivery is not in our journal: JetStream is told instead.
         if crate::cluster::is_broker(jid) {
-            self.broker_ops
-                .push((jid, crate::cluster::ledger::Outcome::Done));
+            self.broker_ops.push((jid, Outcome::Done));
             return;
         }
         if let Some(b) = self.batch.as_mut() {
@@ -112,8 +112,7 @@ impl JournalHooks {
 
     /// A broker's delivery to be tried again after `delay`, on any node.
     pub fn nak(&mut self, jid: u64, delay: std::time::Duration) {
-        self.broker_ops
-            .push((jid, crate::cluster::ledger::Outcome::Failed(delay)));
+        self.broker_ops.push((jid, Outcome::Failed(delay)));
     }
 
     /// Writes this iteration's lines; false if that failed (they are kept

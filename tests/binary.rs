@@ -116,8 +116,8 @@ fn metrics_answer(admin: std::net::SocketAddr) -> bool {
 
 /// Under `ulimit -n limit`, idle connections exhaust the descriptors on
 /// the admin port, then close; the server must live on and the admin API
-/// answer again. The log of the run.
-fn exhaust_the_admin_port(limit: u32) -> Vec<String> {
+/// answer again.
+fn exhaust_the_admin_port(limit: u32) {
     let (mut child, _addr, log) = spawn(&["-v", "--admin-listen", "127.0.0.1:0"], Some(limit));
     let admin = common::binary::admin_addr(&log).expect("admin address in the log");
     assert!(metrics_answer(admin));
@@ -143,7 +143,6 @@ fn exhaust_the_admin_port(limit: u32) -> Vec<String> {
     assert!(back, "the admin API did not come back: {lines:?}");
     common::binary::signal(&child, "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
-    lines
 }
 
 /// Out of descriptors on the admin port, tiny_http's accept thread used to

@@ -2,7 +2,7 @@
 //! nats-server with JetStream, two or more smsc nodes (the binary), HAProxy
 //! in TCP mode in front. Every process is stopped by its PID.
 mod common;
-use common::cluster::{cluster, node, Haproxy, NatsServer, Node};
+use common::cluster::{cluster, node, Haproxy, NatsServer};
 use common::*;
 use smsc::dlr;
 use smsc::pdu::{Body, CommandId, CommandStatus as S};
@@ -53,11 +53,6 @@ fn collect_receipts(rx: &mut Esme, want: usize, t: Duration) -> HashMap<Vec<u8>,
 
 fn bound(addr: std::net::SocketAddr, id: CommandId) -> Esme {
     Esme::bound(addr, id)
-}
-
-/// Waits until `n`'s broker connection is up.
-fn connected(n: &Node) {
-    n.wait_connected();
 }
 
 /// TX bound on node 1, RX on node 2: every receipt reaches node 2, once,
@@ -344,7 +339,7 @@ fn broker_down_at_start_local_traffic_goes_on_and_held_receipts_flow_after() {
         .metric("smsc_cluster_held_current")
         == 40));
     let _nats = NatsServer::start_on(Some(port));
-    connected(&n1);
+    n1.wait_connected();
     let got = collect_receipts(&mut rx, 40, Duration::from_secs(20));
     assert!(
         ids.iter().all(|id| got.contains_key(id)),
@@ -563,7 +558,7 @@ fn a_node_restarted_on_its_journal_loses_no_receipt() {
     let mut got = collect_receipts(&mut rx, 300, Duration::from_secs(1));
     let before = got.len();
     let n1 = node(&nats.url(), 1, &args);
-    connected(&n1);
+    n1.wait_connected();
     let deadline = Instant::now() + Duration::from_secs(30);
     while ids.iter().any(|id| !got.contains_key(id)) && Instant::now() < deadline {
         for (k, v) in collect_receipts(&mut rx, 300, Duration::from_secs(1)) {
@@ -601,7 +596,7 @@ fn an_existing_consumer_gets_this_builds_settings() {
         .expect("runtime");
     let durable = format!("deliver_{}", smsc::cluster::wire::token("esme"));
     let mut n1 = node(&url, 1, &[]);
-    connected(&n1);
+    n1.wait_connected();
     let rx = bound(n1.addr, CommandId::BIND_RECEIVER);
     let mut built = None;
     assert!(
@@ -631,7 +626,7 @@ fn an_existing_consumer_gets_this_builds_settings() {
     });
     assert_eq!(max_ack_pending(&rt, &url, &durable), Some(built / 2));
     let n1 = node(&url, 1, &[]);
-    connected(&n1);
+    n1.wait_connected();
     let _rx = bound(n1.addr, CommandId::BIND_RECEIVER);
     assert!(
         eventually(Duration::from_secs(10), || max_ack_pending(
