@@ -157,10 +157,6 @@ fn run(mut server: tiny_http::Server, local: SocketAddr, shared: Arc<Shared>) {
             // closes the listener: the API would be gone for good. Listen
             // anew on the same address (the old server dropped first: its
             // drop connects to it).
-            // Not covered by a test: the same exhaustion can instead make
-            // that thread panic (it unwraps the clone of an accepted
-            // socket), which with panic = "abort" ends the process; see
-            // docs/operations.md, "Known limits".
             Err(e) => {
                 tracing::warn!("admin API: accept failed: {e}; listening again on {local}");
                 drop(server);

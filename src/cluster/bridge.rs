@@ -153,7 +153,6 @@ pub fn flush(st: &mut LoopState, shared: &Shared) {
         }
         match pushed {
             Ok(()) => {
-                o.count += 1;
                 o.items.push(item);
             }
             // Over any batch's bound (cannot happen: an item's fields are
@@ -174,7 +173,6 @@ struct Open {
     subject: String,
     batch: wire::BatchWriter,
     items: Vec<Item>,
-    count: usize,
 }
 
 impl Open {
@@ -184,7 +182,6 @@ impl Open {
             subject: ClusterShared::deliver_subject(system_id),
             batch: wire::BatchWriter::new(0),
             items: Vec::new(),
-            count: 0,
         }
     }
 }
@@ -198,7 +195,8 @@ fn send_batch(
     d: &mut crate::delivery::Delivery,
     clock: &mut crate::clock::Clock,
 ) {
-    if o.count == 0 {
+    let count = o.items.len();
+    if count == 0 {
         return;
     }
     let jids: Vec<u64> = o.items.iter().map(Item::jid).filter(|&j| j != 0).collect();
@@ -208,11 +206,11 @@ fn send_batch(
         payload: o.batch.finish(),
         loop_id,
         jids,
-        count: o.count,
+        count,
     };
-    c.held.fetch_add(o.count, Ordering::Relaxed);
+    c.held.fetch_add(count, Ordering::Relaxed);
     if c.send(op).is_err() {
-        c.held.fetch_sub(o.count, Ordering::Relaxed);
+        c.held.fetch_sub(count, Ordering::Relaxed);
         for item in o.items {
             d.delay(item, Duration::from_millis(20), clock);
         }
