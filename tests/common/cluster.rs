@@ -120,7 +120,9 @@ pub fn free_port() -> u16 {
             .map(|d| d.subsec_nanos() as u64)
             .unwrap_or(0);
     (0..2000u64)
-        .map(|i| 20_000 + ((seed.wrapping_mul(2_654_435_761) + i * 7_919) % 12_000) as u16)
+        .map(|i| {
+            20_000 + (seed.wrapping_mul(2_654_435_761).wrapping_add(i * 7_919) % 12_000) as u16
+        })
         .find(|&p| TcpListener::bind(("127.0.0.1", p)).is_ok())
         .expect("a free port below the ephemeral range")
 }
