@@ -549,11 +549,10 @@ fn the_config_file_knows_both_names_and_check_config_the_token_rule() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A client that announces a body (over 1 KiB: tiny_http reads smaller
-/// ones itself) and never sends it holds a reader thread of its own, not
-/// the admin thread: `/metrics` and the API still answer, and the request
-/// is answered once its body is in. A GET with such a body too (tiny_http
-/// drains an unread body when a request is dropped).
+/// A client that announces a body and never sends it holds only its own
+/// connection (for at most the body timeout), not the admin thread:
+/// `/metrics` and the API still answer, and the request is answered once
+/// its body is in. A GET with such a body too (refused without reading it).
 #[test]
 fn a_body_that_never_comes_does_not_stall_the_api() {
     use std::io::{Read, Write};

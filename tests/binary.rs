@@ -121,7 +121,7 @@ fn exhaust_the_admin_port(limit: u32) {
     let (mut child, _addr, log) = spawn(&["-v", "--admin-listen", "127.0.0.1:0"], Some(limit));
     let admin = common::binary::admin_addr(&log).expect("admin address in the log");
     assert!(metrics_answer(admin));
-    // Idle connections, each held by a tiny_http thread and a descriptor.
+    // Idle connections, each holding a descriptor.
     let mut conns = Vec::new();
     for _ in 0..60 {
         if let Ok(s) = std::net::TcpStream::connect(admin) {
@@ -145,12 +145,12 @@ fn exhaust_the_admin_port(limit: u32) {
     assert_eq!(wait_exit(&mut child, Duration::from_secs(10)), Some(0));
 }
 
-/// Out of descriptors on the admin port, tiny_http's accept thread used to
-/// end (an accept error) or panic (the clone of an accepted socket, which
-/// ended the whole server: `panic = "abort"`), depending on the parity of
-/// the descriptors left: limits 40 and 41 see both. With the vendored
-/// patch (vendor/tiny_http/SMSC-PATCH.md) the server lives on and the
-/// admin API answers again once descriptors are free, either way.
+/// Out of descriptors on the admin port, the admin listener once (tiny_http)
+/// ended its accept thread (an accept error) or panicked (the clone of an
+/// accepted socket, which ended the whole server: `panic = "abort"`),
+/// depending on the parity of the descriptors left: limits 40 and 41 see
+/// both. The server must live on and the admin API answer again once
+/// descriptors are free, either way.
 #[test]
 fn running_out_of_descriptors_on_the_admin_port_does_not_end_the_admin_api() {
     for limit in [40, 41] {

@@ -2,7 +2,10 @@
 //! `--metrics-listen`): the page (`GET /`, `page.rs`), the JSON API under
 //! `/api/v1/`, Prometheus text (`GET /metrics`) and `POST /mo`.
 //!
-//! One thread, never a loop: it reads what the loops publish every 100 ms
+//! Two threads, never a loop. The listener's (`listener.rs`: hyper on a
+//! current-thread tokio runtime) reads each request within bounds and
+//! hands it whole to the admin thread, which answers them one at a time.
+//! The admin thread reads what the loops publish every 100 ms
 //! (`metrics::Snapshot`, with the sessions and per-account binds) and keeps
 //! one sample a second for the rates and the five-minute chart
 //! (`accounts.rs`). What needs a loop (a message's record and events, an
@@ -21,13 +24,14 @@
 )]
 
 pub mod accounts;
+pub mod listener;
 pub mod messages;
 mod page;
 pub mod sessions;
 
 use crate::server::Shared;
+use listener::{Call, Method};
 use serde_json::{json, Value};
-use std::io::Read;
 use std::net::SocketAddr;
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -56,14 +60,21 @@ pub const LOOP_WAIT: Duration = Duration::from_secs(3);
 /// Largest request body read.
 pub const MAX_BODY: usize = 64 * 1024;
 
-pub type Response = tiny_http::Response<std::io::Cursor<Vec<u8>>>;
+/// An answer, turned into HTTP by `listener.rs` (a 401 also gets
+/// `WWW-Authenticate: Bearer`).
+pub struct Response {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
 
 /// A JSON response.
 pub fn json_response(status: u16, v: &Value) -> Response {
-    with_type(
-        tiny_http::Response::from_data(v.to_string().into_bytes()).with_status_code(status),
-        "application/json",
-    )
+    Response {
+        status,
+        content_type: "application/json",
+        body: v.to_string().into_bytes(),
+    }
 }
 
 /// `{"error": why}` with `status`.
@@ -71,61 +82,28 @@ pub fn error(status: u16, why: impl Into<String>) -> Response {
     json_response(status, &json!({ "error": why.into() }))
 }
 
-fn with_type(mut r: Response, content_type: &str) -> Response {
-    if let Ok(h) = tiny_http::Header::from_bytes(&b"Content-Type"[..], content_type.as_bytes()) {
-        r.add_header(h);
-    }
-    r
-}
-
-/// Starts the listener on its own thread (it stops when the server shuts
-/// down); returns the address it listens on.
+/// Starts the listener (`listener.rs`) and the admin thread (both stop
+/// when the server shuts down); returns the address it listens on.
 pub fn serve(addr: SocketAddr, shared: Arc<Shared>) -> std::io::Result<SocketAddr> {
-    let server = tiny_http::Server::http(addr).map_err(std::io::Error::other)?;
-    let local = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| std::io::Error::other("not an IP listener"))?;
+    let listener = std::net::TcpListener::bind(addr)?;
+    let local = listener.local_addr()?;
+    let (calls, rx) = mpsc::sync_channel(listener::QUEUE);
+    listener::start(listener, calls, shared.clone())?;
     std::thread::Builder::new()
         .name("smsc-admin".into())
-        .spawn(move || run(server, local, shared))?;
+        .spawn(move || run(rx, shared))?;
     Ok(local)
 }
 
-/// A new listener on `local` after tiny_http's accept thread ended, tried
-/// once a second until it binds; None at shutdown.
-fn listen_again(local: SocketAddr, shared: &Shared) -> Option<tiny_http::Server> {
-    while !shared.shutdown.load(std::sync::atomic::Ordering::Relaxed) {
-        match tiny_http::Server::http(local) {
-            Ok(s) => return Some(s),
-            Err(e) => {
-                tracing::warn!("admin API: cannot listen on {local} again: {e} (retried)");
-                std::thread::sleep(Duration::from_secs(1));
-            }
-        }
-    }
-    None
-}
-
-/// A request whose body has been read in full, back on the admin thread.
-type BodyRead = (tiny_http::Request, Vec<u8>);
-
 /// The admin thread: requests as they come, one sample a second between
-/// them. A request with a body is read on a thread of its own: tiny_http
-/// reads a body over 1 KiB (or chunked) only when asked, and drains what is
-/// left of it when the request is dropped, so a client that announces a
-/// body and never sends it would otherwise hold the console and `/metrics`
-/// (even a refusal, 401 or 413, drops the request). That thread holds the
-/// request until its body is in, or answers the refusal and drains it;
-/// like tiny_http's own thread per connection, it lasts as long as the
-/// client keeps the connection open.
-fn run(mut server: tiny_http::Server, local: SocketAddr, shared: Arc<Shared>) {
+/// them. It answers one at a time (a call that needs a loop waits for it
+/// at most [`LOOP_WAIT`]); the listener has already read each request in
+/// full, so no client can hold it.
+fn run(calls: mpsc::Receiver<(Call, Reply)>, shared: Arc<Shared>) {
     let mut state = State {
         history: accounts::History::default(),
         next_loop: 0,
     };
-    let readers = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (read_tx, read_rx) = mpsc::channel::<BodyRead>();
     let mut next_sample = Instant::now();
     while !shared.shutdown.load(std::sync::atomic::Ordering::Relaxed) {
         let now = Instant::now();
@@ -133,91 +111,22 @@ fn run(mut server: tiny_http::Server, local: SocketAddr, shared: Arc<Shared>) {
             state.history.sample(&shared, now);
             next_sample = now + accounts::SAMPLE_EVERY;
         }
-        while let Ok((req, body)) = read_rx.try_recv() {
-            let resp = respond_to(&shared, &mut state, &req, &body);
-            let _ = req.respond(resp);
-        }
-        // Bodies being read: look for them again soon.
-        let busy = readers.load(std::sync::atomic::Ordering::Relaxed) > 0;
         let wait = next_sample
             .saturating_duration_since(Instant::now())
-            .min(Duration::from_millis(if busy { 5 } else { 250 }));
-        match server.recv_timeout(wait) {
-            Ok(Some(req)) if has_body(&req) => read_aside(&shared, req, &readers, &read_tx),
-            Ok(Some(req)) => {
-                let resp = match refusal(&shared, &req) {
-                    Some(r) => r,
-                    None => respond_to(&shared, &mut state, &req, &[]),
-                };
-                let _ = req.respond(resp);
+            .min(Duration::from_millis(250));
+        match calls.recv_timeout(wait) {
+            Ok((call, reply)) => {
+                let r = route(&shared, &mut state, &call.method, &call.path, &call.body);
+                let _ = reply.send(r);
             }
-            Ok(None) => {}
-            // tiny_http's accept thread stops at an accept error that does
-            // not pass (the vendored patch retries those that do) and
-            // closes the listener: the API would be gone for good. Listen
-            // anew on the same address (the old server dropped first: its
-            // drop connects to it).
-            Err(e) => {
-                tracing::warn!("admin API: accept failed: {e}; listening again on {local}");
-                drop(server);
-                std::thread::sleep(Duration::from_millis(200));
-                match listen_again(local, &shared) {
-                    Some(s) => server = s,
-                    None => return,
-                }
-            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
     }
 }
 
-/// Whether `req` carries a body tiny_http has not read yet (or may not
-/// have: chunked).
-fn has_body(req: &tiny_http::Request) -> bool {
-    req.body_length().is_some_and(|n| n > 0)
-        || req
-            .headers()
-            .iter()
-            .any(|h| h.field.equiv("Transfer-Encoding"))
-}
-
-/// Checks and reads `req`'s body on a thread of its own; a request that
-/// passes is handed back on `done` with its body, a refusal is answered
-/// there.
-fn read_aside(
-    shared: &Arc<Shared>,
-    mut req: tiny_http::Request,
-    readers: &Arc<std::sync::atomic::AtomicUsize>,
-    done: &mpsc::Sender<BodyRead>,
-) {
-    use std::sync::atomic::Ordering;
-    let (shared, count, done) = (shared.clone(), readers.clone(), done.clone());
-    count.fetch_add(1, Ordering::Relaxed);
-    let spawned = std::thread::Builder::new()
-        .name("smsc-admin-body".into())
-        .spawn(move || {
-            let checked = match refusal(&shared, &req) {
-                Some(r) => Err(r),
-                None if req.method() != &tiny_http::Method::Post => {
-                    Err(error(400, "a body is only taken with POST"))
-                }
-                None => read_body(&mut req),
-            };
-            match checked {
-                // Read in full: dropping it on the admin thread drains nothing.
-                Ok(body) => {
-                    let _ = done.send((req, body));
-                }
-                Err(r) => {
-                    let _ = req.respond(r);
-                }
-            }
-            count.fetch_sub(1, Ordering::Relaxed);
-        });
-    if spawned.is_err() {
-        // The request went with the closure; only the count is left.
-        readers.fetch_sub(1, Ordering::Relaxed);
-    }
-}
+/// Where a call's answer goes.
+type Reply = tokio::sync::oneshot::Sender<Response>;
 
 /// What the admin thread keeps between requests.
 pub struct State {
@@ -227,61 +136,29 @@ pub struct State {
 }
 
 /// The token check: the refusal, if any.
-fn refusal(shared: &Shared, req: &tiny_http::Request) -> Option<Response> {
-    let path = req.url().split('?').next().unwrap_or("");
+fn refusal(
+    shared: &Shared,
+    method: &Method,
+    path: &str,
+    authorization: Option<&str>,
+) -> Option<Response> {
     // The page holds no data (a browser cannot send a header when it
     // navigates); it asks for the token and sends it with every call.
-    let public = req.method() == &tiny_http::Method::Get && (path == "/" || path == "/index.html");
-    if public || authorized(shared, req) {
+    let public = method == &Method::Get && (path == "/" || path == "/index.html");
+    if public || authorized(shared, authorization) {
         return None;
     }
-    let mut r = error(401, "missing or wrong Authorization: Bearer token");
-    if let Ok(h) = tiny_http::Header::from_bytes(&b"WWW-Authenticate"[..], &b"Bearer"[..]) {
-        r.add_header(h);
-    }
-    Some(r)
-}
-
-/// Answers one admitted request with its body.
-fn respond_to(
-    shared: &Shared,
-    state: &mut State,
-    req: &tiny_http::Request,
-    body: &[u8],
-) -> Response {
-    let path = req.url().split('?').next().unwrap_or("").to_string();
-    let method = req.method().clone();
-    route(shared, state, &method, &path, body)
-}
-
-/// Reads a request body of at most [`MAX_BODY`] octets.
-fn read_body(req: &mut tiny_http::Request) -> Result<Vec<u8>, Response> {
-    if req.body_length().is_some_and(|n| n > MAX_BODY) {
-        return Err(error(413, "body over 64 KiB"));
-    }
-    let mut body = Vec::new();
-    let read = req
-        .as_reader()
-        .take(MAX_BODY as u64 + 1)
-        .read_to_end(&mut body);
-    if read.is_err() || body.len() > MAX_BODY {
-        return Err(error(413, "body unreadable or over 64 KiB"));
-    }
-    Ok(body)
+    Some(error(401, "missing or wrong Authorization: Bearer token"))
 }
 
 /// With `--admin-token-file`: the request carries `Authorization: Bearer
 /// <token>` (compared in constant time).
-fn authorized(shared: &Shared, req: &tiny_http::Request) -> bool {
+fn authorized(shared: &Shared, authorization: Option<&str>) -> bool {
     let Some(token) = &shared.config.admin_token else {
         return true;
     };
-    let given = req
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))
-        .and_then(|h| {
-            let v = h.value.as_str();
+    let given = authorization
+        .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
@@ -297,33 +174,27 @@ fn api_path(path: &str) -> Option<Vec<&str>> {
     Some(rest.split('/').filter(|s| !s.is_empty()).collect())
 }
 
-fn route(
-    shared: &Shared,
-    state: &mut State,
-    method: &tiny_http::Method,
-    path: &str,
-    body: &[u8],
-) -> Response {
-    use tiny_http::Method::{Get, Post};
+fn route(shared: &Shared, state: &mut State, method: &Method, path: &str, body: &[u8]) -> Response {
+    use Method::{Get, Post};
     let wrong = || error(405, format!("method {method} not allowed on {path}"));
     match path {
         "/" | "/index.html" => {
             return match method {
-                Get => with_type(
-                    tiny_http::Response::from_data(page::PAGE.as_bytes().to_vec()),
-                    "text/html; charset=utf-8",
-                ),
+                Get => Response {
+                    status: 200,
+                    content_type: "text/html; charset=utf-8",
+                    body: page::PAGE.as_bytes().to_vec(),
+                },
                 _ => wrong(),
             }
         }
         "/metrics" => {
             return match method {
-                Get => with_type(
-                    tiny_http::Response::from_data(
-                        crate::http::render(shared, &shared.snapshot()).into_bytes(),
-                    ),
-                    "text/plain; version=0.0.4",
-                ),
+                Get => Response {
+                    status: 200,
+                    content_type: "text/plain; version=0.0.4",
+                    body: crate::http::render(shared, &shared.snapshot()).into_bytes(),
+                },
                 _ => wrong(),
             }
         }
