@@ -11,7 +11,8 @@
 #   PAIRS=5 DURATION=4 loadtest/e2e.sh
 #
 # Environment: PAIRS=5 DURATION=4 WARMUP=1 SERVER_CORES=0 LOAD_CORES=1
-# PORT=27790 MO_BINDS=4 QUERY=1 PERF=e2e-1 (record the server's profile in
+# PORT=27790 BINDS=4 WINDOW=64 (the load test's window per bind, and the
+# server's --window for its deliver_sm) MO_BINDS=4 QUERY=1 PERF=e2e-1 (record the server's profile in
 # that run: perf-e2e-1.data) QUERY_SHARE=0.01 ENQUIRE_SHARE=0.01
 # LOADTEST=target/release/loadtest OUT=results/e2e-<UTC time>. Every process
 # is started here, bounded by `timeout`, and stopped by its PID.
@@ -27,6 +28,8 @@ SERVER_CORES=${SERVER_CORES:-0}
 LOAD_CORES=${LOAD_CORES:-1}
 PORT=${PORT:-27790}
 MO_BINDS=${MO_BINDS:-4}
+BINDS=${BINDS:-4}
+WINDOW=${WINDOW:-64}
 QUERY=${QUERY:-1}
 QUERY_SHARE=${QUERY_SHARE:-0.01}
 ENQUIRE_SHARE=${ENQUIRE_SHARE:-0.01}
@@ -43,7 +46,7 @@ run() {
     shift
     "$SMSC" --listen "127.0.0.1:$PORT" --threads 1 \
         --cores "$SERVER_CORES" --account a:pw --account b:pw --route 4479=b \
-        --stats-interval 0 >"$OUT/$label.log" 2>&1 &
+        --window "$WINDOW" --stats-interval 0 >"$OUT/$label.log" 2>&1 &
     local pid=$!
     SERVER_PID=$pid
     for _ in $(seq 100); do
@@ -57,7 +60,7 @@ run() {
     fi
     timeout $((DURATION + WARMUP + 30)) "$LOADTEST" run --addr "127.0.0.1:$PORT" \
         --system-id a --password pw --threads 1 --cores "$LOAD_CORES" \
-        --binds 4 --window 64 --bind trx --receipts 1 --duration "${DURATION}s" \
+        --binds "$BINDS" --window "$WINDOW" --bind trx --receipts 1 --duration "${DURATION}s" \
         --warmup "${WARMUP}s" --server-pid "$pid" --out "$OUT/$label" "$@" \
         >"$OUT/$label.txt" 2>"$OUT/$label.err" || true
     kill "$pid" 2>/dev/null || true
