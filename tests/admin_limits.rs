@@ -1,8 +1,9 @@
 //! The admin listener under hostile clients, against the real binary (its
 //! thread count is read from /proc): a request head that never ends is
 //! refused at its bound, idle connections cost no thread each and end at
-//! the header timeout, and beyond the connection cap the SMPP side and,
-//! once idle connections have ended, the API still answer.
+//! the header timeout, beyond the connection cap the SMPP side and, once
+//! idle connections have ended, the API still answer, and a body is
+//! bounded in size and time.
 mod common;
 use common::http::call_within;
 use common::*;
@@ -150,5 +151,69 @@ fn idle_connections_cost_no_thread_and_end_at_the_header_timeout() {
     assert_eq!(r.status, 200, "{r:?}");
     drop(idle);
     assert!(child.id() > 0 && threads(&child) <= before + 2);
+    stop(child);
+}
+
+/// Sends `head` (and `body`) on a new connection; the answer's status line,
+/// read within `limit`.
+fn status_line(admin: SocketAddr, head: &str, body: &[u8], limit: Duration) -> String {
+    let mut s = TcpStream::connect(admin).unwrap();
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    s.set_read_timeout(Some(limit)).unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => answer.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).to_string();
+    text.lines().next().unwrap_or("").to_string()
+}
+
+/// A body is taken only with POST, up to 64 KiB (announced or chunked),
+/// and within 10 s of its head: 400, 413, 413 and 408 otherwise.
+#[test]
+fn a_body_is_bounded_in_size_and_time() {
+    let (child, _addr, admin) = spawn();
+    let limit = Duration::from_secs(5);
+    let get_with_body = "GET /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n";
+    assert_eq!(
+        status_line(admin, get_with_body, b"hello", limit),
+        "HTTP/1.1 400 Bad Request"
+    );
+    let announced = "POST /mo HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n";
+    assert_eq!(
+        status_line(admin, announced, b"{", limit),
+        "HTTP/1.1 413 Payload Too Large"
+    );
+    // 80 KiB in 1 KiB chunks, no length announced.
+    let chunked = "POST /mo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let mut body = Vec::new();
+    for _ in 0..80 {
+        body.extend_from_slice(b"400\r\n");
+        body.extend_from_slice(&[b' '; 1024]);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"0\r\n\r\n");
+    assert_eq!(
+        status_line(admin, chunked, &body, limit),
+        "HTTP/1.1 413 Payload Too Large"
+    );
+    // 10 of 100 announced octets, then nothing.
+    let started = Instant::now();
+    let slow = "POST /mo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n";
+    assert_eq!(
+        status_line(admin, slow, b"{\"from\": 1", Duration::from_secs(20)),
+        "HTTP/1.1 408 Request Timeout"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(9),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(common::http::get(admin, "/metrics").status, 200);
     stop(child);
 }
