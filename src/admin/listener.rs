@@ -14,8 +14,9 @@
 //!   and [`MAX_HEAD`] octets of buffer;
 //! - a body within [`super::MAX_BODY`] and [`BODY_TIMEOUT`], read only
 //!   after the token check;
-//! - a connection ends after [`CONNECTION_LIFETIME`] whatever it does (a
-//!   client that never reads its answer cannot hold its place for ever);
+//! - a connection ends after [`CONNECTION_LIFETIME`] (the request in hand
+//!   answered first, for at most [`BODY_TIMEOUT`] more): a client that
+//!   never reads its answer cannot hold its place for ever;
 //! - an accept error (out of descriptors) is waited out and logged once a
 //!   second at most; it never ends the listener.
 use super::{error, Response};
@@ -121,7 +122,7 @@ async fn accept_loop(listener: std::net::TcpListener, calls: Calls, shared: Arc<
             Ok((stream, _)) => {
                 let (calls, shared) = (calls.clone(), shared.clone());
                 tokio::spawn(async move {
-                    serve_connection(stream, calls, shared).await;
+                    serve_connection(stream, calls, shared, CONNECTION_LIFETIME).await;
                     drop(permit);
                 });
             }
@@ -138,7 +139,12 @@ async fn accept_loop(listener: std::net::TcpListener, calls: Calls, shared: Arc<
     }
 }
 
-async fn serve_connection(stream: tokio::net::TcpStream, calls: Calls, shared: Arc<Shared>) {
+async fn serve_connection(
+    stream: tokio::net::TcpStream,
+    calls: Calls,
+    shared: Arc<Shared>,
+    lifetime: Duration,
+) {
     let _ = stream.set_nodelay(true);
     let service = hyper::service::service_fn(move |req| {
         let (calls, shared) = (calls.clone(), shared.clone());
@@ -149,8 +155,16 @@ async fn serve_connection(stream: tokio::net::TcpStream, calls: Calls, shared: A
         .header_read_timeout(HEADER_TIMEOUT)
         .max_buf_size(MAX_HEAD)
         .serve_connection(TokioIo::new(stream), service);
-    // Past its lifetime the connection is dropped, whatever it was doing.
-    let _ = tokio::time::timeout(CONNECTION_LIFETIME, conn).await;
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        _ = tokio::time::sleep(lifetime) => {}
+    }
+    // Past its lifetime: the request in hand is answered (a browser then
+    // opens a new connection), within one more body timeout; then the
+    // connection is dropped, whatever it was doing.
+    conn.as_mut().graceful_shutdown();
+    let _ = tokio::time::timeout(BODY_TIMEOUT, conn).await;
 }
 
 /// One request: the token check, the body within bounds, then the admin
@@ -217,4 +231,66 @@ fn into_http(r: Response) -> hyper::Response<Full<Bytes>> {
         );
     }
     out
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+
+    /// A kept-alive connection ends at its lifetime even while idle (long
+    /// before the header timeout would end it), its request answered.
+    #[test]
+    fn a_connection_ends_at_its_lifetime() {
+        let shared = Arc::new(crate::testutil::Harness::new(&[]).shared);
+        let (calls, rx) = mpsc::sync_channel::<(Call, oneshot::Sender<Response>)>(4);
+        std::thread::spawn(move || {
+            while let Ok((call, reply)) = rx.recv() {
+                let body = format!("{} {}", call.method, call.path).into_bytes();
+                let _ = reply.send(Response {
+                    status: 200,
+                    content_type: "text/plain",
+                    body,
+                });
+            }
+        });
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let lifetime = Duration::from_millis(300);
+        let server = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let l = tokio::net::TcpListener::from_std(listener).unwrap();
+                let (s, _) = l.accept().await.unwrap();
+                serve_connection(s, calls, shared, lifetime).await;
+            });
+        });
+        let mut c = std::net::TcpStream::connect(addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let started = Instant::now();
+        c.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 1024];
+        while !got.ends_with(b"GET /x") {
+            let n = c.read(&mut buf).unwrap();
+            assert!(n > 0, "closed before the answer: {got:?}");
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert!(got.starts_with(b"HTTP/1.1 200"), "{got:?}");
+        // Kept alive, idle: closed at the lifetime.
+        assert_eq!(c.read(&mut buf).unwrap(), 0);
+        let took = started.elapsed();
+        assert!(took >= lifetime && took < HEADER_TIMEOUT, "{took:?}");
+        server.join().unwrap();
+    }
 }
