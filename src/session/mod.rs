@@ -5,7 +5,7 @@
 //! init, enquire link, inactivity, response). It is called with the bytes
 //! the loop read and a clock, and writes its answers into the session's
 //! write buffer; it never touches a socket, so it runs in tests without one.
-//! Messages go on to acceptance (`accept.rs`), deliver_sm_resp to delivery.
+//! Messages go on to acceptance (`accept/`), deliver_sm_resp to delivery.
 //!
 //! - `mod.rs`: framing and the dispatch of every PDU.
 //! - `bind.rs`: bind_*, unbind (both ways), a session's end.

@@ -2,7 +2,7 @@
 //! slab of connections, and the links to the other loops. Mechanics only:
 //! poll, accept, read, flush, close, reap, fire timers, housekeeping, ship
 //! and drain the links. Every SMPP decision is the session's
-//! (`session/`), acceptance's (`accept.rs`) or delivery's (`delivery/`),
+//! (`session/`), acceptance's (`accept/`) or delivery's (`delivery/`),
 //! working on the loop's [`LoopState`].
 //!
 //! One iteration (see docs/architecture.md for the whole path):
