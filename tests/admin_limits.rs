@@ -3,7 +3,8 @@
 //! refused at its bound, idle connections cost no thread each and end at
 //! the header timeout, beyond the connection cap the SMPP side and, once
 //! idle connections have ended, the API still answer, and a body is
-//! bounded in size and time.
+//! bounded in size and time; random octets end their connection, never
+//! the server.
 mod common;
 use common::http::call_within;
 use common::*;
@@ -214,6 +215,51 @@ fn a_body_is_bounded_in_size_and_time() {
         "{:?}",
         started.elapsed()
     );
+    assert_eq!(common::http::get(admin, "/metrics").status, 200);
+    stop(child);
+}
+
+/// 300 connections of random octets, some after a valid request line or
+/// inside a header: every one ends (answered 4xx or closed), the process
+/// lives, and the API answers after them.
+#[test]
+fn random_octets_on_the_admin_port_end_each_connection_not_the_server() {
+    let (mut child, _addr, admin) = spawn();
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let prefixes: [&[u8]; 4] = [
+        b"",
+        b"GET /metrics HTTP/1.1\r\n",
+        b"POST /mo HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\n\r\n",
+        b"GET /api/v1/messages/",
+    ];
+    for i in 0..300 {
+        let mut s = TcpStream::connect(admin).unwrap();
+        let mut bytes = prefixes[i % prefixes.len()].to_vec();
+        let n = (next() % 3000) as usize;
+        bytes.extend((0..n).map(|_| next() as u8));
+        // The server may close before taking it all.
+        let _ = s.write_all(&bytes);
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+        let mut answer = Vec::new();
+        let ended = match s.read_to_end(&mut answer) {
+            Ok(_) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+        };
+        assert!(ended, "connection {i} still open after 15 s");
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.is_empty() || text.starts_with("HTTP/1.1 4") || text.starts_with("HTTP/1.1 2"),
+            "connection {i}: {text:?}"
+        );
+    }
+    assert!(child.try_wait().unwrap().is_none(), "server died");
     assert_eq!(common::http::get(admin, "/metrics").status, 200);
     stop(child);
 }
