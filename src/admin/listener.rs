@@ -23,8 +23,8 @@ use super::{error, Response};
 use crate::server::Shared;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use hyper::body::{Body as _, Incoming};
+use hyper::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
@@ -70,7 +70,7 @@ pub struct Call {
     pub method: Method,
     /// The path, without the query.
     pub path: String,
-    pub body: Vec<u8>,
+    pub body: Bytes,
 }
 
 /// Where admitted requests go, each with the sender of its answer.
@@ -176,26 +176,27 @@ async fn answer(req: hyper::Request<Incoming>, calls: &Calls, shared: &Shared) -
         ref m => Method::Other(m.to_string()),
     };
     let path = req.uri().path().to_string();
-    let headers = req.headers();
-    let authorization = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let authorization = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     if let Some(r) = super::refusal(shared, &method, &path, authorization) {
         return r;
     }
-    let length = headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    let chunked = headers.contains_key(TRANSFER_ENCODING);
-    let body = if length.is_some_and(|n| n > 0) || chunked {
+    // hyper's body knows what the head announced: nothing (no length, or
+    // 0), a Content-Length (its exact size), or chunked (unknown).
+    let body = if req.body().is_end_stream() {
+        Bytes::new()
+    } else {
         if method != Method::Post {
             return error(400, "a body is only taken with POST");
         }
-        if length.is_some_and(|n| n > super::MAX_BODY as u64) {
+        if req.body().size_hint().lower() > super::MAX_BODY as u64 {
             return error(413, "body over 64 KiB");
         }
         let limited = Limited::new(req.into_body(), super::MAX_BODY);
         match tokio::time::timeout(BODY_TIMEOUT, limited.collect()).await {
-            Ok(Ok(c)) => c.to_bytes().to_vec(),
+            Ok(Ok(c)) => c.to_bytes(),
             Ok(Err(_)) => return error(413, "body unreadable or over 64 KiB"),
             Err(_) => {
                 return error(
@@ -207,8 +208,6 @@ async fn answer(req: hyper::Request<Incoming>, calls: &Calls, shared: &Shared) -
                 )
             }
         }
-    } else {
-        Vec::new()
     };
     let (tx, rx) = oneshot::channel();
     if calls.try_send((Call { method, path, body }, tx)).is_err() {
@@ -219,7 +218,7 @@ async fn answer(req: hyper::Request<Incoming>, calls: &Calls, shared: &Shared) -
 }
 
 fn into_http(r: Response) -> hyper::Response<Full<Bytes>> {
-    let mut out = hyper::Response::new(Full::new(Bytes::from(r.body)));
+    let mut out = hyper::Response::new(Full::new(r.body));
     *out.status_mut() =
         hyper::StatusCode::from_u16(r.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let h = out.headers_mut();
@@ -252,7 +251,7 @@ mod tests {
         let (calls, rx) = mpsc::sync_channel::<(Call, oneshot::Sender<Response>)>(4);
         std::thread::spawn(move || {
             while let Ok((call, reply)) = rx.recv() {
-                let body = format!("{} {}", call.method, call.path).into_bytes();
+                let body = Bytes::from(format!("{} {}", call.method, call.path));
                 let _ = reply.send(Response {
                     status: 200,
                     content_type: "text/plain",

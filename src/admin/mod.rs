@@ -65,7 +65,7 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub struct Response {
     pub status: u16,
     pub content_type: &'static str,
-    pub body: Vec<u8>,
+    pub body: bytes::Bytes,
 }
 
 /// A JSON response.
@@ -73,7 +73,7 @@ pub fn json_response(status: u16, v: &Value) -> Response {
     Response {
         status,
         content_type: "application/json",
-        body: v.to_string().into_bytes(),
+        body: v.to_string().into(),
     }
 }
 
@@ -183,7 +183,7 @@ fn route(shared: &Shared, state: &mut State, method: &Method, path: &str, body: 
                 Get => Response {
                     status: 200,
                     content_type: "text/html; charset=utf-8",
-                    body: page::PAGE.as_bytes().to_vec(),
+                    body: bytes::Bytes::from_static(page::PAGE.as_bytes()),
                 },
                 _ => wrong(),
             }
@@ -193,7 +193,7 @@ fn route(shared: &Shared, state: &mut State, method: &Method, path: &str, body: 
                 Get => Response {
                     status: 200,
                     content_type: "text/plain; version=0.0.4",
-                    body: crate::http::render(shared, &shared.snapshot()).into_bytes(),
+                    body: crate::http::render(shared, &shared.snapshot()).into(),
                 },
                 _ => wrong(),
             }
