@@ -12,8 +12,9 @@
 #
 # Environment: PAIRS=5 DURATION=4 WARMUP=1 SERVER_CORES=0 LOAD_CORES=1
 # PORT=27790 BINDS=4 WINDOW=64 (the load test's window per bind, and the
-# server's --window for its deliver_sm) MO_BINDS=4 QUERY=1 PERF=e2e-1 (record the server's profile in
-# that run: perf-e2e-1.data) QUERY_SHARE=0.01 ENQUIRE_SHARE=0.01
+# server's --window for its deliver_sm) MO_BINDS=4 QUERY=1 PERF=e2e-1
+# (record the server's profile in that run: perf-e2e-1.data)
+# QUERY_SHARE=0.01 ENQUIRE_SHARE=0.01
 # LOADTEST=target/release/loadtest OUT=results/e2e-<UTC time>. Every process
 # is started here, bounded by `timeout`, and stopped by its PID.
 set -euo pipefail

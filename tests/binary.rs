@@ -2,10 +2,11 @@
 //! accounts-file errors (exit 2), and a descriptor limit (EMFILE) that must
 //! not kill the loop.
 mod common;
+use common::binary::wait_exit;
 use common::*;
 use smsc::pdu::{Body, CommandId, CommandStatus as S, Pdu};
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The binary with one loop and the test account (under `ulimit -n` when
 /// `nofile` is given).
@@ -20,18 +21,6 @@ fn spawn(
     let mut args = vec!["--threads", "1", "--account", "esme:secret"];
     args.extend_from_slice(extra);
     common::binary::spawn_smsc(&args, nofile)
-}
-
-fn wait_exit(child: &mut Child, t: Duration) -> Option<i32> {
-    let deadline = Instant::now() + t;
-    while Instant::now() < deadline {
-        if let Some(st) = child.try_wait().unwrap() {
-            return st.code();
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    None
 }
 
 #[test]

@@ -67,6 +67,20 @@ pub fn start_smsc(args: &[&str]) -> (Child, SocketAddr) {
     (child, addr)
 }
 
+/// Waits up to `t` for `child` to exit: its exit code, or None (then it
+/// is killed).
+pub fn wait_exit(child: &mut Child, t: Duration) -> Option<i32> {
+    let deadline = Instant::now() + t;
+    while Instant::now() < deadline {
+        if let Some(st) = child.try_wait().unwrap() {
+            return st.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    None
+}
+
 /// Sends a signal by name (`TERM`, `HUP`) with the shell's `kill` builtin
 /// (always there, unlike a `kill` binary; the tests use no libc).
 pub fn signal(child: &Child, name: &str) {
