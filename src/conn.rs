@@ -82,6 +82,9 @@ pub struct Session {
     pub range: Option<Box<regex::bytes::Regex>>,
     /// The peer closed its side (an event said so): read to the end.
     pub hup: bool,
+    /// From a `--proxy-protocol-from` source: a PROXY protocol header
+    /// comes first; `peer` is the balancer's address until it has.
+    pub proxy_pending: bool,
     /// PDUs read from and written to this session (the admin API).
     pub pdus_rx: u64,
     pub pdus_tx: u64,
@@ -115,6 +118,7 @@ impl Session {
             client_cert: None,
             range: None,
             hup: false,
+            proxy_pending: false,
             pdus_rx: 0,
             pdus_tx: 0,
             bound_at: 0,

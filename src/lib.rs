@@ -31,6 +31,7 @@ pub mod msgid;
 pub mod outcome;
 pub mod pdu;
 pub mod persist;
+pub mod proxy;
 pub mod receipt;
 pub mod remote;
 pub mod route;

@@ -58,6 +58,8 @@ counters! {
     conn_current: "open connections (gauge)",
     conn_rejected_limit: "connections refused at --max-connections",
     accept_ex: "accept() failures (EMFILE and others)",
+    proxy_headers: "PROXY protocol headers read from --proxy-protocol-from sources",
+    proxy_header_ex: "connections from --proxy-protocol-from sources closed without a valid PROXY protocol header",
     bind_tx: "successful bind_transmitter",
     bind_rx: "successful bind_receiver",
     bind_trx: "successful bind_transceiver",

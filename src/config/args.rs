@@ -1,6 +1,6 @@
 //! The command line's flags (clap), as given: `mod.rs` checks them and
 //! builds the [`Config`](super::Config) the loops trust.
-use super::{parse_admin_listen, parse_duration};
+use super::{parse_admin_listen, parse_cidr, parse_duration};
 use clap::Parser;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,6 +47,13 @@ pub struct Args {
     /// certificates (PEM); accounts with `client_cert = required` need one.
     #[arg(long)]
     pub tls_client_ca: Option<PathBuf>,
+    /// Connections from these sources (CIDR, comma list or repeated) are
+    /// from a load balancer and start with a PROXY protocol header (v1 or
+    /// v2, as HAProxy's `send-proxy`/`send-proxy-v2` sends): the client it
+    /// names is the session's address (allow_ips, failed-bind throttle,
+    /// logs, console). Required from them, ignored from anyone else.
+    #[arg(long, value_delimiter = ',', value_parser = parse_cidr, value_name = "CIDR")]
+    pub proxy_protocol_from: Vec<crate::account::Cidr>,
     /// Event loops (threads); default: the cores available.
     #[arg(long)]
     pub threads: Option<usize>,

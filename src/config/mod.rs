@@ -37,6 +37,9 @@ pub struct Config {
     pub inactivity_timer: Duration,
     pub response_timer: Duration,
     pub max_connections: usize,
+    /// `--proxy-protocol-from`: sources whose connections start with a
+    /// PROXY protocol header.
+    pub proxy_protocol_from: Vec<crate::account::Cidr>,
     pub max_pdu_bytes: u32,
     pub max_write_buffer_bytes: usize,
     pub window: usize,
@@ -394,6 +397,7 @@ impl Config {
             inactivity_timer: a.inactivity_timer,
             response_timer: a.response_timer,
             max_connections: a.max_connections.max(1),
+            proxy_protocol_from: a.proxy_protocol_from,
             max_pdu_bytes: a.max_pdu_bytes,
             max_write_buffer_bytes: a.max_write_buffer_bytes.max(64 * 1024),
             window: a.window,
@@ -446,6 +450,12 @@ impl Config {
         }
         if let Some(m) = self.admin_listen {
             s.push_str(&format!(", HTTP (console, API, metrics) on {m}"));
+        }
+        if !self.proxy_protocol_from.is_empty() {
+            s.push_str(&format!(
+                ", PROXY protocol from {} network(s)",
+                self.proxy_protocol_from.len()
+            ));
         }
         s
     }
@@ -530,6 +540,11 @@ fn admin_token(a: &Args) -> Result<Option<String>, ConfigError> {
 }
 
 /// `--admin-listen`: ADDR, or a bare PORT on 127.0.0.1.
+/// A network for `--proxy-protocol-from`: `10.0.0.0/8`, `192.0.2.7`, `::1`.
+fn parse_cidr(s: &str) -> Result<crate::account::Cidr, String> {
+    crate::account::Cidr::parse(s).ok_or_else(|| format!("not an IP network in CIDR form: {s:?}"))
+}
+
 fn parse_admin_listen(s: &str) -> Result<SocketAddr, String> {
     if let Ok(port) = s.trim().parse::<u16>() {
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));

@@ -92,6 +92,7 @@ impl Worker {
             RingBuf::new(TX_INITIAL, cfg.max_write_buffer_bytes),
         );
         s.tls = tls;
+        s.proxy_pending = crate::proxy::expected_from(&cfg.proxy_protocol_from, peer);
         session::arm_session_init(&mut self.st, &s);
         entry.insert(Conn {
             io,

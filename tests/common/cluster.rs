@@ -264,6 +264,12 @@ pub struct Haproxy {
 
 impl Haproxy {
     pub fn start(backends: &[SocketAddr]) -> Haproxy {
+        Haproxy::start_with(backends, "check inter 500ms")
+    }
+
+    /// HAProxy with `opts` on every `server` line (`send-proxy-v2`,
+    /// `source 127.0.0.3`, checks...).
+    pub fn start_with(backends: &[SocketAddr], opts: &str) -> Haproxy {
         let bin = provision::haproxy();
         let dir = temp_dir("haproxy");
         // A port the kernel just gave out and took back: free for HAProxy.
@@ -275,7 +281,7 @@ impl Haproxy {
             "global\n  maxconn 1000\ndefaults\n  mode tcp\n  timeout connect 2s\n  timeout client 1h\n  timeout server 1h\nfrontend smpp\n  bind {addr}\n  default_backend nodes\nbackend nodes\n  balance roundrobin\n"
         );
         for (i, b) in backends.iter().enumerate() {
-            cfg.push_str(&format!("  server n{i} {b} check inter 500ms\n"));
+            cfg.push_str(&format!("  server n{i} {b} {opts}\n"));
         }
         let path = dir.join("haproxy.cfg");
         std::fs::write(&path, cfg).unwrap();
