@@ -274,7 +274,10 @@ fn random_and_mangled_input_never_panics_nor_overreaches() {
             _ => {}
         }
         if let Parsed::Header { len, .. } = parse(&input) {
-            assert!(len > 0 && len <= input.len() && len <= MAX_HEADER, "{input:?}");
+            assert!(
+                len > 0 && len <= input.len() && len <= MAX_HEADER,
+                "{input:?}"
+            );
         }
         let arrived = input.len();
         let mut s = sock(&input, arrived, true);

@@ -45,6 +45,40 @@ pub fn node() -> &'static Client {
     ready(NODE.get_or_init(provision_node))
 }
 
+/// Perl with Net::SMPP (Debian's libnet-smpp-perl); installed on first use.
+#[track_caller]
+pub fn perl() -> &'static Client {
+    static PERL: OnceLock<Result<Client, String>> = OnceLock::new();
+    ready(PERL.get_or_init(provision_perl))
+}
+
+/// Net::SMPP from apt: the distribution's package of the CPAN module (the
+/// version apt has; the scenarios use only its documented calls).
+fn provision_perl() -> Result<Client, String> {
+    let dir = root().join("perl");
+    let usable = |_: &str| {
+        let mut probe = Command::new("perl");
+        probe.args(["-MNet::SMPP", "-e", "1"]);
+        quiet_success(&mut probe)
+    };
+    once(
+        &dir,
+        "Net::SMPP (apt: libnet-smpp-perl)",
+        "libnet-smpp-perl",
+        usable,
+        || {
+            if !usable("") {
+                apt_install(&["perl", "libnet-smpp-perl"], &dir)?;
+            }
+            Ok("apt")
+        },
+    )?;
+    Ok(Client {
+        program: "perl".into(),
+        env: Vec::new(),
+    })
+}
+
 /// Every test of a binary that needs a client fails with the same line
 /// (the install is tried once per binary, not once per test), reported at
 /// the test's own line.
