@@ -6,7 +6,7 @@ use common::*;
 use smsc::pdu::CommandId;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Starts the binary with `args` (its own, not the shared helper's: that
 /// one sets --stats-interval 0), binds and unbinds once, stops it, and
@@ -54,11 +54,10 @@ fn run(extra: &[&str]) -> Vec<String> {
     drop(e);
     std::thread::sleep(Duration::from_millis(300));
     common::binary::signal(&child, "TERM");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "smsc did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        common::binary::wait_exit(&mut child, Duration::from_secs(10)).is_some(),
+        "smsc did not stop"
+    );
     while let Ok(l) = log.recv_timeout(Duration::from_secs(2)) {
         lines.push(l);
     }
