@@ -80,6 +80,8 @@ pub struct Worker {
     conns: Slab<Conn>,
     next_gen: u32,
     scratch: Vec<u8>,
+    /// `--journal fsync`: answers wait for the iteration's one commit.
+    journal_group_commit: bool,
     /// Where a PROXY protocol header is peeked at.
     proxy_scratch: Box<[u8; proxy::MAX_HEADER]>,
     senders: Vec<Option<OutLink<Item>>>,
@@ -191,6 +193,7 @@ impl Worker {
             next_gen: 0,
             scratch: vec![0; shared.config.max_pdu_bytes as usize],
             proxy_scratch: Box::new([0; proxy::MAX_HEADER]),
+            journal_group_commit: shared.config.journal == crate::journal::Mode::Fsync,
             senders,
             receivers,
             mail_senders,
@@ -451,10 +454,14 @@ impl Worker {
             return;
         }
         self.mark_flush(idx);
-        // With a journal, every connection read in this iteration is
+        // `--journal fsync`: every connection read in this iteration is
         // answered at its end, after one commit for all of them (one
-        // fdatasync per iteration, not one per connection).
-        if self.st.delivery.journal.is_on() {
+        // fdatasync per iteration, not one per connection). In `write`
+        // mode a commit is a copy into the mapped segment, so each
+        // connection is answered when read, as without a journal (`flush`
+        // commits first): answering all at the end made the ESMEs and the
+        // loop sleep and wake in turn (docs/performance.md, the journal).
+        if self.journal_group_commit {
             return;
         }
         // Answer now, like a request/response server should: receipts made
