@@ -85,6 +85,9 @@ pub struct Session {
     /// From a `--proxy-protocol-from` source: a PROXY protocol header
     /// comes first; `peer` is the balancer's address until it has.
     pub proxy_pending: bool,
+    /// The balancer the session came through, when its PROXY header named
+    /// the client (`peer`).
+    pub via: Option<SocketAddr>,
     /// PDUs read from and written to this session (the admin API).
     pub pdus_rx: u64,
     pub pdus_tx: u64,
@@ -119,6 +122,7 @@ impl Session {
             range: None,
             hup: false,
             proxy_pending: false,
+            via: None,
             pdus_rx: 0,
             pdus_tx: 0,
             bound_at: 0,

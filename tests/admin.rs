@@ -57,6 +57,10 @@ fn sessions_list_every_bind_with_its_counters() {
     }));
     let rows = sessions_of(admin, "esme");
     let t = rows.iter().find(|r| r["peer"] == local.as_str()).unwrap();
+    assert!(
+        t["via"].is_null(),
+        "a direct session came through no balancer"
+    );
     assert_eq!(t["bind_type"], "transceiver");
     assert_eq!(t["tls"], false);
     assert_eq!(t["loop"], 0);

@@ -49,6 +49,8 @@ fn start(extra: &[&str]) -> (smsc::server::Server, SocketAddr, std::path::PathBu
     (server, admin, dir)
 }
 
+/// `peer` of each session of `near`, with ` via <balancer IP>` when it
+/// came through one.
 fn peers_of_near(admin: SocketAddr) -> Vec<String> {
     let r = get(admin, "/api/v1/sessions");
     assert_eq!(r.status, 200, "{}", r.body);
@@ -57,7 +59,13 @@ fn peers_of_near(admin: SocketAddr) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|s| s["system_id"] == "near")
-        .map(|s| s["peer"].as_str().unwrap_or("").to_string())
+        .map(|s| {
+            let peer = s["peer"].as_str().unwrap_or("").to_string();
+            match s["via"].as_str() {
+                Some(v) => format!("{peer} via {}", v.split(':').next().unwrap_or("")),
+                None => peer,
+            }
+        })
         .collect()
 }
 
@@ -83,10 +91,11 @@ fn through_haproxy(mode: &str) {
         near.submit(sm(b"via the balancer", 0)).status(),
         S::ESME_ROK
     );
+    let shown = format!("{local} via {BALANCER}");
     assert!(
         eventually(Duration::from_secs(3), || peers_of_near(admin)
-            == [local.clone()]),
-        "{mode}: the session's peer is the ESME ({local}): {:?}",
+            == [shown.clone()]),
+        "{mode}: the session's peer is the ESME ({local}), via HAProxy: {:?}",
         peers_of_near(admin)
     );
     let mut far = Esme::over(Wire::Tcp(connect_from("127.0.0.4", lb.addr)));
@@ -147,8 +156,9 @@ fn haproxy_send_proxy_v2_before_tls() {
         near.submit(sm(b"TLS via the balancer", 0)).status(),
         S::ESME_ROK
     );
+    let shown = format!("{local} via {BALANCER}");
     assert!(eventually(Duration::from_secs(3), || peers_of_near(admin)
-        == [local.clone()]));
+        == [shown.clone()]));
     drop(lb);
     server.stop();
     let _ = std::fs::remove_dir_all(dir);

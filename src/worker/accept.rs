@@ -1,10 +1,12 @@
 //! Accepting: the loop's own SO_REUSEPORT sockets of `--listen` and
-//! `--tls-listen`, the connection limit, and a new connection's transport,
-//! buffers, session and session init timer.
+//! `--tls-listen`, the connection limit, a new connection's transport,
+//! buffers, session and session init timer, and the PROXY protocol header
+//! a balancer's connection starts with.
 
 use super::{Worker, CONN_BASE, RX_INITIAL, TX_INITIAL};
 use crate::buf::RingBuf;
 use crate::conn::{Conn, ConnKey, Session};
+use crate::proxy;
 use crate::session;
 use crate::transport::Transport;
 use mio::net::{TcpListener, TcpStream};
@@ -105,5 +107,39 @@ impl Worker {
         // Data may already be waiting (edge-triggered: read it now).
         self.ready.push(slot);
         tracing::debug!(worker = self.st.id, %peer, "loop {}: accepted {peer}", self.st.id);
+    }
+
+    /// The PROXY protocol header of a connection from a
+    /// `--proxy-protocol-from` source, before any transport reads: true
+    /// once it is read (the session's peer is then the client it names),
+    /// false while more of it is awaited or when the connection was closed.
+    pub(super) fn proxy_header(&mut self, idx: usize) -> bool {
+        let Some(conn) = self.conns.get_mut(idx) else {
+            return false;
+        };
+        match proxy::read_header(conn.io.stream_mut(), &mut self.proxy_scratch) {
+            proxy::Step::Done(client) => {
+                conn.s.proxy_pending = false;
+                self.st.m.proxy_headers += 1;
+                if let Some(c) = client {
+                    tracing::debug!(proxy = %conn.s.peer, client = %c, "PROXY header: {c} via {}", conn.s.peer);
+                    conn.s.via = Some(conn.s.peer);
+                    conn.s.peer = c;
+                }
+                return true;
+            }
+            // Not all of it yet: its next octets are the next edge.
+            proxy::Step::Wait if !conn.s.hup => return false,
+            // Part of it, then the peer's close: closed now rather than
+            // at the session init timer.
+            proxy::Step::Wait => {}
+            proxy::Step::Close(why) => {
+                tracing::debug!(peer = %conn.s.peer, "closed: {why}");
+            }
+        }
+        self.st.m.proxy_header_ex += 1;
+        conn.s.closed_by_peer();
+        self.close(idx);
+        false
     }
 }

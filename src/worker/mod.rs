@@ -31,7 +31,6 @@ use crate::delivery::{Item, Sessions};
 use crate::link::{InLink, OutLink};
 use crate::loop_state::LoopState;
 use crate::metrics::Snapshot;
-use crate::proxy;
 use crate::remote::Mail;
 use crate::server::Shared;
 use crate::session;
@@ -83,7 +82,7 @@ pub struct Worker {
     /// `--journal fsync`: answers wait for the iteration's one commit.
     journal_group_commit: bool,
     /// Where a PROXY protocol header is peeked at.
-    proxy_scratch: Box<[u8; proxy::MAX_HEADER]>,
+    proxy_scratch: Box<[u8; crate::proxy::MAX_HEADER]>,
     senders: Vec<Option<OutLink<Item>>>,
     receivers: Vec<InLink<Item>>,
     /// The management links (`remote.rs`), one pair per other loop.
@@ -192,7 +191,7 @@ impl Worker {
             conns: Slab::new(),
             next_gen: 0,
             scratch: vec![0; shared.config.max_pdu_bytes as usize],
-            proxy_scratch: Box::new([0; proxy::MAX_HEADER]),
+            proxy_scratch: Box::new([0; crate::proxy::MAX_HEADER]),
             journal_group_commit: shared.config.journal == crate::journal::Mode::Fsync,
             senders,
             receivers,
@@ -324,35 +323,12 @@ impl Worker {
         if conn.s.closed || conn.s.state == State::Closing {
             return;
         }
-        if conn.s.proxy_pending {
-            // Before any transport: the balancer's header naming the client.
-            match proxy::read_header(conn.io.stream_mut(), &mut self.proxy_scratch) {
-                proxy::Step::Done(client) => {
-                    conn.s.proxy_pending = false;
-                    self.st.m.proxy_headers += 1;
-                    if let Some(c) = client {
-                        tracing::debug!(proxy = %conn.s.peer, client = %c, "PROXY header: {c} via {}", conn.s.peer);
-                        conn.s.peer = c;
-                    }
-                }
-                // More of it later (an incomplete header at the peer's
-                // end: closed now rather than at the session init timer).
-                proxy::Step::Wait if !conn.s.hup => return,
-                proxy::Step::Wait => {
-                    self.st.m.proxy_header_ex += 1;
-                    conn.s.closed_by_peer();
-                    self.close(idx);
-                    return;
-                }
-                proxy::Step::Close(why) => {
-                    self.st.m.proxy_header_ex += 1;
-                    tracing::debug!(peer = %conn.s.peer, "closed: {why}");
-                    conn.s.closed_by_peer();
-                    self.close(idx);
-                    return;
-                }
-            }
+        if conn.s.proxy_pending && !self.proxy_header(idx) {
+            return;
         }
+        let Some(conn) = self.conns.get_mut(idx) else {
+            return;
+        };
         let (st, shared) = (&mut self.st, &*self.shared);
         // Frames left over from a backpressure pause come first.
         if !conn.rx.is_empty() {
