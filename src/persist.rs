@@ -30,6 +30,9 @@ pub struct JournalHooks {
     /// This iteration's lines (`--journal`), committed before any socket
     /// write; None without a journal.
     batch: Option<crate::journal::Batch>,
+    /// `--journal fsync`: a commit is an fdatasync, shared by everything
+    /// the loop read in one iteration.
+    group_commit: bool,
     /// Counter part of the next jid (see [`JournalHooks::new_jid`]).
     jid_next: u64,
     loop_id: usize,
@@ -43,6 +46,7 @@ impl JournalHooks {
         JournalHooks {
             batch: (shared.config.journal != crate::journal::Mode::Off)
                 .then(crate::journal::Batch::default),
+            group_commit: shared.config.journal == crate::journal::Mode::Fsync,
             jid_next: shared.jid_base,
             loop_id,
             broker_ops: Vec::new(),
@@ -53,6 +57,14 @@ impl JournalHooks {
     #[inline]
     pub fn is_on(&self) -> bool {
         self.batch.is_some()
+    }
+
+    /// The loop answers what it read at the end of the iteration, after one
+    /// commit for all (`fsync`: one fdatasync); in `write` mode a commit is
+    /// a copy into the mapping and each connection is answered when read.
+    #[inline]
+    pub fn group_commit(&self) -> bool {
+        self.group_commit
     }
 
     /// Lines wait for a commit.

@@ -21,7 +21,7 @@
 use crate::account::Cidr;
 use ppp::{v1, v2, HeaderResult, PartialResult};
 use std::io::{ErrorKind, Read};
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 
 /// The longest header accepted. A v1 header is at most 107 octets; v2 is
 /// 16 plus its addresses (216 for UNIX sockets) plus TLVs, which HAProxy
@@ -72,12 +72,8 @@ pub fn parse(buf: &[u8]) -> Parsed {
     let (len, client) = match result {
         HeaderResult::V1(Ok(h)) => {
             let client = match h.addresses {
-                v1::Addresses::Tcp4(a) => {
-                    Some(SocketAddr::new(IpAddr::V4(a.source_address), a.source_port))
-                }
-                v1::Addresses::Tcp6(a) => {
-                    Some(SocketAddr::new(IpAddr::V6(a.source_address), a.source_port))
-                }
+                v1::Addresses::Tcp4(a) => Some((a.source_address, a.source_port).into()),
+                v1::Addresses::Tcp6(a) => Some((a.source_address, a.source_port).into()),
                 v1::Addresses::Unknown => None,
             };
             (h.header.len(), client)
@@ -85,10 +81,10 @@ pub fn parse(buf: &[u8]) -> Parsed {
         HeaderResult::V2(Ok(h)) => {
             let client = match (h.command, h.addresses) {
                 (v2::Command::Proxy, v2::Addresses::IPv4(a)) => {
-                    Some(SocketAddr::new(IpAddr::V4(a.source_address), a.source_port))
+                    Some((a.source_address, a.source_port).into())
                 }
                 (v2::Command::Proxy, v2::Addresses::IPv6(a)) => {
-                    Some(SocketAddr::new(IpAddr::V6(a.source_address), a.source_port))
+                    Some((a.source_address, a.source_port).into())
                 }
                 _ => None,
             };

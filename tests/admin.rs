@@ -3,7 +3,7 @@
 //! the token, and the refusal to listen off loopback without one.
 mod common;
 
-use common::http::{call, get, post};
+use common::http::{call, get, post, sessions_of};
 use common::{eventually, sm, Esme};
 use smsc::pdu::{self, Body, CommandId as C, CommandStatus as S, Sm};
 use std::net::SocketAddr;
@@ -22,19 +22,6 @@ fn message_id(g: &common::Got) -> String {
         Body::SubmitSmResp(r) => String::from_utf8(r.message_id.to_vec()).unwrap(),
         b => panic!("{b:?}"),
     }
-}
-
-/// The session rows of `system_id`.
-fn sessions_of(admin: SocketAddr, system_id: &str) -> Vec<serde_json::Value> {
-    let r = get(admin, "/api/v1/sessions");
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["sessions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|s| s["system_id"] == system_id)
-        .cloned()
-        .collect()
 }
 
 #[test]

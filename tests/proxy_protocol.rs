@@ -7,7 +7,7 @@
 mod common;
 
 use common::cluster::{temp_dir, Haproxy};
-use common::http::get;
+use common::http::sessions_of;
 use common::tls::Pki;
 use common::{eventually, sm, Esme, Wire};
 use smsc::pdu::{Bind, Body, CommandId as C, CommandStatus as S, Pdu};
@@ -52,13 +52,8 @@ fn start(extra: &[&str]) -> (smsc::server::Server, SocketAddr, std::path::PathBu
 /// `peer` of each session of `near`, with ` via <balancer IP>` when it
 /// came through one.
 fn peers_of_near(admin: SocketAddr) -> Vec<String> {
-    let r = get(admin, "/api/v1/sessions");
-    assert_eq!(r.status, 200, "{}", r.body);
-    r.json()["sessions"]
-        .as_array()
-        .unwrap()
+    sessions_of(admin, "near")
         .iter()
-        .filter(|s| s["system_id"] == "near")
         .map(|s| {
             let peer = s["peer"].as_str().unwrap_or("").to_string();
             match s["via"].as_str() {
@@ -104,8 +99,8 @@ fn through_haproxy(mode: &str) {
         S::ESME_RBINDFAIL,
         "{mode}: allow_ips sees 127.0.0.4"
     );
-    // HAProxy's health checks send a header too (LOCAL in v2, UNKNOWN in
-    // v1 is not what HAProxy sends: its checks name its own addresses).
+    // HAProxy's health checks (check-send-proxy) send a header too: the
+    // two ESMEs' and at least one check's.
     assert!(eventually(Duration::from_secs(3), || {
         server.snapshot().counters.proxy_headers >= 3
     }));
@@ -229,7 +224,7 @@ fn the_header_is_required_from_the_balancer_and_ignored_from_others() {
         e.bind(C::BIND_TRANSCEIVER, "near", "pw").status(),
         S::ESME_ROK
     );
-    // 5. A PROXY header from 127.0.0.2 itself (not a balancer) claiming
+    // 5. A PROXY header from 127.0.0.4 (not a balancer) claiming
     // 127.0.0.2: not trusted, not SMPP: no bind comes of it.
     let mut t = connect_from("127.0.0.4", addr);
     t.write_all(b"PROXY TCP4 127.0.0.2 127.0.0.1 40000 2775\r\n")

@@ -539,12 +539,12 @@ fn admin_token(a: &Args) -> Result<Option<String>, ConfigError> {
     Ok(token)
 }
 
-/// `--admin-listen`: ADDR, or a bare PORT on 127.0.0.1.
 /// A network for `--proxy-protocol-from`: `10.0.0.0/8`, `192.0.2.7`, `::1`.
 fn parse_cidr(s: &str) -> Result<crate::account::Cidr, String> {
     crate::account::Cidr::parse(s).ok_or_else(|| format!("not an IP network in CIDR form: {s:?}"))
 }
 
+/// `--admin-listen`: ADDR, or a bare PORT on 127.0.0.1.
 fn parse_admin_listen(s: &str) -> Result<SocketAddr, String> {
     if let Ok(port) = s.trim().parse::<u16>() {
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));

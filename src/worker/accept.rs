@@ -94,7 +94,7 @@ impl Worker {
             RingBuf::new(TX_INITIAL, cfg.max_write_buffer_bytes),
         );
         s.tls = tls;
-        s.proxy_pending = crate::proxy::expected_from(&cfg.proxy_protocol_from, peer);
+        s.proxy_pending = proxy::expected_from(&cfg.proxy_protocol_from, peer);
         session::arm_session_init(&mut self.st, &s);
         entry.insert(Conn {
             io,
@@ -108,38 +108,39 @@ impl Worker {
         self.ready.push(slot);
         tracing::debug!(worker = self.st.id, %peer, "loop {}: accepted {peer}", self.st.id);
     }
+}
 
-    /// The PROXY protocol header of a connection from a
-    /// `--proxy-protocol-from` source, before any transport reads: true
-    /// once it is read (the session's peer is then the client it names),
-    /// false while more of it is awaited or when the connection was closed.
-    pub(super) fn proxy_header(&mut self, idx: usize) -> bool {
-        let Some(conn) = self.conns.get_mut(idx) else {
-            return false;
-        };
-        match proxy::read_header(conn.io.stream_mut(), &mut self.proxy_scratch) {
-            proxy::Step::Done(client) => {
-                conn.s.proxy_pending = false;
-                self.st.m.proxy_headers += 1;
-                if let Some(c) = client {
-                    tracing::debug!(proxy = %conn.s.peer, client = %c, "PROXY header: {c} via {}", conn.s.peer);
-                    conn.s.via = Some(conn.s.peer);
-                    conn.s.peer = c;
-                }
-                return true;
+/// The PROXY protocol header of a connection from a `--proxy-protocol-from`
+/// source, before any transport reads: Some(true) once it is read (the
+/// session's peer is then the client it names, `via` the balancer),
+/// Some(false) while more of it is awaited, None when the connection must
+/// be closed (the caller closes it).
+pub(super) fn proxy_header(
+    conn: &mut Conn,
+    scratch: &mut [u8; proxy::MAX_HEADER],
+    m: &mut crate::metrics::LoopMetrics,
+) -> Option<bool> {
+    match proxy::read_header(conn.io.stream_mut(), scratch) {
+        proxy::Step::Done(client) => {
+            conn.s.proxy_pending = false;
+            m.proxy_headers += 1;
+            if let Some(c) = client {
+                tracing::debug!(proxy = %conn.s.peer, client = %c, "PROXY header: {c} via {}", conn.s.peer);
+                conn.s.via = Some(conn.s.peer);
+                conn.s.peer = c;
             }
-            // Not all of it yet: its next octets are the next edge.
-            proxy::Step::Wait if !conn.s.hup => return false,
-            // Part of it, then the peer's close: closed now rather than
-            // at the session init timer.
-            proxy::Step::Wait => {}
-            proxy::Step::Close(why) => {
-                tracing::debug!(peer = %conn.s.peer, "closed: {why}");
-            }
+            return Some(true);
         }
-        self.st.m.proxy_header_ex += 1;
-        conn.s.closed_by_peer();
-        self.close(idx);
-        false
+        // Not all of it yet: its next octets are the next edge.
+        proxy::Step::Wait if !conn.s.hup => return Some(false),
+        // Part of it, then the peer's close: closed now rather than at the
+        // session init timer.
+        proxy::Step::Wait => {}
+        proxy::Step::Close(why) => {
+            tracing::debug!(peer = %conn.s.peer, "closed: {why}");
+        }
     }
+    m.proxy_header_ex += 1;
+    conn.s.closed_by_peer();
+    None
 }

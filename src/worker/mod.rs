@@ -79,8 +79,6 @@ pub struct Worker {
     conns: Slab<Conn>,
     next_gen: u32,
     scratch: Vec<u8>,
-    /// `--journal fsync`: answers wait for the iteration's one commit.
-    journal_group_commit: bool,
     /// Where a PROXY protocol header is peeked at.
     proxy_scratch: Box<[u8; crate::proxy::MAX_HEADER]>,
     senders: Vec<Option<OutLink<Item>>>,
@@ -192,7 +190,6 @@ impl Worker {
             next_gen: 0,
             scratch: vec![0; shared.config.max_pdu_bytes as usize],
             proxy_scratch: Box::new([0; crate::proxy::MAX_HEADER]),
-            journal_group_commit: shared.config.journal == crate::journal::Mode::Fsync,
             senders,
             receivers,
             mail_senders,
@@ -323,12 +320,16 @@ impl Worker {
         if conn.s.closed || conn.s.state == State::Closing {
             return;
         }
-        if conn.s.proxy_pending && !self.proxy_header(idx) {
-            return;
+        if conn.s.proxy_pending {
+            match accept::proxy_header(conn, &mut self.proxy_scratch, &mut self.st.m) {
+                Some(true) => {}
+                Some(false) => return,
+                None => {
+                    self.close(idx);
+                    return;
+                }
+            }
         }
-        let Some(conn) = self.conns.get_mut(idx) else {
-            return;
-        };
         let (st, shared) = (&mut self.st, &*self.shared);
         // Frames left over from a backpressure pause come first.
         if !conn.rx.is_empty() {
@@ -437,7 +438,7 @@ impl Worker {
         // connection is answered when read, as without a journal (`flush`
         // commits first): answering all at the end made the ESMEs and the
         // loop sleep and wake in turn (docs/performance.md, the journal).
-        if self.journal_group_commit {
+        if self.st.delivery.journal.group_commit() {
             return;
         }
         // Answer now, like a request/response server should: receipts made

@@ -145,3 +145,16 @@ fn dechunk(mut s: &str) -> String {
     }
     out
 }
+
+/// The rows of `GET /api/v1/sessions` for `system_id`.
+pub fn sessions_of(admin: SocketAddr, system_id: &str) -> Vec<serde_json::Value> {
+    let r = get(admin, "/api/v1/sessions");
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.json()["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["system_id"] == system_id)
+        .cloned()
+        .collect()
+}

@@ -100,6 +100,22 @@ sub query {
          error => $r->{error_code}, final_date => $r->{final_date});
 }
 
+# replace_sm / cancel_sm of message `$id` from 12345 to 447700900001.
+sub replace {
+    my ($s, $event, $id, @args) = @_;
+    my $r = $s->replace_sm(message_id => $id, source_addr => '12345', @args)
+        or fail("replace_sm ($event)");
+    emit($event, status => $r->status);
+}
+
+sub cancel {
+    my ($s, $event, $id) = @_;
+    my $r = $s->cancel_sm(message_id => $id, source_addr => '12345',
+                          destination_addr => '447700900001')
+        or fail("cancel_sm ($event)");
+    emit($event, status => $r->status);
+}
+
 if ($scenario eq 'basic') {
     my $s = bind_as('transceiver', 'esme', 'secret');
     my $e = $s->enquire_link() or fail('enquire_link');
@@ -136,24 +152,12 @@ if ($scenario eq 'basic') {
     my $id = submit($s, 'scheduled', short_message => 'later',
                     schedule_delivery_time => '000000010000000R');
     query($s, $id, '12345');
-    my $r = $s->replace_sm(message_id => $id, source_addr => '12345',
-                           short_message => 'replaced', registered_delivery => 1)
-        or fail('replace_sm');
-    emit('replace', status => $r->status);
-    my $c = $s->cancel_sm(message_id => $id, source_addr => '12345',
-                          destination_addr => '447700900001')
-        or fail('cancel_sm');
-    emit('cancel', status => $c->status);
+    replace($s, 'replace', $id, short_message => 'replaced', registered_delivery => 1);
+    cancel($s, 'cancel', $id);
     emit_deliver('receipt', next_deliver($s));
     query($s, $id, '12345');
-    my $again = $s->cancel_sm(message_id => $id, source_addr => '12345',
-                              destination_addr => '447700900001')
-        or fail('cancel_sm again');
-    emit('cancel_again', status => $again->status);
-    my $gone = $s->replace_sm(message_id => $id, source_addr => '12345',
-                              short_message => 'too late')
-        or fail('replace_sm after cancel');
-    emit('replace_again', status => $gone->status);
+    cancel($s, 'cancel_again', $id);
+    replace($s, 'replace_again', $id, short_message => 'too late');
     $s->unbind();
 } else {
     fail("unknown scenario $scenario");
