@@ -67,6 +67,11 @@ pub struct Session {
     pub close_after_flush: bool,
     /// Already on the loop's flush list this iteration.
     pub in_flush_list: bool,
+    /// Readable in this iteration and not read yet: a receipt for it waits
+    /// for that read, so its answers and the receipt leave in one write.
+    pub read_pending: bool,
+    /// On the loop's list of connections holding output for that read.
+    pub in_held_list: bool,
     /// Already on the loop's close list.
     pub closed: bool,
     /// Registered as a receiver in the loop's account table.
@@ -114,6 +119,8 @@ impl Session {
             read_paused: false,
             close_after_flush: false,
             in_flush_list: false,
+            read_pending: false,
+            in_held_list: false,
             closed: false,
             receiving: false,
             write_interest: false,

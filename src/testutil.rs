@@ -68,7 +68,7 @@ impl crate::delivery::Sessions for Sessions {
             .get_mut(key.slot as usize)
             .filter(|s| s.key == key && !s.closed)
     }
-    fn wrote(&mut self, _key: crate::conn::ConnKey) {}
+    fn wrote(&mut self, _key: crate::conn::ConnKey, _receipt: bool) {}
 }
 
 /// One PDU the server wrote.

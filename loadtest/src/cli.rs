@@ -50,6 +50,18 @@ pub enum MoBind {
     Trx,
 }
 
+/// ESME-to-ESME mode: until when a message holds its room in the window.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
+pub enum MoWindow {
+    /// Its submit_sm_resp and its MO: the message reached B. Its receipt
+    /// is awaited and counted, not windowed (as in the receipt scenario,
+    /// where the room is held until the submit_sm_resp); a thread has at
+    /// most twice its windows' worth of messages in flight in all.
+    Delivered,
+    /// Its receipt as well (the submitter paces on receipts).
+    Receipt,
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// Server address.
@@ -151,7 +163,7 @@ pub struct RunArgs {
     /// ESME-to-ESME mode: account B, which owns the --mo-prefix
     /// destinations (server: --route PREFIX=B). Every message goes to B,
     /// whose binds get it as an MO deliver_sm; a message holds its window
-    /// room until its MO (and receipt, if asked) has arrived.
+    /// room until its MO has arrived (see --mo-window).
     #[arg(long)]
     pub mo_system_id: Option<String>,
     /// Account B's password [default: --password].
@@ -166,6 +178,9 @@ pub struct RunArgs {
     /// How B binds: bind_receiver or bind_transceiver.
     #[arg(long, value_enum, default_value_t = MoBind::Rx)]
     pub mo_bind: MoBind,
+    /// ESME-to-ESME mode: what a message holds its window room until.
+    #[arg(long, value_enum, default_value_t = MoWindow::Delivered)]
+    pub mo_window: MoWindow,
     /// Per message, the chance of a query_sm beside it (for a recently
     /// accepted message id, with its source address), timed apart.
     #[arg(long, default_value_t = 0.0)]

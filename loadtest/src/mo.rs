@@ -126,6 +126,8 @@ const OK: u8 = 2;
 const MO: u8 = 4;
 const WANT_RCPT: u8 = 8;
 const RCPT: u8 = 16;
+/// Its window room was given back (the entry may stay for the receipt).
+const ROOM: u8 = 32;
 
 #[derive(Clone, Copy, Default)]
 struct Entry {
@@ -137,9 +139,19 @@ struct Entry {
 }
 
 impl Entry {
+    /// Nothing more is expected for it.
     fn complete(&self) -> bool {
         let f = self.flags;
         f & RESP != 0 && (f & OK == 0 || (f & MO != 0 && (f & WANT_RCPT == 0 || f & RCPT != 0)))
+    }
+
+    /// Its window room can be given back: answered, and delivered (and
+    /// its receipt in, when the room is held until then).
+    fn room_done(&self, until_receipt: bool) -> bool {
+        let f = self.flags;
+        f & RESP != 0
+            && (f & OK == 0
+                || (f & MO != 0 && (!until_receipt || f & WANT_RCPT == 0 || f & RCPT != 0)))
     }
 }
 
@@ -156,14 +168,18 @@ pub struct Tracker {
     /// The counter went round (4 billion messages on one thread).
     wrapped: bool,
     seen: Vec<u64>,
+    /// The room is held until the receipt (`--mo-window receipt`).
+    until_receipt: bool,
     pub stats: MoStats,
 }
 
 impl Tracker {
-    /// Room for `in_flight` messages (windows x binds of the thread): the
-    /// ring is twice that, so a free entry is found in a step or two.
-    pub fn new(run: u16, thread: usize, in_flight: usize) -> Tracker {
-        let cap = (in_flight.max(32) * 2).next_power_of_two();
+    /// Room for `in_window` messages (windows x binds of the thread), or
+    /// twice that when a message leaves the window before its receipt: the
+    /// ring is twice the room, so a free entry is found in a step or two.
+    pub fn new(run: u16, thread: usize, in_window: usize, until_receipt: bool) -> Tracker {
+        let room = in_window.max(32) * if until_receipt { 1 } else { 2 };
+        let cap = (room * 2).next_power_of_two();
         Tracker {
             run,
             thread,
@@ -173,6 +189,7 @@ impl Tracker {
             live: 0,
             wrapped: false,
             seen: Vec::new(),
+            until_receipt,
             stats: MoStats::default(),
         }
     }
@@ -182,10 +199,15 @@ impl Tracker {
         self.live
     }
 
-    /// A new message sent on `conn`: its tag, or None when the ring is
-    /// full (more in flight than the windows allow: a caller's bug).
+    /// Room for one more message (the closed loop waits for it).
+    pub fn has_room(&self) -> bool {
+        self.live * 2 < self.ring.len()
+    }
+
+    /// A new message sent on `conn`: its tag, or None when there is no
+    /// room (the open loop then sends it untracked).
     pub fn start(&mut self, conn: usize, sent: SentAt, want_receipt: bool) -> Option<Tag> {
-        if self.live * 2 >= self.ring.len() {
+        if !self.has_room() {
             return None;
         }
         loop {
@@ -216,16 +238,21 @@ impl Tracker {
         (e.counter == c).then_some(e)
     }
 
-    /// Frees the entry if the message is complete; its bind if so.
+    /// Gives the message's window room back once (its bind, then) and
+    /// frees its entry when nothing more is expected for it.
     fn settle(&mut self, tag: Tag) -> Option<usize> {
+        let until_receipt = self.until_receipt;
         let e = self.entry(tag)?;
-        if !e.complete() {
-            return None;
-        }
         let conn = e.conn;
-        e.counter = 0;
-        self.live -= 1;
-        Some(conn)
+        let room = e.flags & ROOM == 0 && e.room_done(until_receipt);
+        if room {
+            e.flags |= ROOM;
+        }
+        if e.complete() {
+            e.counter = 0;
+            self.live -= 1;
+        }
+        room.then_some(conn)
     }
 
     /// The submit_sm_resp (or generic_nack) for `tag`; `ok` = status 0.
@@ -344,7 +371,7 @@ mod tests {
 
     #[test]
     fn a_message_completes_after_resp_mo_and_receipt_in_any_order() {
-        let mut t = Tracker::new(9, 0, 4);
+        let mut t = Tracker::new(9, 0, 4, true);
         // resp, MO (no receipt asked).
         let a = t.start(11, at(100), false).unwrap();
         assert_eq!(t.on_resp(a, true), None);
@@ -379,8 +406,46 @@ mod tests {
     }
 
     #[test]
+    fn delivered_gives_the_room_back_at_the_mo_and_waits_for_the_receipt() {
+        let mut t = Tracker::new(9, 0, 32, false);
+        assert_eq!(t.ring.len(), 128, "twice the windows' room, twice that");
+        // resp then MO: the room comes back; the entry waits for the receipt.
+        let a = t.start(11, at(100), true).unwrap();
+        assert_eq!(t.on_resp(a, true), None);
+        assert!(matches!(
+            t.on_mo(a),
+            MoOutcome::Matched { done: Some(11), .. }
+        ));
+        assert_eq!(t.live(), 1, "its receipt is still awaited");
+        assert_eq!(t.on_receipt(a), None, "the room came back once");
+        assert_eq!(t.live(), 0);
+        // Receipt before the MO: the MO gives the room back and frees it.
+        let b = t.start(12, at(200), true).unwrap();
+        assert_eq!(t.on_resp(b, true), None);
+        assert_eq!(t.on_receipt(b), None);
+        assert!(matches!(
+            t.on_mo(b),
+            MoOutcome::Matched { done: Some(12), .. }
+        ));
+        assert_eq!(t.live(), 0);
+        // Messages awaiting receipts are bounded: 64 live, then no room.
+        for _ in 0..64 {
+            let x = t.start(1, at(0), true).unwrap();
+            t.on_resp(x, true);
+            assert!(matches!(
+                t.on_mo(x),
+                MoOutcome::Matched { done: Some(1), .. }
+            ));
+        }
+        assert!(!t.has_room());
+        assert_eq!(t.start(1, at(0), true), None);
+        let s = t.finish();
+        assert_eq!((s.expected, s.matched, s.missing), (66, 66, 0));
+    }
+
+    #[test]
     fn duplicates_unknowns_and_missing() {
-        let mut t = Tracker::new(9, 1, 4);
+        let mut t = Tracker::new(9, 1, 4, true);
         let a = t.start(1, at(1), false).unwrap();
         t.on_resp(a, true);
         assert!(matches!(t.on_mo(a), MoOutcome::Matched { .. }));
@@ -407,7 +472,7 @@ mod tests {
 
     #[test]
     fn the_ring_skips_stuck_messages_and_refuses_overruns() {
-        let mut t = Tracker::new(1, 0, 32);
+        let mut t = Tracker::new(1, 0, 32, true);
         assert_eq!(t.ring.len(), 64);
         let stuck = t.start(0, at(0), false).unwrap();
         t.on_resp(stuck, true); // its MO never comes
@@ -428,7 +493,7 @@ mod tests {
         assert_eq!(t.start(0, at(0), false), None);
         assert_eq!(t.finish().missing, 1);
         // The counter wraps past zero.
-        let mut w = Tracker::new(1, 0, 1);
+        let mut w = Tracker::new(1, 0, 1, true);
         w.next = u32::MAX;
         let x = w.start(0, at(0), false).unwrap();
         let y = w.start(0, at(0), false).unwrap();

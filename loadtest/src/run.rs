@@ -40,7 +40,7 @@ mod progress;
 mod server;
 
 use crate::cli::RunArgs;
-use crate::cli::{BindMode, MoBind};
+use crate::cli::{BindMode, MoBind, MoWindow};
 use crate::hlog::RunLogs;
 use crate::report::write_hgrm;
 use crate::stats::{BindStats, Counters, FinalReport, Hists, Report, StatusCounts};
@@ -243,6 +243,7 @@ pub fn run(a: &RunArgs) -> Result<Outcome, String> {
             system_id: sid.clone(),
             password: a.mo_password.clone().unwrap_or_else(|| a.password.clone()),
             trx: a.mo_bind == MoBind::Trx,
+            until_receipt: a.mo_window == MoWindow::Receipt,
             binds_per_thread: mo_per_thread,
         }),
         query_threshold: (a.query_share * 4_294_967_296.0).round() as u64,

@@ -19,8 +19,9 @@ use std::sync::atomic::Ordering;
 pub trait Sessions {
     /// The open session `key` names (None if the slot was reused).
     fn get(&mut self, key: ConnKey) -> Option<&mut Session>;
-    /// `key` has new output: flush it at the end of the iteration.
-    fn wrote(&mut self, key: ConnKey);
+    /// `key` has new output: flush it. `receipt`: only a receipt, which may
+    /// wait for the session's own read later in this iteration.
+    fn wrote(&mut self, key: ConnKey, receipt: bool);
 }
 
 /// Whether `s` can take a deliver_sm of account `a` now: an open receiving
@@ -219,7 +220,7 @@ impl Delivery {
             if !write_deliver_sm(r, rk, s, &mut self.dates, clock, m, &mut self.events) {
                 break;
             }
-            sessions.wrote(key);
+            sessions.wrote(key, mo_dest.is_none());
             if let Some(i) = rr_index {
                 q.rr = i + 1;
                 run = Some(key);

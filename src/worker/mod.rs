@@ -89,6 +89,9 @@ pub struct Worker {
     /// The admin thread's requests (`admin::Request`; `worker/admin.rs`).
     admin: Option<std::sync::mpsc::Receiver<crate::admin::Request>>,
     flush_list: Vec<usize>,
+    /// Connections whose receipts wait for their read in this iteration
+    /// (`Session::read_pending`); flushed at its end in any case.
+    held_list: Vec<usize>,
     /// Connections whose write waits for a failed journal commit.
     flush_retry: Vec<usize>,
     /// A journal commit failed: no new attempt until housekeeping.
@@ -126,6 +129,7 @@ enum Step {
 struct Conns<'a> {
     slab: &'a mut Slab<Conn>,
     flush_list: &'a mut Vec<usize>,
+    held_list: &'a mut Vec<usize>,
 }
 
 impl Sessions for Conns<'_> {
@@ -138,9 +142,18 @@ impl Sessions for Conns<'_> {
     }
 
     #[inline]
-    fn wrote(&mut self, key: ConnKey) {
+    fn wrote(&mut self, key: ConnKey, receipt: bool) {
         if let Some(c) = self.slab.get_mut(key.slot as usize) {
-            if !c.s.in_flush_list {
+            // A receipt made by another session's PDUs (an MO's answer,
+            // typically) for a session that is itself to be read in this
+            // iteration: it leaves with that read's answers, one write
+            // instead of two (docs/architecture.md, read path step 9).
+            if receipt && c.s.read_pending {
+                if !c.s.in_flush_list && !c.s.in_held_list {
+                    c.s.in_held_list = true;
+                    self.held_list.push(key.slot as usize);
+                }
+            } else if !c.s.in_flush_list {
                 c.s.in_flush_list = true;
                 self.flush_list.push(key.slot as usize);
             }
@@ -196,6 +209,7 @@ impl Worker {
             mail_receivers,
             admin: None,
             flush_list: Vec::new(),
+            held_list: Vec::new(),
             flush_retry: Vec::new(),
             journal_blocked: false,
             ready: Vec::new(),
@@ -290,6 +304,11 @@ impl Worker {
                 self.drain_mailboxes();
             }
             ready_now.append(&mut self.ready);
+            for &idx in &ready_now {
+                if let Some(c) = self.conns.get_mut(idx) {
+                    c.s.read_pending = true;
+                }
+            }
             // Each connection is answered as soon as it is read (on_readable).
             for &idx in &ready_now {
                 self.on_readable(idx);
@@ -317,6 +336,7 @@ impl Worker {
         let Some(conn) = self.conns.get_mut(idx) else {
             return;
         };
+        conn.s.read_pending = false;
         if conn.s.closed || conn.s.state == State::Closing {
             return;
         }
@@ -468,6 +488,7 @@ impl Worker {
         let mut conns = Conns {
             slab: &mut self.conns,
             flush_list: &mut self.flush_list,
+            held_list: &mut self.held_list,
         };
         self.st
             .delivery
@@ -507,7 +528,17 @@ impl Worker {
         }
     }
 
+    /// Flushes everything, the output held for reads included.
     fn flush_all(&mut self) {
+        let mut held = std::mem::take(&mut self.held_list);
+        for &idx in &held {
+            if let Some(c) = self.conns.get_mut(idx) {
+                c.s.in_held_list = false;
+            }
+            self.mark_flush(idx);
+        }
+        held.clear();
+        self.held_list = held;
         self.flush_all_then(None);
     }
 

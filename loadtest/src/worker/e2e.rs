@@ -82,12 +82,25 @@ impl Worker {
         }
         let t = tag_thread(tag);
         if t == self.idx {
-            let done = self.tracker.as_mut().and_then(|tr| tr.on_receipt(tag));
-            if let Some(conn) = done {
-                self.complete(conn);
-            }
+            self.receipt_in(tag);
         } else {
             self.send_to(t, Ev::ReceiptDone { tag });
+        }
+    }
+
+    /// This thread's message got its receipt: its window room (when held
+    /// until then) and its tracker entry come back.
+    pub(super) fn receipt_in(&mut self, tag: u64) {
+        let done = self.tracker.as_mut().and_then(|tr| tr.on_receipt(tag));
+        if let Some(conn) = done {
+            self.complete(conn);
+        }
+        if !self.waiting_for_tracker.is_empty()
+            && self.tracker.as_ref().is_some_and(|tr| tr.has_room())
+        {
+            for key in std::mem::take(&mut self.waiting_for_tracker) {
+                self.want_refill(key);
+            }
         }
     }
 

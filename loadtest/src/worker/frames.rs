@@ -230,13 +230,7 @@ impl Worker {
             Ev::Submitted { key, at } => self.matcher.on_submitted(key, at, self.now),
             Ev::Receipt { key, recv } => self.matcher.on_receipt(key, recv, self.now),
             Ev::Mo { tag, recv } => return self.apply_mo(tag, recv),
-            Ev::ReceiptDone { tag } => {
-                let done = self.tracker.as_mut().and_then(|t| t.on_receipt(tag));
-                if let Some(conn) = done {
-                    self.complete(conn);
-                }
-                return;
-            }
+            Ev::ReceiptDone { tag } => return self.receipt_in(tag),
         };
         if let Outcome::Matched { sent, recv } = out {
             self.receipt_matched(sent.tag);

@@ -116,6 +116,8 @@ pub struct MoPlan {
     pub trx: bool,
     /// B's binds on each thread.
     pub binds_per_thread: Vec<usize>,
+    /// A message holds its window room until its receipt too (`--mo-window receipt`).
+    pub until_receipt: bool,
 }
 
 impl Plan {
@@ -276,6 +278,9 @@ pub struct Worker {
     rx_clock: Option<crate::rxtime::RealToRun>,
     /// ESME-to-ESME mode: the messages this thread has in flight.
     tracker: Option<crate::mo::Tracker>,
+    /// Closed loop: binds with window room that wait for the tracker (too
+    /// many messages awaiting their receipts); refilled when one comes.
+    waiting_for_tracker: Vec<usize>,
     /// `--query-share`: ids to query.
     recent: crate::query::RecentIds,
     error: Option<String>,
@@ -332,10 +337,12 @@ impl Worker {
             holds: Wheel::new(HOLD_TICK_NS, HOLD_BUCKETS, 0),
             expired: Vec::new(),
             rx_clock: None,
-            tracker: plan.mo.as_ref().map(|_| {
+            tracker: plan.mo.as_ref().map(|mo| {
                 let binds = plan.binds_per_thread.get(idx).copied().unwrap_or(0);
-                crate::mo::Tracker::new(plan.run_nonce, idx, binds * plan.window as usize)
+                let in_window = binds * plan.window as usize;
+                crate::mo::Tracker::new(plan.run_nonce, idx, in_window, mo.until_receipt)
             }),
+            waiting_for_tracker: Vec::new(),
             recent: crate::query::RecentIds::new(),
             error: None,
             plan,

@@ -49,6 +49,11 @@ impl Worker {
             self.now = now;
             let measured = now >= self.warmup_end;
             while self.conns.get(key).is_some_and(|c| c.busy < window) {
+                // ESME to ESME: too many messages await their receipts.
+                if self.tracker.as_ref().is_some_and(|t| !t.has_room()) {
+                    self.waiting_for_tracker.push(key);
+                    break;
+                }
                 self.send_one(key, now, now, measured);
             }
         }
