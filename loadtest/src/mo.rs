@@ -139,10 +139,9 @@ struct Entry {
 }
 
 impl Entry {
-    /// Nothing more is expected for it.
+    /// Nothing more is expected for it (its receipt in, if one was asked).
     fn complete(&self) -> bool {
-        let f = self.flags;
-        f & RESP != 0 && (f & OK == 0 || (f & MO != 0 && (f & WANT_RCPT == 0 || f & RCPT != 0)))
+        self.room_done(true)
     }
 
     /// Its window room can be given back: answered, and delivered (and
@@ -405,6 +404,14 @@ mod tests {
         assert_eq!((s.duplicate, s.unknown), (0, 0));
     }
 
+    /// The bind whose room the tag's (matched) MO gave back.
+    fn mo_done(t: &mut Tracker, tag: Tag) -> Option<usize> {
+        match t.on_mo(tag) {
+            MoOutcome::Matched { done, .. } => done,
+            other => panic!("not matched: {other:?}"),
+        }
+    }
+
     #[test]
     fn delivered_gives_the_room_back_at_the_mo_and_waits_for_the_receipt() {
         let mut t = Tracker::new(9, 0, 32, false);
@@ -412,10 +419,7 @@ mod tests {
         // resp then MO: the room comes back; the entry waits for the receipt.
         let a = t.start(11, at(100), true).unwrap();
         assert_eq!(t.on_resp(a, true), None);
-        assert!(matches!(
-            t.on_mo(a),
-            MoOutcome::Matched { done: Some(11), .. }
-        ));
+        assert_eq!(mo_done(&mut t, a), Some(11));
         assert_eq!(t.live(), 1, "its receipt is still awaited");
         assert_eq!(t.on_receipt(a), None, "the room came back once");
         assert_eq!(t.live(), 0);
@@ -423,19 +427,13 @@ mod tests {
         let b = t.start(12, at(200), true).unwrap();
         assert_eq!(t.on_resp(b, true), None);
         assert_eq!(t.on_receipt(b), None);
-        assert!(matches!(
-            t.on_mo(b),
-            MoOutcome::Matched { done: Some(12), .. }
-        ));
+        assert_eq!(mo_done(&mut t, b), Some(12));
         assert_eq!(t.live(), 0);
         // Messages awaiting receipts are bounded: 64 live, then no room.
         for _ in 0..64 {
             let x = t.start(1, at(0), true).unwrap();
             t.on_resp(x, true);
-            assert!(matches!(
-                t.on_mo(x),
-                MoOutcome::Matched { done: Some(1), .. }
-            ));
+            assert_eq!(mo_done(&mut t, x), Some(1));
         }
         assert!(!t.has_room());
         assert_eq!(t.start(1, at(0), true), None);

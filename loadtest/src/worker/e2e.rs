@@ -105,7 +105,7 @@ impl Worker {
     }
 
     /// The answer to a message: frees its window room now, or (tracked)
-    /// when its MO and receipt are in too.
+    /// when its MO (and, with `--mo-window receipt`, its receipt) is in too.
     pub(super) fn msg_answered(&mut self, key: usize, slot: &Slot, ok: bool) {
         if slot.tag == 0 {
             self.complete(key);
