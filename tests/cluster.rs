@@ -3,6 +3,7 @@
 //! in TCP mode in front. Every process is stopped by its PID.
 mod common;
 use common::cluster::{cluster, node, Haproxy, NatsServer};
+use common::mo::query;
 use common::*;
 use smsc::dlr;
 use smsc::pdu::{Body, CommandId, CommandStatus as S};
@@ -480,21 +481,6 @@ fn inbound_mo_from_the_broker_reaches_the_owning_account() {
         rx.auto_answer(&g);
     }
     assert_eq!(text.as_deref(), Some("inbound"));
-}
-
-fn query(e: &mut Esme, id: &[u8]) -> (S, u8) {
-    e.request(Body::QuerySm(smsc::pdu::QuerySm {
-        message_id: id,
-        source_addr_ton: 1,
-        source_addr_npi: 1,
-        source_addr: b"447700900001",
-    }));
-    let r = e.recv_id(CommandId::QUERY_SM_RESP);
-    let state = match r.pdu().body {
-        Body::QuerySmResp(q) => q.message_state,
-        _ => 0,
-    };
-    (r.status(), state)
 }
 
 /// query_sm and cancel_sm on node 2 for a message node 1 holds: the id

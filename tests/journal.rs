@@ -6,6 +6,7 @@
 mod common;
 
 use common::binary::{signal, start_smsc};
+use common::mo::query;
 use common::*;
 use smsc::pdu::{Body, CommandId, CommandStatus as S};
 use std::collections::BTreeSet;
@@ -327,7 +328,7 @@ fn pending_and_mo_messages_survive_sigkill() {
     // The ids of the run before are known: waiting for their receiver.
     let mo_id = ids.iter().find(|i| **i != scheduled).unwrap().clone();
     let mut q = Esme::bound(addr, CommandId::BIND_TRANSMITTER);
-    assert_eq!(query(&mut q, &mo_id), (S::ESME_ROK, 1), "ENROUTE");
+    assert_eq!(query(&mut q, mo_id.as_bytes()), (S::ESME_ROK, 1), "ENROUTE");
     let (mut b, st) = Esme::try_bind(addr, "mo", "pw");
     assert_eq!(st, S::ESME_ROK);
     let mut mo = 0;
@@ -350,12 +351,15 @@ fn pending_and_mo_messages_survive_sigkill() {
         got, ids,
         "a receipt for every message, under its original id"
     );
-    assert_eq!(query(&mut q, &mo_id), (S::ESME_ROK, 2), "DELIVERED");
+    assert_eq!(
+        query(&mut q, mo_id.as_bytes()),
+        (S::ESME_ROK, 2),
+        "DELIVERED"
+    );
     // An id of the run before that the journal did not hold (final
     // before the crash) is not known.
     let mut unknown = mo_id.clone().into_bytes();
     unknown[23] = if unknown[23] == b'0' { b'1' } else { b'0' };
-    let unknown = String::from_utf8(unknown).unwrap();
     assert_eq!(query(&mut q, &unknown).0, S::ESME_RQUERYFAIL);
     // Delivered and acknowledged: a second crash brings none of it back.
     srv.kill().unwrap();
@@ -377,20 +381,4 @@ fn pending_and_mo_messages_survive_sigkill() {
     signal(&srv, "TERM");
     srv.wait().unwrap();
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// query_sm of `id` (submitted from the default source): status and state.
-fn query(e: &mut Esme, id: &str) -> (S, u8) {
-    e.request(Body::QuerySm(smsc::pdu::QuerySm {
-        message_id: id.as_bytes(),
-        source_addr_ton: 1,
-        source_addr_npi: 1,
-        source_addr: b"447700900001",
-    }));
-    let g = e.recv_id(CommandId::QUERY_SM_RESP);
-    let state = match g.pdu().body {
-        Body::QuerySmResp(r) => r.message_state,
-        _ => 0,
-    };
-    (g.status(), state)
 }

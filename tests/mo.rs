@@ -3,38 +3,10 @@
 //! bound, and the submitter's receipt reports the receiver's answer.
 mod common;
 
+use common::mo::{answer, message_id, receiver, text_of as receipt_text, to};
 use common::{sm, Esme};
-use smsc::pdu::{self, Body, CommandId as C, CommandStatus as S, Sm};
+use smsc::pdu::{self, Body, CommandId as C, CommandStatus as S};
 use std::time::Duration;
-
-fn bind_mo(addr: std::net::SocketAddr, range: &'static [u8]) -> Esme {
-    let mut e = Esme::connect(addr);
-    e.request(Body::BindReceiver(pdu::Bind {
-        system_id: b"mo",
-        password: b"pw",
-        system_type: b"",
-        interface_version: 0x34,
-        addr_ton: 0,
-        addr_npi: 0,
-        address_range: range,
-    }));
-    assert_eq!(e.recv_id(C::BIND_RECEIVER_RESP).status(), S::ESME_ROK);
-    e
-}
-
-fn to(dest: &'static [u8], text: &'static [u8]) -> Sm<'static> {
-    Sm {
-        destination_addr: dest,
-        ..sm(text, 1)
-    }
-}
-
-fn receipt_text(g: &common::Got) -> String {
-    match g.pdu().body {
-        Body::DeliverSm(d) => String::from_utf8_lossy(d.short_message).into_owned(),
-        b => panic!("{b:?}"),
-    }
-}
 
 /// A TRX bind of `system_id` and the loop it landed on (told by the id of
 /// a probe message to a number nobody owns).
@@ -42,10 +14,7 @@ fn bound_on(addr: std::net::SocketAddr, system_id: &str, pw: &str) -> (Esme, u8)
     let (mut e, st) = Esme::try_bind(addr, system_id, pw);
     assert_eq!(st, S::ESME_ROK);
     let g = e.submit(sm(b"probe", 0));
-    let id = match g.pdu().body {
-        Body::SubmitSmResp(r) => r.message_id.to_vec(),
-        b => panic!("{b:?}"),
-    };
+    let id = message_id(&g);
     let lp = u8::from_str_radix(std::str::from_utf8(&id[11..13]).unwrap(), 16).unwrap();
     (e, lp)
 }
@@ -68,10 +37,7 @@ fn mo_crosses_loops_and_the_receipt_comes_back() {
     let mut sender = sender.expect("64 binds all on the receiver's loop");
     let g = sender.submit(to(b"447912345678", b"from A"));
     assert_eq!(g.status(), S::ESME_ROK);
-    let id = match g.pdu().body {
-        Body::SubmitSmResp(r) => r.message_id.to_vec(),
-        b => panic!("{b:?}"),
-    };
+    let id = message_id(&g);
     let mo = receiver.recv_id(C::DELIVER_SM);
     match mo.pdu().body {
         Body::DeliverSm(d) => {
@@ -98,15 +64,11 @@ fn mo_crosses_loops_and_the_receipt_comes_back() {
 fn an_mo_refused_for_good_is_undeliv_for_the_submitter() {
     let server = common::server(&["--account", "mo:pw", "--route", "4479=mo"]);
     let addr = server.local_addr();
-    let mut r = bind_mo(addr, b"^4479");
+    let mut r = receiver(addr, b"^4479");
     let mut s = Esme::bound(addr, C::BIND_TRANSCEIVER);
     assert_eq!(s.submit(to(b"447912345678", b"no")).status(), S::ESME_ROK);
     let g = r.recv_id(C::DELIVER_SM);
-    r.send(&pdu::Pdu::with_status(
-        g.seq(),
-        S::ESME_RX_P_APPN,
-        Body::DeliverSmResp(pdu::MessageIdResp { message_id: b"" }),
-    ));
+    answer(&mut r, &g, S::ESME_RX_P_APPN);
     let rc = s.recv_id(C::DELIVER_SM);
     assert!(
         receipt_text(&rc).contains("stat:UNDELIV"),
@@ -140,18 +102,11 @@ fn a_cancel_reaches_an_mo_waiting_for_a_retry_on_another_loop() {
     }
     let mut sender = sender.expect("64 binds all on the receiver's loop");
     let g = sender.submit(to(b"447912345678", b"take it back"));
-    let id = match g.pdu().body {
-        Body::SubmitSmResp(r) => r.message_id.to_vec(),
-        b => panic!("{b:?}"),
-    };
+    let id = message_id(&g);
     // The receiver says "later": the MO waits for its retry on the
     // receiver's loop, not on the loop that owns the message.
     let mo = receiver.recv_id(C::DELIVER_SM);
-    receiver.send(&pdu::Pdu::with_status(
-        mo.seq(),
-        S::ESME_RTHROTTLED,
-        Body::DeliverSmResp(pdu::MessageIdResp { message_id: b"" }),
-    ));
+    answer(&mut receiver, &mo, S::ESME_RTHROTTLED);
     assert!(common::eventually(Duration::from_secs(2), || {
         server.snapshot().counters.mo_retried >= 1
     }));

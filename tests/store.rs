@@ -4,16 +4,10 @@
 //! travels to it), and scheduled delivery seen from outside.
 mod common;
 
+use common::mo::{message_id, query, replace};
 use common::{sm, Esme};
 use smsc::pdu::{self, Body, CommandId as C, CommandStatus as S};
 use std::time::Duration;
-
-fn message_id(g: &common::Got) -> Vec<u8> {
-    match g.pdu().body {
-        Body::SubmitSmResp(r) => r.message_id.to_vec(),
-        b => panic!("{b:?}"),
-    }
-}
 
 /// Two TRX binds of `esme` on different loops: (session, its loop) each.
 /// A submit tells the loop (the id's digits 11-12).
@@ -34,21 +28,6 @@ fn two_loops(addr: std::net::SocketAddr) -> ((Esme, u8), (Esme, u8)) {
     panic!("64 connections all landed on one loop");
 }
 
-fn query(e: &mut Esme, id: &[u8]) -> (S, u8) {
-    e.request(Body::QuerySm(pdu::QuerySm {
-        message_id: id,
-        source_addr_ton: 1,
-        source_addr_npi: 1,
-        source_addr: b"447700900001",
-    }));
-    let g = e.recv_id(C::QUERY_SM_RESP);
-    let state = match g.pdu().body {
-        Body::QuerySmResp(r) => r.message_state,
-        _ => 0,
-    };
-    (g.status(), state)
-}
-
 #[test]
 fn query_cancel_and_replace_reach_the_loop_that_holds_the_message() {
     let server = common::server(&["--threads", "2"]);
@@ -61,16 +40,7 @@ fn query_cancel_and_replace_reach_the_loop_that_holds_the_message() {
     // Queried from the other loop: ENROUTE.
     assert_eq!(query(&mut b, &id), (S::ESME_ROK, 1));
     // Replaced from the other loop, then queried again.
-    b.request(Body::ReplaceSm(pdu::ReplaceSm {
-        message_id: &id,
-        source_addr_ton: 1,
-        source_addr_npi: 1,
-        source_addr: b"447700900001",
-        registered_delivery: 1,
-        short_message: b"second",
-        ..Default::default()
-    }));
-    assert_eq!(b.recv_id(C::REPLACE_SM_RESP).status(), S::ESME_ROK);
+    assert_eq!(replace(&mut b, &id, b"second"), S::ESME_ROK);
     // Cancelled from the other loop: DELETED, and the submitter's receipt says so.
     b.request(Body::CancelSm(pdu::CancelSm {
         message_id: &id,

@@ -5,6 +5,7 @@
 pub mod binary;
 pub mod cluster;
 pub mod http;
+pub mod mo;
 pub mod provision;
 pub mod script;
 pub mod tls;
